@@ -1,0 +1,3 @@
+from edgebot.cli import main
+
+raise SystemExit(main())

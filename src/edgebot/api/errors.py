@@ -1,0 +1,64 @@
+"""Every API error is JSON `{code, detail}` with a stable code; this maps exceptions to it."""
+
+from __future__ import annotations
+
+import logging
+
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, NotFoundException, ValidationException
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+from edgebot.api.schemas import ErrorBody
+from edgebot.dialogue import InvalidMessageError
+from edgebot.llm import MessageTooLongError, QueueFullError
+from edgebot.storage import BadTokenError, SessionNotFoundError
+
+log = logging.getLogger("edgebot.api")
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, detail: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.code = code
+        self.detail = detail
+        self.headers = headers or {}
+
+
+def error_response(status: int, code: str, detail: str, headers: dict[str, str] | None = None) -> Response[ErrorBody]:
+    return Response(ErrorBody(code, detail), status_code=status, media_type=MediaType.JSON, headers=headers)
+
+
+def as_api_error(exc: Exception) -> ApiError:
+    """The ApiError for a domain or framework exception (also used for `error` SSE events)."""
+    if isinstance(exc, ApiError):
+        return exc
+    if isinstance(exc, SessionNotFoundError):
+        return ApiError(404, "session_not_found", "no such session; create one with POST /v1/sessions")
+    if isinstance(exc, BadTokenError):
+        return ApiError(401, "bad_token", "the bearer token does not belong to this session")
+    if isinstance(exc, QueueFullError):
+        return ApiError(429, "queue_full", str(exc), {"Retry-After": str(exc.retry_after)})
+    if isinstance(exc, InvalidMessageError):
+        return ApiError(422, exc.code, str(exc))
+    if isinstance(exc, MessageTooLongError):
+        return ApiError(422, "message_too_long", str(exc))
+    if isinstance(exc, NotFoundException):
+        return ApiError(404, "not_found", "no such route; see /schema for the API")
+    if isinstance(exc, ValidationException):
+        detail = str(exc.detail)
+        if "malformed" in detail.lower() or "json" in detail.lower() and "decode" in detail.lower():
+            return ApiError(400, "malformed_json", f"the body is not valid JSON: {detail}")
+        extra = "; ".join(f"{e.get('key', '')}: {e.get('message', '')}" for e in (exc.extra or []) if isinstance(e, dict))
+        return ApiError(400, "invalid_body", f"the body does not match the schema: {extra or detail}")
+    if isinstance(exc, HTTPException):
+        codes = {400: "bad_request", 401: "unauthorized", 405: "method_not_allowed", 413: "body_too_large"}
+        code = codes.get(exc.status_code, f"http_{exc.status_code}")
+        return ApiError(exc.status_code, code, str(exc.detail), dict(exc.headers or {}))
+    log.exception("unhandled error", exc_info=exc)
+    return ApiError(HTTP_500_INTERNAL_SERVER_ERROR, "internal_error", "an internal error occurred; see the server log")
+
+
+def handle_exception(_: Request, exc: Exception) -> Response[ErrorBody]:
+    err = as_api_error(exc)
+    return error_response(err.status, err.code, err.detail, err.headers)

@@ -1,0 +1,129 @@
+"""The HTTP routes: sessions, messages (JSON or Server-Sent Events), health, readiness and the demo page."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from importlib import resources
+
+import msgspec
+from litestar import MediaType, Request, Response, get, post
+from litestar.response import ServerSentEvent, ServerSentEventMessage
+
+from edgebot import __version__
+from edgebot.api.errors import ApiError, as_api_error
+from edgebot.api.schemas import (
+    ErrorBody,
+    Health,
+    Message,
+    MessageCreate,
+    MessageReply,
+    Readiness,
+    Session,
+    SessionCreated,
+)
+from edgebot.dialogue import Turn, TurnDone
+from edgebot.llm import Token
+from edgebot.runtime import Runtime
+from edgebot.storage import StoredSession
+
+SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+_json = msgspec.json.encode
+
+
+def _runtime(request: Request) -> Runtime:
+    return request.app.state.runtime  # type: ignore[no-any-return]
+
+
+def _authorize(request: Request, session_id: str) -> StoredSession:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiError(401, "missing_token", "send the session's token as `Authorization: Bearer <token>`")
+    return _runtime(request).sessions.authenticate(session_id, token.strip())
+
+
+@post("/v1/sessions", operation_id="createSession", summary="Create a chat session", status_code=201)
+async def create_session(request: Request) -> SessionCreated:
+    session_id, token = _runtime(request).sessions.create()
+    return SessionCreated(session_id=session_id, token=token)
+
+
+@get("/v1/sessions/{session_id:str}", operation_id="getSession", summary="A session's state and history")
+async def get_session(request: Request, session_id: str) -> Session:
+    session = _authorize(request, session_id)
+    messages = _runtime(request).sessions.messages(session_id)
+    return Session(
+        session_id=session.id,
+        created_at=session.created_at,
+        updated_at=session.updated_at,
+        messages=[Message(id=m.id, role=m.role, content=m.content, created_at=m.created_at,
+                          finish_reason=m.finish_reason) for m in messages],
+    )
+
+
+def _reply(done: TurnDone) -> MessageReply:
+    return MessageReply(
+        message_id=done.message_id, text=done.text, finish_reason=done.finish_reason,
+        usage=done.usage, timings=done.timings,
+    )
+
+
+async def _sse(turn: Turn) -> AsyncIterator[ServerSentEventMessage]:
+    try:
+        async for event in turn.events():
+            if isinstance(event, Token):
+                yield ServerSentEventMessage(event="token", data=_json({"text": event.text}).decode())
+            else:
+                yield ServerSentEventMessage(event="done", data=_json(_reply(event)).decode())
+    except Exception as exc:  # noqa: BLE001 - reported to the client as an `error` event
+        err = as_api_error(exc)
+        yield ServerSentEventMessage(event="error", data=_json(ErrorBody(err.code, err.detail)).decode())
+
+
+@post(
+    "/v1/sessions/{session_id:str}/messages",
+    operation_id="postMessage",
+    summary="Send a message; JSON reply, or an SSE stream (token, done, error) with Accept: text/event-stream",
+    status_code=200,
+)
+async def post_message(request: Request, session_id: str, data: MessageCreate) -> Response[MessageReply] | ServerSentEvent:
+    _authorize(request, session_id)
+    turn = _runtime(request).engine.start_turn(session_id, data.text, loop=asyncio.get_running_loop())
+    if "text/event-stream" in request.headers.get("accept", ""):
+        return ServerSentEvent(_sse(turn), headers=SSE_HEADERS)
+    done: TurnDone | None = None
+    async for event in turn.events():
+        if isinstance(event, TurnDone):
+            done = event
+    assert done is not None
+    return Response(_reply(done))
+
+
+@get("/healthz", operation_id="healthz", summary="The process is alive")
+async def healthz() -> Health:
+    return Health(status="ok")
+
+
+@get("/readyz", operation_id="readyz", summary="Models loaded and the database writable (503 when not)")
+async def readyz(request: Request) -> Response[Readiness]:
+    runtime = _runtime(request)
+    model_ok = bool(runtime.provider.health())
+    db_ok = runtime.db.writable()
+    body = Readiness(
+        ready=model_ok and db_ok,
+        version=__version__,
+        model_loaded=model_ok,
+        database_writable=db_ok,
+        model=runtime.settings.llm.model,
+        queue_depth=runtime.scheduler.depth,
+    )
+    return Response(body, status_code=200 if body.ready else 503)
+
+
+@get("/", operation_id="demoPage", summary="The built-in demo chat page", media_type=MediaType.HTML)
+async def demo_page() -> str:
+    return resources.files("edgebot.api").joinpath("static/index.html").read_text(encoding="utf-8")
+
+
+ROUTES = [create_session, get_session, post_message, healthz, readyz, demo_page]

@@ -1,0 +1,57 @@
+"""Request and response bodies of the HTTP API (msgspec Structs)."""
+
+from __future__ import annotations
+
+import msgspec
+
+from edgebot.dialogue import Timings, Usage
+
+
+class SessionCreated(msgspec.Struct, frozen=True):
+    session_id: str
+    token: str
+
+
+class MessageCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    text: str
+
+
+class MessageReply(msgspec.Struct, frozen=True, kw_only=True):
+    message_id: int
+    text: str
+    finish_reason: str
+    usage: Usage
+    timings: Timings
+
+
+class Message(msgspec.Struct, frozen=True, kw_only=True):
+    id: int
+    role: str
+    content: str
+    created_at: str
+    finish_reason: str | None = None
+
+
+class Session(msgspec.Struct, frozen=True, kw_only=True):
+    session_id: str
+    created_at: str
+    updated_at: str
+    messages: list[Message]
+
+
+class Health(msgspec.Struct, frozen=True):
+    status: str
+
+
+class Readiness(msgspec.Struct, frozen=True, kw_only=True):
+    ready: bool
+    version: str
+    model_loaded: bool
+    database_writable: bool
+    model: str
+    queue_depth: int
+
+
+class ErrorBody(msgspec.Struct, frozen=True):
+    code: str
+    detail: str

@@ -1,0 +1,28 @@
+"""Run the API with uvicorn on the configured address."""
+
+from __future__ import annotations
+
+import logging
+
+import uvicorn
+
+from edgebot.api.app import create_app
+from edgebot.errors import EdgebotError
+from edgebot.runtime import Runtime
+
+log = logging.getLogger("edgebot")
+
+
+def serve(runtime: Runtime, *, host: str, port: int, log_level: str = "info") -> None:
+    """Serve until interrupted; the runtime is closed by the caller."""
+    config = uvicorn.Config(
+        create_app(runtime), host=host, port=port, log_level=log_level, access_log=log_level == "debug",
+        timeout_graceful_shutdown=5,
+    )
+    server = uvicorn.Server(config)
+    try:
+        server.run()
+    except SystemExit:
+        server.started = False
+    if not server.started:
+        raise EdgebotError(f"could not listen on {host}:{port}; is another server using it? (set server.port or --port)")

@@ -1,0 +1,145 @@
+"""The generation scheduler: one worker thread owns the model; requests wait in a bounded queue.
+
+A full queue raises QueueFullError (HTTP 429 with Retry-After). A job whose consumer goes away is
+cancelled: the worker stops generating at the next token, or skips the job if it has not started.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import queue
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator, Sequence
+
+import msgspec
+
+from edgebot.errors import EdgebotError
+from edgebot.llm.provider import ChatMessage, Completion, GenerationOptions, ModelProvider, StreamItem
+
+
+class QueueFullError(EdgebotError):
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"the model is busy; retry in {retry_after} s")
+        self.retry_after = retry_after
+
+
+class GenerationError(EdgebotError):
+    """The provider failed while generating."""
+
+
+class _Failure:
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+
+_DONE = object()
+
+
+class Job:
+    """One generation request. Iterate it (sync or async) for Tokens and a final Completion."""
+
+    def __init__(
+        self, messages: Sequence[ChatMessage], options: GenerationOptions, loop: asyncio.AbstractEventLoop | None
+    ) -> None:
+        self.messages = list(messages)
+        self.options = options
+        self.cancel_event = threading.Event()
+        self.submitted = time.perf_counter()
+        self._loop = loop
+        self._async_q: asyncio.Queue[object] | None = asyncio.Queue() if loop is not None else None
+        self._sync_q: queue.SimpleQueue[object] = queue.SimpleQueue()
+
+    def cancel(self) -> None:
+        self.cancel_event.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self.cancel_event.is_set()
+
+    def _emit(self, item: object) -> None:
+        if self._loop is not None and self._async_q is not None:
+            try:
+                self._loop.call_soon_threadsafe(self._async_q.put_nowait, item)
+            except RuntimeError:  # the loop is closed: nobody is listening any more
+                self.cancel()
+        else:
+            self._sync_q.put(item)
+
+    @staticmethod
+    def _unwrap(item: object) -> StreamItem:
+        if isinstance(item, _Failure):
+            raise GenerationError(f"generation failed: {item.error}") from item.error
+        return item  # type: ignore[return-value]
+
+    def __iter__(self) -> Iterator[StreamItem]:
+        while (item := self._sync_q.get()) is not _DONE:
+            yield self._unwrap(item)
+
+    async def __aiter__(self) -> AsyncIterator[StreamItem]:
+        assert self._async_q is not None, "submit(..., loop=...) to iterate a job asynchronously"
+        while (item := await self._async_q.get()) is not _DONE:
+            yield self._unwrap(item)
+
+
+class Scheduler:
+    """Owns a ModelProvider; runs one job at a time on its worker thread."""
+
+    def __init__(self, provider: ModelProvider, *, queue_size: int) -> None:
+        self.provider = provider
+        self.queue_size = queue_size
+        self._queue: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._outstanding = 0  # waiting + running
+        self._avg_seconds = 2.0
+        self._thread = threading.Thread(target=self._run, name="edgebot-generation", daemon=True)
+        self.completed = 0
+        self.cancelled = 0
+        self._thread.start()
+
+    @property
+    def depth(self) -> int:
+        """Jobs waiting or running."""
+        return self._outstanding
+
+    def submit(
+        self, messages: Sequence[ChatMessage], options: GenerationOptions, loop: asyncio.AbstractEventLoop | None = None
+    ) -> Job:
+        """Queue a job, or raise QueueFullError when QUEUE_SIZE jobs already wait behind a running one."""
+        with self._lock:
+            if self._outstanding >= self.queue_size + 1:
+                raise QueueFullError(max(1, math.ceil(self._avg_seconds * self._outstanding)))
+            self._outstanding += 1
+        job = Job(messages, options, loop)
+        self._queue.put(job)
+        return job
+
+    def close(self, timeout: float = 10.0) -> None:
+        self._queue.put(None)
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        while (job := self._queue.get()) is not None:
+            started = time.perf_counter()
+            try:
+                if job.cancelled:
+                    self.cancelled += 1
+                    continue
+                for item in self.provider.stream(job.messages, job.options, job.cancel_event):
+                    if isinstance(item, Completion):
+                        item = msgspec.structs.replace(item, queue_s=started - job.submitted)
+                        if item.finish_reason == "cancelled":
+                            self.cancelled += 1
+                        else:
+                            self.completed += 1
+                    job._emit(item)
+            except Exception as exc:  # noqa: BLE001 - the failure travels to the waiting request
+                job._emit(_Failure(exc))
+            finally:
+                elapsed = time.perf_counter() - started
+                with self._lock:
+                    self._outstanding -= 1
+                    self._avg_seconds = 0.8 * self._avg_seconds + 0.2 * elapsed
+                job._emit(_DONE)
+

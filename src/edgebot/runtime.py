@@ -1,0 +1,47 @@
+"""Composition root: builds the model, scheduler, database and engine from the settings, and closes them."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from edgebot.dialogue import Engine
+from edgebot.errors import ConfigError
+from edgebot.llm import LlamaCppProvider, ModelProvider, Scheduler
+from edgebot.modelstore import ModelStore
+from edgebot.settings import Settings
+from edgebot.storage import Database, SessionStore
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    provider: ModelProvider
+    scheduler: Scheduler
+    db: Database
+    sessions: SessionStore
+    engine: Engine
+    started_at: float = field(default_factory=time.time)
+
+    @classmethod
+    def open(cls, settings: Settings, provider: ModelProvider | None = None) -> Runtime:
+        """Load the configured chat model (unless PROVIDER is given) and open the database."""
+        llm = settings.llm
+        if llm.max_tokens >= llm.n_ctx:
+            raise ConfigError(
+                f"llm.max_tokens ({llm.max_tokens}) must be smaller than llm.n_ctx ({llm.n_ctx}) to leave room for the prompt"
+            )
+        if provider is None:
+            path = ModelStore(settings.models_dir).require(llm.model)
+            provider = LlamaCppProvider(
+                path, n_ctx=llm.n_ctx, n_threads=llm.n_threads, n_gpu_layers=llm.n_gpu_layers
+            )
+        db = Database(settings.database_path)
+        sessions = SessionStore(db)
+        scheduler = Scheduler(provider, queue_size=llm.queue_size)
+        engine = Engine(llm, scheduler, sessions, max_message_chars=settings.server.max_message_chars)
+        return cls(settings, provider, scheduler, db, sessions, engine)
+
+    def close(self) -> None:
+        self.scheduler.close()
+        self.db.close()

@@ -1,0 +1,250 @@
+"""Settings: msgspec Structs with nested sections, one TOML file, EDGEBOT_<SECTION>_<KEY> env overrides.
+
+Built once by :func:`load_settings` and passed explicitly; nothing here is cached in a module global.
+Precedence, lowest to highest: defaults, the TOML file, environment variables.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
+
+import msgspec
+import platformdirs
+from msgspec import Meta
+
+from edgebot.errors import ConfigError
+
+APP_NAME = "edgebot"
+ENV_PREFIX = "EDGEBOT_"
+CONFIG_ENV = "EDGEBOT_CONFIG"
+
+
+def _doc(text: str, **constraints: Any) -> Meta:
+    return Meta(description=text, **constraints)
+
+
+class PathsSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    data_dir: Annotated[str, _doc("Where edgebot keeps its data; empty means the platform's user data dir.")] = ""
+    models_dir: Annotated[str, _doc("Where pulled models are stored; empty means DATA_DIR/models.")] = ""
+    database: Annotated[str, _doc("The SQLite database file; empty means DATA_DIR/edgebot.sqlite3.")] = ""
+
+
+class ServerSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    host: Annotated[str, _doc("Address `edgebot serve` binds to; keep it on loopback behind WordPress.")] = "127.0.0.1"
+    port: Annotated[int, _doc("TCP port `edgebot serve` listens on.", ge=1, le=65535)] = 8710
+    max_body_bytes: Annotated[int, _doc("Largest request body accepted, in bytes (larger: HTTP 413).", ge=256)] = 65536
+    max_message_chars: Annotated[
+        int, _doc("Longest user message accepted, in characters (longer: HTTP 422).", ge=1)
+    ] = 4000
+    log_level: Annotated[str, _doc("Server log level: debug, info, warning or error.")] = "info"
+
+
+class LlmSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    model: Annotated[str, _doc("Catalog name of the chat model (see `edgebot models list`).")] = (
+        "smollm2-135m-instruct-q4_1"
+    )
+    n_ctx: Annotated[int, _doc("Context window in tokens; history beyond it is trimmed oldest-first.", ge=256)] = 2048
+    n_threads: Annotated[int, _doc("CPU threads for llama.cpp; 0 means one per core.", ge=0)] = 0
+    n_gpu_layers: Annotated[int, _doc("Layers offloaded to the GPU (needs a CUDA or Metal build); -1 means all.")] = 0
+    max_tokens: Annotated[int, _doc("Most tokens generated for one reply.", ge=1)] = 256
+    temperature: Annotated[float, _doc("Sampling temperature; 0 is greedy.", ge=0.0, le=2.0)] = 0.3
+    stop: Annotated[list[str], _doc("Extra stop sequences that end a reply.")] = []
+    system_prompt: Annotated[str, _doc("System prompt put before every conversation.")] = (
+        "You are a helpful, concise assistant on a website. Answer in a few sentences."
+    )
+    queue_size: Annotated[int, _doc("Requests that may wait for the model; more get HTTP 429.", ge=0)] = 8
+    history_messages: Annotated[int, _doc("Most earlier messages of a session loaded into the prompt.", ge=0)] = 20
+
+
+class EncoderSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    model: Annotated[str, _doc("Catalog name of the ONNX sentence encoder.")] = "minilm-l6-v2-int8"
+    tokenizer: Annotated[str, _doc("Catalog name of the encoder's tokenizer.")] = "minilm-l6-v2-tokenizer"
+    n_threads: Annotated[int, _doc("CPU threads for onnxruntime; 0 means its default.", ge=0)] = 0
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    paths: PathsSettings = PathsSettings()
+    server: ServerSettings = ServerSettings()
+    llm: LlmSettings = LlmSettings()
+    encoder: EncoderSettings = EncoderSettings()
+
+    @property
+    def data_dir(self) -> Path:
+        return Path(self.paths.data_dir).expanduser() if self.paths.data_dir else default_data_dir()
+
+    @property
+    def models_dir(self) -> Path:
+        return Path(self.paths.models_dir).expanduser() if self.paths.models_dir else self.data_dir / "models"
+
+    @property
+    def database_path(self) -> Path:
+        return Path(self.paths.database).expanduser() if self.paths.database else self.data_dir / "edgebot.sqlite3"
+
+
+@dataclass(frozen=True)
+class FieldInfo:
+    section: str
+    key: str
+    type: Any
+    description: str
+    default: Any
+
+    @property
+    def dotted(self) -> str:
+        return f"{self.section}.{self.key}"
+
+    @property
+    def env_var(self) -> str:
+        return f"{ENV_PREFIX}{self.section.upper()}_{self.key.upper()}"
+
+
+@dataclass
+class LoadedSettings:
+    """The effective settings plus where each value came from (for `edgebot config show`)."""
+
+    settings: Settings
+    config_path: Path
+    config_exists: bool
+    sources: dict[str, str] = field(default_factory=dict)
+
+
+def default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir(APP_NAME))
+
+
+def default_config_path() -> Path:
+    return Path(platformdirs.user_config_dir(APP_NAME)) / "config.toml"
+
+
+def fields() -> list[FieldInfo]:
+    """Every setting, in declaration order, with its type, description and default."""
+    out: list[FieldInfo] = []
+    for section in Settings.__struct_fields__:
+        section_type = typing.get_type_hints(Settings)[section]
+        hints = typing.get_type_hints(section_type, include_extras=True)
+        defaults = section_type()
+        for key in section_type.__struct_fields__:
+            hint = hints[key]
+            description = ""
+            if typing.get_origin(hint) is Annotated:
+                for meta in typing.get_args(hint)[1:]:
+                    if isinstance(meta, Meta) and meta.description:
+                        description = meta.description
+            out.append(FieldInfo(section, key, hint, description, getattr(defaults, key)))
+    return out
+
+
+def _check_value(info: FieldInfo, value: Any, where: str, *, strict: bool = True) -> Any:
+    try:
+        return msgspec.convert(value, type=info.type, strict=strict)
+    except msgspec.ValidationError as exc:
+        message = str(exc).split(" - at ")[0]
+        raise ConfigError(f"bad value for {info.dotted} in {where}: {value!r}: {message}") from None
+
+
+def _parse_env(info: FieldInfo, raw: str) -> Any:
+    base = typing.get_args(info.type)[0] if typing.get_origin(info.type) is Annotated else info.type
+    if base is str:
+        return raw
+    if typing.get_origin(base) is list:
+        try:
+            return tomllib.loads(f"v = {raw}")["v"]
+        except tomllib.TOMLDecodeError:
+            return [part.strip() for part in raw.split(",") if part.strip()]
+    return raw
+
+
+def load_settings(
+    config: str | Path | None = None,
+    environ: typing.Mapping[str, str] | None = None,
+    *,
+    allow_missing: bool = False,
+) -> LoadedSettings:
+    """Build the settings from defaults, the TOML file and EDGEBOT_* variables.
+
+    Args:
+        config: an explicit config file (the `--config` option); it must exist. Without it,
+            `EDGEBOT_CONFIG` or the platform's user config dir is used, and a missing file means defaults.
+        allow_missing: treat a missing explicit file as empty (for `edgebot init`, which writes it).
+        environ: the environment to read (defaults to ``os.environ``).
+    """
+    env = os.environ if environ is None else environ
+    explicit = config or env.get(CONFIG_ENV)
+    path = Path(explicit).expanduser() if explicit else default_config_path()
+    if explicit and not allow_missing and not path.is_file():
+        raise ConfigError(f"config file {path} does not exist (write one with `edgebot init --config {path}`)")
+    infos = {info.dotted: info for info in fields()}
+    sections = {info.section for info in infos.values()}
+    values: dict[str, Any] = {}
+    sources = {name: "default" for name in infos}
+
+    if path.is_file():
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+        for section, table in data.items():
+            if section not in sections:
+                raise ConfigError(f"unknown section [{section}] in {path}; known: {', '.join(sorted(sections))}")
+            if not isinstance(table, dict):
+                raise ConfigError(f"{section} in {path} must be a table ([{section}])")
+            for key, value in table.items():
+                info = infos.get(f"{section}.{key}")
+                if info is None:
+                    raise ConfigError(f"unknown key {section}.{key} in {path}")
+                values[info.dotted] = _check_value(info, value, str(path))
+                sources[info.dotted] = f"file {path}"
+
+    by_env = {info.env_var: info for info in infos.values()}
+    section_prefixes = tuple(f"{ENV_PREFIX}{s.upper()}_" for s in sections)
+    for name, raw in env.items():
+        if not name.startswith(section_prefixes):
+            continue
+        info = by_env.get(name)
+        if info is None:
+            raise ConfigError(f"unknown setting in environment variable {name} (see `edgebot config show`)")
+        values[info.dotted] = _check_value(info, _parse_env(info, raw), f"environment variable {name}", strict=False)
+        sources[info.dotted] = f"env {name}"
+
+    nested: dict[str, dict[str, Any]] = {s: {} for s in sections}
+    for dotted, value in values.items():
+        section, key = dotted.split(".", 1)
+        nested[section][key] = value
+    settings = msgspec.convert(nested, type=Settings)
+    return LoadedSettings(settings=settings, config_path=path, config_exists=path.is_file(), sources=sources)
+
+
+def effective_values(settings: Settings) -> dict[str, Any]:
+    """Flat ``section.key -> value`` view of the settings."""
+    return {info.dotted: getattr(getattr(settings, info.section), info.key) for info in fields()}
+
+
+def render_toml(settings: Settings) -> str:
+    """A commented TOML file holding every setting, for `edgebot init`."""
+    lines = ["# edgebot configuration. Every key can be overridden by EDGEBOT_<SECTION>_<KEY>.", ""]
+    current = None
+    for info in fields():
+        if info.section != current:
+            if current is not None:
+                lines.append("")
+            lines.append(f"[{info.section}]")
+            current = info.section
+        value = getattr(getattr(settings, info.section), info.key)
+        lines.append(f"# {info.description}")
+        lines.append(f"{info.key} = {_toml_value(value)}")
+    return "\n".join(lines) + "\n"
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return msgspec.json.encode(str(value)).decode()

@@ -1,0 +1,88 @@
+"""SQLite connection handling: WAL, busy_timeout, foreign keys, BEGIN IMMEDIATE writes, numbered migrations."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from edgebot.errors import EdgebotError
+from edgebot.storage.migrations import MIGRATIONS
+
+
+class StorageError(EdgebotError):
+    """The database cannot be opened or written; the message names the file."""
+
+
+class Database:
+    """One connection shared by the process, serialised by a lock (SQLite work here is short)."""
+
+    def __init__(self, path: Path | str, *, busy_timeout_ms: int = 5000) -> None:
+        self.path = Path(path)
+        try:
+            if str(path) != ":memory:":
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+            self._conn.row_factory = sqlite3.Row
+            self._conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+            self._conn.execute("PRAGMA journal_mode = WAL")
+            self._conn.execute("PRAGMA foreign_keys = ON")
+            self._conn.execute("PRAGMA synchronous = NORMAL")
+        except (sqlite3.Error, OSError) as exc:
+            raise StorageError(f"cannot open the database {path}: {exc}") from None
+        self._lock = threading.RLock()
+        self.migrate()
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction taken with BEGIN IMMEDIATE: committed on success, rolled back on error."""
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return self._conn.execute(sql, params).fetchall()
+
+    def migrate(self) -> list[str]:
+        """Apply the migrations this file has not seen yet, each in its own transaction."""
+        with self.write() as conn:
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (number INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+                " applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')))"
+            )
+        done = {row["number"] for row in self.query("SELECT number FROM schema_migrations")}
+        applied = []
+        for number, name, sql in MIGRATIONS:
+            if number in done:
+                continue
+            with self.write() as conn:
+                for statement in sql:
+                    conn.execute(statement)
+                conn.execute("INSERT INTO schema_migrations (number, name) VALUES (?, ?)", (number, name))
+            applied.append(name)
+        return applied
+
+    def writable(self) -> bool:
+        """True when a write transaction can be taken right now (for /readyz)."""
+        try:
+            with self.write() as conn:
+                conn.execute("UPDATE schema_migrations SET number = number WHERE 0")
+            return True
+        except sqlite3.Error:
+            return False
+
+    def journal_mode(self) -> str:
+        return str(self.query("PRAGMA journal_mode")[0][0])
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()

@@ -1,0 +1,107 @@
+"""Sessions and their messages. A session is read or written only with its own token."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import uuid
+
+import msgspec
+
+from edgebot.errors import EdgebotError
+from edgebot.storage.db import Database
+
+
+class SessionNotFoundError(EdgebotError):
+    pass
+
+
+class BadTokenError(EdgebotError):
+    pass
+
+
+class StoredMessage(msgspec.Struct, frozen=True, kw_only=True):
+    id: int
+    role: str
+    content: str
+    created_at: str
+    finish_reason: str | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    ttft_ms: float | None = None
+    total_ms: float | None = None
+
+
+class StoredSession(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    created_at: str
+    updated_at: str
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+class SessionStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def create(self) -> tuple[str, str]:
+        """A new session; returns (session_id, token). Only the token's hash is stored."""
+        session_id = uuid.uuid4().hex
+        token = secrets.token_urlsafe(32)
+        with self.db.write() as conn:
+            conn.execute("INSERT INTO sessions (id, token_sha256) VALUES (?, ?)", (session_id, _digest(token)))
+        return session_id, token
+
+    def get(self, session_id: str) -> StoredSession:
+        rows = self.db.query("SELECT id, created_at, updated_at FROM sessions WHERE id = ?", (session_id,))
+        if not rows:
+            raise SessionNotFoundError(f"no session {session_id}")
+        return StoredSession(**dict(rows[0]))
+
+    def authenticate(self, session_id: str, token: str | None) -> StoredSession:
+        """The session, if TOKEN is its token; SessionNotFoundError or BadTokenError otherwise."""
+        rows = self.db.query("SELECT token_sha256 FROM sessions WHERE id = ?", (session_id,))
+        if not rows:
+            raise SessionNotFoundError(f"no session {session_id}")
+        if not token or not hmac.compare_digest(rows[0]["token_sha256"], _digest(token)):
+            raise BadTokenError("the token does not belong to this session")
+        return self.get(session_id)
+
+    def add_message(
+        self,
+        session_id: str,
+        role: str,
+        content: str,
+        *,
+        finish_reason: str | None = None,
+        prompt_tokens: int | None = None,
+        completion_tokens: int | None = None,
+        ttft_ms: float | None = None,
+        total_ms: float | None = None,
+    ) -> int:
+        with self.db.write() as conn:
+            cur = conn.execute(
+                "INSERT INTO messages (session_id, role, content, finish_reason, prompt_tokens, completion_tokens,"
+                " ttft_ms, total_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (session_id, role, content, finish_reason, prompt_tokens, completion_tokens, ttft_ms, total_ms),
+            )
+            conn.execute(
+                "UPDATE sessions SET updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id = ?", (session_id,)
+            )
+            return int(cur.lastrowid or 0)
+
+    def messages(self, session_id: str, *, last: int | None = None) -> list[StoredMessage]:
+        """The session's messages in order; with LAST, only the newest LAST of them."""
+        sql = (
+            "SELECT id, role, content, created_at, finish_reason, prompt_tokens, completion_tokens, ttft_ms, total_ms"
+            " FROM messages WHERE session_id = ? ORDER BY id DESC"
+        )
+        params: tuple[object, ...] = (session_id,)
+        if last is not None:
+            sql += " LIMIT ?"
+            params = (session_id, last)
+        rows = self.db.query(sql, params)
+        return [StoredMessage(**dict(row)) for row in reversed(rows)]
