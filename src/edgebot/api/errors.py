@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from litestar import MediaType, Request, Response
-from litestar.exceptions import HTTPException, NotFoundException, ValidationException
+from litestar.exceptions import HTTPException, NotFoundException, SerializationException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from edgebot.api.schemas import ErrorBody
@@ -45,10 +45,10 @@ def as_api_error(exc: Exception) -> ApiError:
         return ApiError(422, "message_too_long", str(exc))
     if isinstance(exc, NotFoundException):
         return ApiError(404, "not_found", "no such route; see /schema for the API")
+    if isinstance(exc, HTTPException) and isinstance(exc.__cause__, SerializationException):
+        return ApiError(400, "malformed_json", f"the body is not valid JSON: {exc.detail}")
     if isinstance(exc, ValidationException):
         detail = str(exc.detail)
-        if "malformed" in detail.lower() or "json" in detail.lower() and "decode" in detail.lower():
-            return ApiError(400, "malformed_json", f"the body is not valid JSON: {detail}")
         extra = "; ".join(f"{e.get('key', '')}: {e.get('message', '')}" for e in (exc.extra or []) if isinstance(e, dict))
         return ApiError(400, "invalid_body", f"the body does not match the schema: {extra or detail}")
     if isinstance(exc, HTTPException):

@@ -1,0 +1,54 @@
+"""Shared fixtures. Tests never read the user's real config or data: XDG dirs point into tmp.
+
+The real models come from EDGEBOT_TEST_MODELS_DIR (scripts/test pulls them into .cache/models).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from edgebot.modelstore import ModelStore
+from tests.support import Server
+
+ROOT = Path(__file__).resolve().parents[1]
+MODELS_DIR = Path(os.environ.get("EDGEBOT_TEST_MODELS_DIR", ROOT / ".cache" / "models"))
+LLM = "smollm2-135m-instruct-q4_1"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    home = tmp_path_factory.mktemp("home")
+    for name in list(os.environ):
+        if name.startswith("EDGEBOT_") and not name.startswith("EDGEBOT_TEST_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
+
+
+@pytest.fixture(scope="session")
+def models_dir() -> Path:
+    path = ModelStore(MODELS_DIR).path_for(LLM)
+    if not path.is_file():
+        pytest.fail(
+            f"the default models are not in {MODELS_DIR}; run scripts/test, or "
+            f"EDGEBOT_PATHS_MODELS_DIR={MODELS_DIR} edgebot models pull --default"
+        )
+    return MODELS_DIR
+
+
+@pytest.fixture(scope="session")
+def provider(models_dir: Path):
+    from edgebot.llm import LlamaCppProvider
+
+    return LlamaCppProvider(ModelStore(models_dir).path_for(LLM), n_ctx=2048)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, models_dir: Path) -> Iterator[Server]:
+    srv = Server(tmp_path_factory.mktemp("server"), models_dir, llm_max_tokens="48", llm_temperature="0")
+    yield srv
+    srv.stop()

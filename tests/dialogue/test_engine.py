@@ -1,0 +1,85 @@
+"""The engine on the real model and a real SQLite file."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from edgebot.dialogue import InvalidMessageError, TurnDone
+from edgebot.llm import MessageTooLongError, Token
+from edgebot.runtime import Runtime
+from edgebot.settings import load_settings
+
+
+@pytest.fixture
+def runtime(tmp_path: Path, models_dir: Path, provider):
+    settings = load_settings(environ={
+        "EDGEBOT_PATHS_DATA_DIR": str(tmp_path), "EDGEBOT_PATHS_MODELS_DIR": str(models_dir),
+        "EDGEBOT_LLM_MAX_TOKENS": "32", "EDGEBOT_LLM_TEMPERATURE": "0", "EDGEBOT_SERVER_MAX_MESSAGE_CHARS": "200",
+    }).settings
+    rt = Runtime.open(settings, provider=provider)
+    yield rt
+    rt.close()
+
+
+def test_turn_streams_and_stores_both_sides(runtime: Runtime) -> None:
+    sid, _ = runtime.sessions.create()
+    events = list(runtime.engine.start_turn(sid, "  How do I reset my password?  ").events_sync())
+    done = events[-1]
+    assert isinstance(done, TurnDone) and all(isinstance(e, Token) for e in events[:-1])
+    stored = runtime.sessions.messages(sid)
+    assert [(m.role, m.content) for m in stored] == [("user", "How do I reset my password?"), ("assistant", done.text)]
+    assert stored[1].finish_reason == done.finish_reason and stored[1].completion_tokens == done.usage.completion_tokens
+
+
+def test_history_is_carried_into_the_next_prompt(runtime: Runtime) -> None:
+    sid, _ = runtime.sessions.create()
+    list(runtime.engine.start_turn(sid, "My name is Ada.").events_sync())
+    prompt = runtime.engine.build_prompt(sid, "What is my name?")
+    assert [m.role for m in prompt] == ["system", "user", "assistant", "user"]
+    assert prompt[1].content == "My name is Ada."
+
+
+def test_async_consumer_gone_stores_partial_reply_as_cancelled(runtime: Runtime) -> None:
+    sid, _ = runtime.sessions.create()
+
+    async def read_two() -> None:
+        turn = runtime.engine.start_turn(sid, "Tell me a long story about a ship.", asyncio.get_running_loop())
+        events = turn.events()
+        await events.__anext__()
+        await events.__anext__()
+        await events.aclose()  # what Litestar does when the client disconnects
+
+    asyncio.run(read_two())
+    reply = runtime.sessions.messages(sid)[-1]
+    assert reply.role == "assistant" and reply.finish_reason == "cancelled" and reply.content
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [("   ", "empty_message"), ("x" * 201, "message_too_long")],
+    ids=["empty", "over-max-chars"],
+)
+def test_invalid_messages_store_nothing(runtime: Runtime, text: str, code: str) -> None:
+    sid, _ = runtime.sessions.create()
+    with pytest.raises(InvalidMessageError) as info:
+        runtime.engine.start_turn(sid, text)
+    assert info.value.code == code
+    assert runtime.sessions.messages(sid) == []
+
+
+def test_message_over_the_context_is_refused_not_truncated(tmp_path: Path, models_dir: Path, provider) -> None:
+    settings = load_settings(environ={
+        "EDGEBOT_PATHS_DATA_DIR": str(tmp_path), "EDGEBOT_PATHS_MODELS_DIR": str(models_dir),
+        "EDGEBOT_LLM_MAX_TOKENS": "1900", "EDGEBOT_SERVER_MAX_MESSAGE_CHARS": "100000",
+    }).settings
+    rt = Runtime.open(settings, provider=provider)
+    try:
+        sid, _ = rt.sessions.create()
+        with pytest.raises(MessageTooLongError):
+            rt.engine.start_turn(sid, "word " * 400)
+        assert rt.sessions.messages(sid) == []
+    finally:
+        rt.close()

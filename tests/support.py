@@ -1,0 +1,58 @@
+"""Helpers shared by tests: a free loopback port and `edgebot serve` in a subprocess."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Server:
+    """`edgebot serve` in a subprocess on a loopback port, with its own data dir."""
+
+    def __init__(self, data_dir: Path, models_dir: Path, **settings: str) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.data_dir = data_dir
+        env = {k: v for k, v in os.environ.items() if not k.startswith("EDGEBOT_")}
+        env |= {"EDGEBOT_PATHS_DATA_DIR": str(data_dir), "EDGEBOT_PATHS_MODELS_DIR": str(models_dir)}
+        env |= {f"EDGEBOT_{k.upper()}": v for k, v in settings.items()}
+        self.log = (data_dir / "server.log").open("wb")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "edgebot", "serve", "--port", str(self.port)],
+            env=env, stdout=self.log, stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited: {(data_dir / 'server.log').read_text()}")
+            try:
+                if httpx.get(self.url + "/readyz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        self.stop()
+        raise RuntimeError("server did not become ready in 60 s")
+
+    def session(self) -> tuple[str, dict[str, str]]:
+        body = httpx.post(self.url + "/v1/sessions").json()
+        return body["session_id"], {"Authorization": f"Bearer {body['token']}"}
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.log.close()
