@@ -25,6 +25,7 @@ class Server:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.data_dir = data_dir
+        data_dir.mkdir(parents=True, exist_ok=True)
         env = {k: v for k, v in os.environ.items() if not k.startswith("EDGEBOT_")}
         env |= {"EDGEBOT_PATHS_DATA_DIR": str(data_dir), "EDGEBOT_PATHS_MODELS_DIR": str(models_dir)}
         env |= {f"EDGEBOT_{k.upper()}": v for k, v in settings.items()}

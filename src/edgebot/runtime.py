@@ -38,7 +38,7 @@ class Runtime:
             )
         db = Database(settings.database_path)
         sessions = SessionStore(db)
-        scheduler = Scheduler(provider, queue_size=llm.queue_size)
+        scheduler = Scheduler(provider, queue_size=llm.queue_size, flush_interval=llm.stream_interval_ms / 1000)
         engine = Engine(llm, scheduler, sessions, max_message_chars=settings.server.max_message_chars)
         return cls(settings, provider, scheduler, db, sessions, engine)
 

@@ -58,6 +58,9 @@ class LlmSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
         "You are a helpful, concise assistant on a website. Answer in a few sentences."
     )
     queue_size: Annotated[int, _doc("Requests that may wait for the model; more get HTTP 429.", ge=0)] = 8
+    stream_interval_ms: Annotated[
+        int, _doc("Streamed text is sent at most this often (ms), tokens merged; the first token goes at once.", ge=0)
+    ] = 30
     history_messages: Annotated[int, _doc("Most earlier messages of a session loaded into the prompt.", ge=0)] = 20
 
 

@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Iterator, Sequence
 import msgspec
 
 from edgebot.errors import EdgebotError
-from edgebot.llm.provider import ChatMessage, Completion, GenerationOptions, ModelProvider, StreamItem
+from edgebot.llm.provider import ChatMessage, Completion, GenerationOptions, ModelProvider, StreamItem, Token
 
 
 class QueueFullError(EdgebotError):
@@ -41,7 +41,11 @@ class Job:
     """One generation request. Iterate it (sync or async) for Tokens and a final Completion."""
 
     def __init__(
-        self, messages: Sequence[ChatMessage], options: GenerationOptions, loop: asyncio.AbstractEventLoop | None
+        self,
+        messages: Sequence[ChatMessage],
+        options: GenerationOptions,
+        loop: asyncio.AbstractEventLoop | None,
+        flush_interval: float = 0.0,
     ) -> None:
         self.messages = list(messages)
         self.options = options
@@ -50,6 +54,9 @@ class Job:
         self._loop = loop
         self._async_q: asyncio.Queue[object] | None = asyncio.Queue() if loop is not None else None
         self._sync_q: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self._flush_interval = flush_interval
+        self._pending: list[str] = []
+        self._last_flush: float | None = None
 
     def cancel(self) -> None:
         self.cancel_event.set()
@@ -59,13 +66,30 @@ class Job:
         return self.cancel_event.is_set()
 
     def _emit(self, item: object) -> None:
-        if self._loop is not None and self._async_q is not None:
-            try:
-                self._loop.call_soon_threadsafe(self._async_q.put_nowait, item)
-            except RuntimeError:  # the loop is closed: nobody is listening any more
-                self.cancel()
-        else:
+        """Hand ITEM to the consumer. For an async consumer, Tokens are sent at most once per flush
+        interval (the first one at once), merged: every wake-up of the event loop and every write to
+        the client takes CPU time from generation on a small box."""
+        if self._loop is None:
             self._sync_q.put(item)
+            return
+        now = time.perf_counter()
+        if isinstance(item, Token):
+            self._pending.append(item.text)
+            if self._last_flush is not None and now - self._last_flush < self._flush_interval:
+                return
+        if self._pending:
+            self._send(Token("".join(self._pending)))
+            self._pending = []
+            self._last_flush = now
+        if not isinstance(item, Token):
+            self._send(item)
+
+    def _send(self, item: object) -> None:
+        assert self._loop is not None and self._async_q is not None
+        try:
+            self._loop.call_soon_threadsafe(self._async_q.put_nowait, item)
+        except RuntimeError:  # the loop is closed: nobody is listening any more
+            self.cancel()
 
     @staticmethod
     def _unwrap(item: object) -> StreamItem:
@@ -86,9 +110,10 @@ class Job:
 class Scheduler:
     """Owns a ModelProvider; runs one job at a time on its worker thread."""
 
-    def __init__(self, provider: ModelProvider, *, queue_size: int) -> None:
+    def __init__(self, provider: ModelProvider, *, queue_size: int, flush_interval: float = 0.0) -> None:
         self.provider = provider
         self.queue_size = queue_size
+        self.flush_interval = flush_interval
         self._queue: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._outstanding = 0  # waiting + running
@@ -111,7 +136,7 @@ class Scheduler:
             if self._outstanding >= self.queue_size + 1:
                 raise QueueFullError(max(1, math.ceil(self._avg_seconds * self._outstanding)))
             self._outstanding += 1
-        job = Job(messages, options, loop)
+        job = Job(messages, options, loop, self.flush_interval)
         self._queue.put(job)
         return job
 
