@@ -42,14 +42,31 @@ bootstrap() {
     "$py" -m venv "$VENV"
     "$VENV/bin/python" -m pip install --quiet --upgrade pip
   fi
+  # The stamp holds a hash of pyproject.toml and the extras installed with it: reinstall when the
+  # project's dependencies changed or an extra is asked for that is not there yet.
   stamp="$VENV/.edgebot-installed"
-  local want
-  want="$(cat pyproject.toml; echo "$spec")"
-  if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ] || ! "$VENV/bin/python" -c 'import edgebot, llama_cpp' 2>/dev/null; then
+  local digest have=""
+  digest="$(sha256sum pyproject.toml | cut -d' ' -f1)"
+  [ -f "$stamp" ] && have="$(cat "$stamp")"
+  if [ "${have%%:*}" != "$digest" ] || { [ -n "$extras" ] && [[ ",${have#*:}," != *",$extras,"* ]]; } ||
+     ! "$VENV/bin/python" -c 'import edgebot, llama_cpp' 2>/dev/null; then
     ensure_compiler
     say "installing edgebot$([ -n "$extras" ] && echo "[$extras]") (the first time compiles llama.cpp: ~12 min on 2 cores)"
     CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc 2>/dev/null || echo 2)}" \
       "$VENV/bin/python" -m pip install --progress-bar off -e "$spec"
-    printf '%s' "$want" > "$stamp"
+    local keep=""
+    [ "${have%%:*}" = "$digest" ] && keep="${have#*:}"
+    printf '%s:%s' "$digest" "$(printf '%s,%s' "$keep" "$extras" | tr ',' '\n' | sed '/^$/d' | sort -u | paste -sd,)" > "$stamp"
+  fi
+}
+
+# ensure_chromium: the browser tests drive Debian's Chromium (no browser download at test time).
+ensure_chromium() {
+  command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 && return 0
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    say "installing chromium (apt) for the browser tests"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    say "no chromium: the browser tests will be skipped (Debian/Ubuntu: sudo apt-get install chromium)"
   fi
 }

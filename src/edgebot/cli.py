@@ -175,6 +175,8 @@ def cmd_serve(args: argparse.Namespace, loaded: LoadedSettings) -> int:
     try:
         _say(f"edgebot {__version__} serving on http://{host}:{port}/  (model {loaded.settings.llm.model}; Ctrl+C stops)")
         serve(runtime, host=host, port=port, log_level=server.log_level)
+    except KeyboardInterrupt:  # Ctrl+C is how a server is meant to stop: uvicorn already shut down cleanly
+        _say("edgebot stopped")
     finally:
         runtime.close()
     return 0

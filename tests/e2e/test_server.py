@@ -74,6 +74,8 @@ def test_client_disconnect_stops_generation(server: Server) -> None:
             break
         time.sleep(0.1)
     assert messages[-1]["role"] == "assistant" and messages[-1]["finish_reason"] == "cancelled"
+    while httpx.get(f"{server.url}/readyz").json()["queue_depth"] and time.monotonic() < deadline:
+        time.sleep(0.05)  # the worker notices the cancel at its next token
     assert httpx.get(f"{server.url}/readyz").json()["queue_depth"] == 0
 
 

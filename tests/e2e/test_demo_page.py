@@ -1,0 +1,57 @@
+"""The built-in demo page in a real headless Chromium against `edgebot serve`: a question streams an answer."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+
+import pytest
+
+from tests.support import Server
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
+                 "--disable-background-networking", "--disable-component-update"]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    if CHROMIUM is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("chromium is missing in CI: scripts/test installs it with apt-get")
+        pytest.skip("no chromium on this machine (scripts/test installs it when run as root with apt)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        instance = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+def test_question_streams_an_answer(browser, server: Server, tmp_path) -> None:
+    page = browser.new_page()
+    page.goto(server.url + "/")
+    # Record every length the answer bubble takes while it streams.
+    page.evaluate("""() => {
+        window.lengths = [];
+        new MutationObserver(() => {
+            const el = document.querySelector('.msg.assistant');
+            if (el) window.lengths.push(el.textContent.length);
+        }).observe(document.getElementById('log'), {childList: true, subtree: true, characterData: true});
+    }""")
+    page.fill("#text", "How do I reset my password?")
+    page.press("#text", "Enter")
+    page.wait_for_selector(".msg.assistant[data-state=done]", timeout=60_000)
+    answer = page.text_content(".msg.assistant") or ""
+    lengths = page.evaluate("window.lengths")
+    page.screenshot(path=str(tmp_path / "demo.png"))
+    assert answer.strip() and "error" not in (page.get_attribute(".msg.assistant", "class") or "")
+    assert len({n for n in lengths if 0 < n < len(answer)}) >= 2, "the answer arrived in one piece, not streamed"
+    assert page.text_content(".msg.user") == "How do I reset my password?"
+    assert "tokens" in (page.text_content(".meta") or "")
+    # The session survives a reload of the page (kept in sessionStorage) and the next turn goes to it.
+    session = page.evaluate("sessionStorage.getItem('edgebot.session')")
+    page.reload()
+    assert page.evaluate("sessionStorage.getItem('edgebot.session')") == session
+    page.close()
