@@ -25,10 +25,10 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from edgebot.llm import ChatMessage, LlamaCppProvider  # noqa: E402
-from edgebot.modelstore import ModelStore  # noqa: E402
-from edgebot.settings import LlmSettings  # noqa: E402
-from tests.support import Server  # noqa: E402
+from edgebot.llm import ChatMessage, LlamaCppProvider
+from edgebot.modelstore import ModelStore
+from edgebot.settings import LlmSettings
+from tests.support import Server
 
 PROMPT = "Story {i}: write a detailed story about a lighthouse keeper who finds a message in a bottle."
 

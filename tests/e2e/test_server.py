@@ -79,6 +79,20 @@ def test_client_disconnect_stops_generation(server: Server) -> None:
     assert httpx.get(f"{server.url}/readyz").json()["queue_depth"] == 0
 
 
+def test_json_client_gone_cancels_generation(server: Server) -> None:
+    sid, auth = server.session()
+    with pytest.raises(httpx.ReadTimeout):
+        httpx.post(f"{server.url}/v1/sessions/{sid}/messages", headers=auth, timeout=httpx.Timeout(5, read=0.15),
+                   json={"text": "Write a very long story about a dragon and a knight."})
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        messages = httpx.get(f"{server.url}/v1/sessions/{sid}", headers=auth).json()["messages"]
+        if len(messages) == 2:
+            break
+        time.sleep(0.05)
+    assert messages[-1]["finish_reason"] == "cancelled"
+
+
 def _post(server: Server, sid: str, headers: dict[str, str], content: bytes) -> httpx.Response:
     return httpx.post(f"{server.url}/v1/sessions/{sid}/messages", content=content,
                       headers={"Content-Type": "application/json"} | headers, timeout=60)

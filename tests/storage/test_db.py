@@ -18,26 +18,24 @@ def test_wal_foreign_keys_and_migrations(tmp_path: Path) -> None:
     names = [r["name"] for r in db.query("SELECT name FROM schema_migrations ORDER BY number")]
     assert names == ["m001_create_sessions", "m002_create_messages"]
     assert db.migrate() == []  # idempotent
-    with pytest.raises(sqlite3.IntegrityError):
-        with db.write() as conn:
-            conn.execute("INSERT INTO messages (session_id, role, content) VALUES ('nope', 'user', 'x')")
+    with pytest.raises(sqlite3.IntegrityError), db.write() as conn:
+        conn.execute("INSERT INTO messages (session_id, role, content) VALUES ('nope', 'user', 'x')")
     assert db.writable()
 
 
 def test_failed_write_rolls_back(tmp_path: Path) -> None:
     store = SessionStore(Database(tmp_path / "e.sqlite3"))
     sid, _ = store.create()
-    with pytest.raises(RuntimeError):
-        with store.db.write() as conn:
-            conn.execute("INSERT INTO messages (session_id, role, content) VALUES (?, 'user', 'kept?')", (sid,))
-            raise RuntimeError("crash mid-transaction")
+    with pytest.raises(RuntimeError), store.db.write() as conn:
+        conn.execute("INSERT INTO messages (session_id, role, content) VALUES (?, 'user', 'kept?')", (sid,))
+        raise RuntimeError("crash mid-transaction")
     assert store.messages(sid) == []
 
 
 def test_sessions_need_their_own_token(tmp_path: Path) -> None:
     store = SessionStore(Database(tmp_path / "e.sqlite3"))
     sid, token = store.create()
-    other, other_token = store.create()
+    _, other_token = store.create()
     assert store.authenticate(sid, token).id == sid
     with pytest.raises(BadTokenError):
         store.authenticate(sid, other_token)

@@ -11,7 +11,7 @@ from litestar import MediaType, Request, Response, get, post
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from edgebot import __version__
-from edgebot.api.errors import ApiError, as_api_error
+from edgebot.api.errors import ApiError, as_api_error, error_response
 from edgebot.api.schemas import (
     ErrorBody,
     Health,
@@ -32,7 +32,7 @@ _json = msgspec.json.encode
 
 
 def _runtime(request: Request) -> Runtime:
-    return request.app.state.runtime  # type: ignore[no-any-return]
+    return request.app.state.runtime
 
 
 def _authorize(request: Request, session_id: str) -> StoredSession:
@@ -87,17 +87,44 @@ async def _sse(turn: Turn) -> AsyncIterator[ServerSentEventMessage]:
     summary="Send a message; JSON reply, or an SSE stream (token, done, error) with Accept: text/event-stream",
     status_code=200,
 )
-async def post_message(request: Request, session_id: str, data: MessageCreate) -> Response[MessageReply] | ServerSentEvent:
+async def post_message(
+    request: Request, session_id: str, data: MessageCreate
+) -> Response[MessageReply] | Response[ErrorBody] | ServerSentEvent:
     _authorize(request, session_id)
     turn = _runtime(request).engine.start_turn(session_id, data.text, loop=asyncio.get_running_loop())
     if "text/event-stream" in request.headers.get("accept", ""):
         return ServerSentEvent(_sse(turn), headers=SSE_HEADERS)
-    done: TurnDone | None = None
-    async for event in turn.events():
-        if isinstance(event, TurnDone):
-            done = event
-    assert done is not None
+    done = await _until_done_or_gone(turn, request)
+    if done is None:  # nobody is there to read a reply; the partial one is stored as cancelled
+        return error_response(499, "client_closed", "the client closed the connection")
     return Response(_reply(done))
+
+
+async def _until_done_or_gone(turn: Turn, request: Request) -> TurnDone | None:
+    """The turn's TurnDone, or None when the client disconnects first (the generation is then cancelled)."""
+
+    async def finish() -> TurnDone:
+        done = None
+        async for event in turn.events():
+            if isinstance(event, TurnDone):
+                done = event
+        assert done is not None
+        return done
+
+    async def client_gone() -> None:
+        while (await request.receive())["type"] != "http.disconnect":
+            pass
+
+    result = asyncio.ensure_future(finish())
+    watcher = asyncio.ensure_future(client_gone())
+    try:
+        await asyncio.wait({result, watcher}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        watcher.cancel()
+        if not result.done():
+            result.cancel()
+            await asyncio.gather(result, return_exceptions=True)
+    return result.result() if not result.cancelled() else None
 
 
 @get("/healthz", operation_id="healthz", summary="The process is alive")

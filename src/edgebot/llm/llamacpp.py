@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from edgebot.llm.provider import ChatMessage, Completion, GenerationOptions, StreamItem, Token, collect
 
@@ -61,7 +61,7 @@ class LlamaCppProvider:
 
     def render(self, messages: Sequence[ChatMessage]) -> tuple[str, list[str]]:
         """The prompt text the model sees for MESSAGES, and the template's stop strings."""
-        response = self._formatter(messages=[{"role": m.role, "content": m.content} for m in messages])
+        response = self._formatter(messages=cast(Any, [{"role": m.role, "content": m.content} for m in messages]))
         stop = response.stop
         stops = [stop] if isinstance(stop, str) else list(stop or [])
         return response.prompt, stops
@@ -83,14 +83,14 @@ class LlamaCppProvider:
         first: float | None = None
         pieces: list[str] = []
         finish = "length"
-        chunks = self._llm.create_completion(
+        chunks = cast(Generator[dict[str, Any], None, None], self._llm.create_completion(
             prompt,
             max_tokens=options.max_tokens,
             temperature=options.temperature,
             stop=[*template_stops, *options.stop] or None,
             seed=options.seed,
             stream=True,
-        )
+        ))
         try:
             for chunk in chunks:
                 if cancel is not None and cancel.is_set():
