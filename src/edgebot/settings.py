@@ -11,7 +11,7 @@ import tomllib
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 import platformdirs
@@ -41,7 +41,9 @@ class ServerSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     max_message_chars: Annotated[
         int, _doc("Longest user message accepted, in characters (longer: HTTP 422).", ge=1)
     ] = 4000
-    log_level: Annotated[str, _doc("Server log level: debug, info, warning or error.")] = "info"
+    log_level: Annotated[
+        Literal["debug", "info", "warning", "error"], _doc("Server log level: debug, info, warning or error.")
+    ] = "info"
 
 
 class LlmSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

@@ -25,6 +25,17 @@ def read_sse(response: httpx.Response) -> list[tuple[str, dict]]:
     return events
 
 
+def wait_for_reply(server: Server, sid: str, auth: dict[str, str]) -> list[dict]:
+    """The session's messages once the assistant's reply is stored (at most 10 s)."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        messages = httpx.get(f"{server.url}/v1/sessions/{sid}", headers=auth).json()["messages"]
+        if len(messages) == 2:
+            return messages
+        time.sleep(0.05)
+    raise AssertionError(f"no reply stored: {messages}")
+
+
 def test_stream_a_reply_and_find_it_persisted(server: Server) -> None:
     sid, auth = server.session()
     with httpx.stream("POST", f"{server.url}/v1/sessions/{sid}/messages", json={"text": "How do I reset my password?"},
@@ -67,13 +78,9 @@ def test_client_disconnect_stops_generation(server: Server) -> None:
         for line in response.iter_lines():
             if line.startswith("data:"):
                 break  # one token, then hang up
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        messages = httpx.get(f"{server.url}/v1/sessions/{sid}", headers=auth).json()["messages"]
-        if len(messages) == 2:
-            break
-        time.sleep(0.1)
+    messages = wait_for_reply(server, sid, auth)
     assert messages[-1]["role"] == "assistant" and messages[-1]["finish_reason"] == "cancelled"
+    deadline = time.monotonic() + 10
     while httpx.get(f"{server.url}/readyz").json()["queue_depth"] and time.monotonic() < deadline:
         time.sleep(0.05)  # the worker notices the cancel at its next token
     assert httpx.get(f"{server.url}/readyz").json()["queue_depth"] == 0
@@ -84,13 +91,7 @@ def test_json_client_gone_cancels_generation(server: Server) -> None:
     with pytest.raises(httpx.ReadTimeout):
         httpx.post(f"{server.url}/v1/sessions/{sid}/messages", headers=auth, timeout=httpx.Timeout(5, read=0.15),
                    json={"text": "Write a very long story about a dragon and a knight."})
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        messages = httpx.get(f"{server.url}/v1/sessions/{sid}", headers=auth).json()["messages"]
-        if len(messages) == 2:
-            break
-        time.sleep(0.05)
-    assert messages[-1]["finish_reason"] == "cancelled"
+    assert wait_for_reply(server, sid, auth)[-1]["finish_reason"] == "cancelled"
 
 
 def _post(server: Server, sid: str, headers: dict[str, str], content: bytes) -> httpx.Response:

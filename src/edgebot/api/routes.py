@@ -135,7 +135,7 @@ async def healthz() -> Health:
 @get("/readyz", operation_id="readyz", summary="Models loaded and the database writable (503 when not)")
 async def readyz(request: Request) -> Response[Readiness]:
     runtime = _runtime(request)
-    model_ok = bool(runtime.provider.health())
+    model_ok = bool(runtime.provider.health().get("ok"))
     db_ok = runtime.db.writable()
     body = Readiness(
         ready=model_ok and db_ok,

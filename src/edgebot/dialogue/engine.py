@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import msgspec
@@ -65,15 +66,17 @@ class Turn:
         self._stored = False
 
     def _store(self, completion: Completion | None, finish_reason: str) -> TurnDone:
-        text = completion.text if completion is not None else "".join(self._pieces)
-        usage = Usage(completion.prompt_tokens if completion else 0, completion.completion_tokens if completion else 0)
+        if completion is None:  # the turn ended early: keep what streamed so far
+            completion = Completion(text="".join(self._pieces), finish_reason="cancelled", prompt_tokens=0,
+                                    completion_tokens=0, ttft_s=None, total_s=0.0)
+        text = completion.text
+        usage = Usage(completion.prompt_tokens, completion.completion_tokens)
+        rate = completion.decode_tokens_per_s
         timings = Timings(
-            queue_ms=_ms(completion.queue_s) or 0.0 if completion else 0.0,
-            ttft_ms=_ms(completion.ttft_s) if completion else None,
-            total_ms=_ms(completion.total_s) or 0.0 if completion else 0.0,
-            decode_tokens_per_s=(
-                round(completion.decode_tokens_per_s, 2) if completion and completion.decode_tokens_per_s else None
-            ),
+            queue_ms=_ms(completion.queue_s) or 0.0,
+            ttft_ms=_ms(completion.ttft_s),
+            total_ms=_ms(completion.total_s) or 0.0,
+            decode_tokens_per_s=round(rate, 2) if rate else None,
         )
         message_id = 0
         if not self._stored:
@@ -97,32 +100,22 @@ class Turn:
         return item
 
     async def events(self) -> AsyncIterator[Token | TurnDone]:
-        finish = "cancelled"
-        try:
+        with self._stored_on_exit():
             async for item in self.job:
-                out = self._handle(item)
-                if isinstance(out, TurnDone):
-                    finish = out.finish_reason
-                yield out
-        except (asyncio.CancelledError, GeneratorExit):
-            self.job.cancel()
-            raise
-        except Exception:
-            finish = "error"
-            raise
-        finally:
-            if not self._stored:
-                self.job.cancel()
-                self._store(None, finish)
+                yield self._handle(item)
 
     def events_sync(self) -> Iterator[Token | TurnDone]:
+        with self._stored_on_exit():
+            for item in self.job:
+                yield self._handle(item)
+
+    @contextmanager
+    def _stored_on_exit(self) -> Iterator[None]:
+        """If the turn ends without its TurnDone (consumer gone, or an error), cancel the job and store
+        what arrived, as 'cancelled' or 'error'."""
         finish = "cancelled"
         try:
-            for item in self.job:
-                out = self._handle(item)
-                if isinstance(out, TurnDone):
-                    finish = out.finish_reason
-                yield out
+            yield
         except Exception:
             finish = "error"
             raise

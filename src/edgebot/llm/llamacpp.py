@@ -122,6 +122,7 @@ class LlamaCppProvider:
 
     def health(self) -> dict[str, Any]:
         return {
+            "ok": self._llm.n_ctx() > 0,
             "provider": self.name,
             "model": self.model_path.name,
             "n_ctx": self.context_size,

@@ -72,7 +72,9 @@ class ModelProvider(Protocol):
         """Tokens of a text, or of a whole chat prompt as the model will see it."""
         ...
 
-    def health(self) -> dict[str, Any]: ...
+    def health(self) -> dict[str, Any]:
+        """At least ``{"ok": bool}``: whether the model can generate now."""
+        ...
 
 
 def collect(items: Iterator[StreamItem]) -> Completion:
