@@ -139,3 +139,20 @@ def test_async_iteration_with_the_real_model(provider) -> None:
     tokens = [i.text for i in items if isinstance(i, Token)]
     assert tokens and "".join(tokens) == items[-1].text
     assert items[-1].queue_s < time.perf_counter() - started
+
+
+def test_async_tokens_are_merged_within_the_flush_interval() -> None:
+    fake = GatedProvider()
+    sched = Scheduler(fake, queue_size=0, flush_interval=60.0)
+
+    async def run() -> list:
+        job = sched.submit(MSG, GenerationOptions(max_tokens=5), asyncio.get_running_loop())
+        for _ in range(5):
+            fake.gate.release()
+        return [item async for item in job]
+
+    items = asyncio.run(run())
+    sched.close()
+    assert items[0] == Token("t0")  # the first token goes at once
+    assert items[1] == Token("t1t2t3t4")  # the rest waited for the interval, flushed by the end
+    assert isinstance(items[2], Completion) and items[2].text == "t0t1t2t3t4"
