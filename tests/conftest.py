@@ -52,3 +52,12 @@ def server(tmp_path_factory: pytest.TempPathFactory, models_dir: Path) -> Iterat
     srv = Server(tmp_path_factory.mktemp("server"), models_dir, llm_max_tokens="48", llm_temperature="0")
     yield srv
     srv.stop()
+
+
+@pytest.fixture(scope="session")
+def encoder(models_dir: Path):
+    from edgebot.nlu import Encoder
+
+    store = ModelStore(models_dir)
+    return Encoder(store.require("minilm-l6-v2-int8"), store.require("minilm-l6-v2-tokenizer"),
+                   sha256=store.entry("minilm-l6-v2-int8").sha256)

@@ -35,7 +35,7 @@ COMMANDS = leaf_commands()
 def test_the_expected_commands_exist() -> None:
     assert {" ".join(c) for c in COMMANDS} == {
         "init", "serve", "chat", "models list", "models pull", "models verify", "models add", "config path",
-        "config show",
+        "config show", "intents train", "intents eval", "intents predict",
     }
 
 

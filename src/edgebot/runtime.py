@@ -9,8 +9,17 @@ from edgebot.dialogue import Engine
 from edgebot.errors import ConfigError
 from edgebot.llm import LlamaCppProvider, ModelProvider, Scheduler
 from edgebot.modelstore import ModelStore
+from edgebot.nlu import Encoder
 from edgebot.settings import Settings
 from edgebot.storage import Database, SessionStore
+
+
+def open_encoder(settings: Settings) -> Encoder:
+    """The configured sentence encoder (model and tokenizer from the model store)."""
+    store = ModelStore(settings.models_dir)
+    enc = settings.encoder
+    model = store.require(enc.model)
+    return Encoder(model, store.require(enc.tokenizer), n_threads=enc.n_threads, sha256=store.entry(enc.model).sha256)
 
 
 @dataclass

@@ -1,0 +1,65 @@
+"""Intent classification at run time: the shared encoder plus a trained intent model file."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import msgspec
+import numpy as np
+
+from edgebot.errors import UsageError
+from edgebot.nlu.data import OOS
+from edgebot.nlu.encoder import Encoder
+from edgebot.nlu.onnx_head import Head
+from edgebot.nlu.train import decide
+
+
+class IntentScore(msgspec.Struct, frozen=True):
+    intent: str
+    confidence: float
+
+
+class IntentPrediction(msgspec.Struct, frozen=True, kw_only=True):
+    """The top intents with calibrated confidence; `intent` is None when the text is out of scope."""
+
+    intent: str | None
+    confidence: float
+    top: list[IntentScore]
+
+    @property
+    def out_of_scope(self) -> bool:
+        return self.intent is None
+
+
+@runtime_checkable
+class IntentClassifierProtocol(Protocol):
+    def predict(self, texts: Sequence[str], embeddings: np.ndarray | None = None) -> list[IntentPrediction]: ...
+
+
+class IntentClassifier:
+    def __init__(self, encoder: Encoder, model_path: Path) -> None:
+        self.encoder = encoder
+        self.head = Head(model_path)
+        if self.head.meta.encoder_sha256 != encoder.sha256:
+            raise UsageError(
+                f"{model_path} was trained with the encoder sha256 {self.head.meta.encoder_sha256[:12]}..., but the "
+                f"installed encoder is {encoder.sha256[:12]}...; retrain it: "
+                f"`edgebot intents train DATA --out {model_path}`"
+            )
+        self.labels = self.head.meta.labels
+        self.threshold = self.head.meta.threshold
+
+    def predict(self, texts: Sequence[str], embeddings: np.ndarray | None = None, k: int = 3) -> list[IntentPrediction]:
+        """Top K in-scope intents per text; pass EMBEDDINGS when the caller already encoded TEXTS."""
+        vectors = self.encoder.embed(list(texts)) if embeddings is None else embeddings
+        probs = self.head.probabilities(vectors, list(texts))
+        names, conf = decide(probs, self.labels, self.threshold)
+        in_idx = [i for i, label in enumerate(self.labels) if label != OOS]
+        out = []
+        for row, name, c in zip(probs, names, conf, strict=True):
+            order = sorted(in_idx, key=lambda i: -row[i])[:k]
+            top = [IntentScore(self.labels[i], round(float(row[i]), 4)) for i in order]
+            out.append(IntentPrediction(intent=None if name == OOS else name, confidence=round(float(c), 4), top=top))
+        return out

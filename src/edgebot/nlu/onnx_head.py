@@ -1,0 +1,120 @@
+"""The intent model as one ONNX file: (sentence embedding, n-gram TF-IDF) -> class probabilities.
+
+Graph: softmax((embedding @ W_e + sum_k value_k * W_t[id_k] + b) / T). Metadata carries what inference
+needs besides onnxruntime: labels, the out-of-scope threshold, the n-gram vocabulary and idf, the
+encoder's sha256, a hash of the training data and the validation metrics.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edgebot.errors import UsageError
+from edgebot.nlu.ngrams import CharNgrams
+from edgebot.nlu.softmax import LinearModel
+
+FORMAT = "edgebot-intents/1"
+
+
+@dataclass
+class HeadMeta:
+    labels: list[str]
+    oos_label: str | None
+    threshold: float
+    temperature: float
+    encoder_sha256: str
+    training_data_sha256: str
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+
+def export(path: Path, model: LinearModel, ngrams: CharNgrams, meta: HeadMeta) -> None:
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    n_classes = len(meta.labels)
+    w_sparse = np.vstack([model.w_sparse, np.zeros((1, n_classes), np.float32)])  # padding row
+    inits = [
+        numpy_helper.from_array(model.w_dense.astype(np.float32), "W_e"),
+        numpy_helper.from_array(w_sparse.astype(np.float32), "W_t"),
+        numpy_helper.from_array(model.bias.astype(np.float32), "b"),
+        numpy_helper.from_array(np.array(1.0 / meta.temperature, np.float32), "inv_T"),
+        numpy_helper.from_array(np.array([2], np.int64), "axis2"),
+        numpy_helper.from_array(np.array([1], np.int64), "axis1"),
+    ]
+    nodes = [
+        helper.make_node("MatMul", ["embedding", "W_e"], ["z_e"]),
+        helper.make_node("Gather", ["W_t", "ngram_ids"], ["rows"], axis=0),
+        helper.make_node("Unsqueeze", ["ngram_values", "axis2"], ["values3"]),
+        helper.make_node("Mul", ["rows", "values3"], ["weighted"]),
+        helper.make_node("ReduceSum", ["weighted", "axis1"], ["z_t"], keepdims=0),
+        helper.make_node("Add", ["z_e", "z_t"], ["z"]),
+        helper.make_node("Add", ["z", "b"], ["zb"]),
+        helper.make_node("Mul", ["zb", "inv_T"], ["zt"]),
+        helper.make_node("Softmax", ["zt"], ["probabilities"], axis=-1),
+    ]
+    graph = helper.make_graph(
+        nodes, "edgebot_intents",
+        [helper.make_tensor_value_info("embedding", TensorProto.FLOAT, ["N", model.w_dense.shape[0]]),
+         helper.make_tensor_value_info("ngram_ids", TensorProto.INT64, ["N", "K"]),
+         helper.make_tensor_value_info("ngram_values", TensorProto.FLOAT, ["N", "K"])],
+        [helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, ["N", n_classes])],
+        inits,
+    )
+    proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="edgebot")
+    proto.ir_version = 8
+    props = {
+        "format": FORMAT,
+        "labels": json.dumps(meta.labels),
+        "oos_label": json.dumps(meta.oos_label),
+        "threshold": repr(meta.threshold),
+        "temperature": repr(meta.temperature),
+        "encoder_sha256": meta.encoder_sha256,
+        "training_data_sha256": meta.training_data_sha256,
+        "metrics": json.dumps(meta.metrics),
+        "ngrams": json.dumps({"lo": ngrams.lo, "hi": ngrams.hi, "vocab": list(ngrams.vocab),
+                              "idf": [round(float(x), 6) for x in ngrams.idf]}),
+    }
+    onnx.helper.set_model_props(proto, props)
+    onnx.checker.check_model(proto)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(proto.SerializeToString())
+    tmp.replace(path)
+
+
+class Head:
+    """A loaded intent model file: probabilities for (embeddings, texts), with onnxruntime only."""
+
+    def __init__(self, path: Path) -> None:
+        import onnxruntime as ort
+
+        if not path.is_file():
+            raise UsageError(f"{path}: no such intent model (train one with `edgebot intents train`)")
+        try:
+            options = ort.SessionOptions()
+            options.intra_op_num_threads = 1
+            self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+            props = self._session.get_modelmeta().custom_metadata_map
+            if props.get("format") != FORMAT:
+                raise ValueError("not an edgebot intent model")
+            grams = json.loads(props["ngrams"])
+            self.meta = HeadMeta(
+                labels=json.loads(props["labels"]), oos_label=json.loads(props["oos_label"]),
+                threshold=float(props["threshold"]), temperature=float(props["temperature"]),
+                encoder_sha256=props["encoder_sha256"], training_data_sha256=props["training_data_sha256"],
+                metrics=json.loads(props["metrics"]),
+            )
+        except Exception as exc:  # noqa: BLE001 - any unreadable file gets the same clear message
+            raise UsageError(f"{path}: not a readable edgebot intent model ({exc})") from None
+        self.ngrams = CharNgrams({g: i for i, g in enumerate(grams["vocab"])}, grams["idf"], grams["lo"], grams["hi"])
+        self.path = path
+
+    def probabilities(self, embeddings: np.ndarray, texts: list[str]) -> np.ndarray:
+        ids, values = self.ngrams.padded(texts)
+        feeds = {"embedding": embeddings.astype(np.float32), "ngram_ids": ids, "ngram_values": values}
+        return np.asarray(self._session.run(None, feeds)[0])

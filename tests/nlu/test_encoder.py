@@ -1,0 +1,29 @@
+"""The real MiniLM int8 encoder."""
+
+from __future__ import annotations
+
+import numpy as np
+from edgebot.nlu import Encoder
+
+
+def test_unit_vectors_of_the_right_shape(encoder: Encoder) -> None:
+    vectors = encoder.embed(["hello there", "how do I reset my password?", ""])
+    assert vectors.shape == (3, 384) and vectors.dtype == np.float32
+    assert np.allclose(np.linalg.norm(vectors[:2], axis=1), 1.0, atol=1e-5)
+
+
+def test_meaning_drives_similarity(encoder: Encoder) -> None:
+    a, b, c = encoder.embed(["I forgot my password", "how can I reset my login password", "the weather in Paris"])
+    assert a @ b > a @ c + 0.2
+
+
+def test_batching_and_padding_do_not_change_vectors(encoder: Encoder) -> None:
+    texts = ["short", "a much longer sentence with many more words than the first one", "medium length text"]
+    together = encoder.embed(texts, batch_size=2)
+    alone = np.stack([encoder.embed_one(t) for t in texts])
+    assert np.allclose(together, alone, atol=1e-4)
+
+
+def test_long_text_is_truncated_not_rejected(encoder: Encoder) -> None:
+    assert encoder.embed(["word " * 2000]).shape == (1, 384)
+    assert encoder.embed([]).shape == (0, 384)

@@ -1,0 +1,112 @@
+"""Training on a small fixture with the real encoder; the exported ONNX file; the encoder check."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from edgebot.cli import main
+from edgebot.errors import UsageError
+from edgebot.nlu import EmbeddingCache, Encoder, Head, IntentClassifier, intent_metrics, load_examples, train
+from edgebot.nlu.train import choose_threshold, decide
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory, encoder: Encoder):
+    folder = tmp_path_factory.mktemp("intents")
+    cache = EmbeddingCache(folder / "cache.sqlite3")
+    result = train(load_examples(FIXTURES / "intents_train.csv", "train"),
+                   load_examples(FIXTURES / "intents_val.csv", "val"), encoder, cache, folder / "m.onnx", holdout=0)
+    yield result, cache, folder
+    cache.close()
+
+
+def test_fixture_model_classifies_unseen_texts(trained, encoder: Encoder) -> None:
+    result, _, _ = trained
+    clf = IntentClassifier(encoder, result.path)
+    preds = clf.predict(["what's the balance in my account", "i need to reset my password", "track my parcel"])
+    assert [p.intent for p in preds] == ["check_balance", "reset_password", "order_status"]
+    assert all(len(p.top) == 3 and p.top[0].intent == p.intent and p.confidence >= clf.threshold for p in preds)
+    assert result.metrics["val_tune"]["in_scope_accuracy"] >= 0.9
+
+
+def test_export_reload_round_trip(trained, encoder: Encoder) -> None:
+    result, _, _ = trained
+    head = Head(result.path)
+    assert head.meta.labels == result.labels and head.meta.labels[-1] == "oos"
+    assert head.meta.threshold == pytest.approx(result.threshold)
+    assert head.meta.temperature == pytest.approx(result.temperature)
+    assert head.meta.encoder_sha256 == encoder.sha256
+    assert head.meta.training_data_sha256 == load_examples(FIXTURES / "intents_train.csv", "train").digest()
+    assert head.meta.metrics["val_tune"]["n"] == 16
+    texts = ["cancel my order please", "what time do you open"]
+    probs = head.probabilities(encoder.embed(texts), texts)
+    assert probs.shape == (2, len(result.labels)) and np.allclose(probs.sum(axis=1), 1.0, atol=1e-5)
+    # The same numbers as the trained model computes in numpy before export.
+    reloaded = Head(result.path)
+    assert np.allclose(reloaded.probabilities(encoder.embed(texts), texts), probs)
+
+
+def test_second_training_hits_the_embedding_cache(trained, encoder: Encoder) -> None:
+    result, cache, folder = trained
+    again = train(load_examples(FIXTURES / "intents_train.csv", "train"), None, encoder, cache, folder / "m2.onnx")
+    assert result.encoded == 55 and again.encoded == 0
+
+
+def test_encoder_mismatch_is_refused(trained, encoder: Encoder) -> None:
+    result, _, _ = trained
+    other = copy.copy(encoder)
+    other.sha256 = "0" * 64  # what a different installed encoder looks like
+    with pytest.raises(UsageError, match="retrain it: `edgebot intents train DATA --out"):
+        IntentClassifier(other, result.path)
+
+
+def test_not_a_model_file(tmp_path: Path) -> None:
+    bad = tmp_path / "m.onnx"
+    bad.write_bytes(b"not onnx")
+    with pytest.raises(UsageError, match="not a readable edgebot intent model"):
+        Head(bad)
+    with pytest.raises(UsageError, match="no such intent model"):
+        Head(tmp_path / "missing.onnx")
+
+
+def test_threshold_meets_the_recall_target_with_best_accuracy() -> None:
+    labels = ["a", "b", "oos"]
+    probs = np.array([[0.9, 0.05, 0.05], [0.6, 0.3, 0.1], [0.2, 0.7, 0.1], [0.5, 0.3, 0.2], [0.3, 0.4, 0.3]])
+    truth = ["a", "a", "b", "oos", "oos"]
+    th = choose_threshold(probs, truth, labels, oos_recall_target=1.0)
+    assert decide(probs, labels, th)[0] == ["a", "a", "b", "oos", "oos"]
+    th_half = choose_threshold(probs, truth, labels, oos_recall_target=0.5)  # the lowest threshold that meets it
+    assert decide(probs, labels, th_half)[0] == ["a", "a", "b", "a", "oos"]
+    assert 0.4 < th_half < 0.5
+
+
+def test_metrics() -> None:
+    m = intent_metrics(["a", "a", "b", "oos", "oos"], ["a", "b", "b", "oos", "a"])
+    assert m["in_scope_accuracy"] == pytest.approx(2 / 3)
+    assert m["oos_recall"] == 0.5 and m["oos_precision"] == 1.0 and m["n"] == 5
+    assert m["macro_f1"] == pytest.approx((0.5 + 2 / 3 + 2 / 3) / 3)
+
+
+def test_cli_train_eval_predict(tmp_path: Path, models_dir: Path, monkeypatch: pytest.MonkeyPatch,
+                                capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("EDGEBOT_PATHS_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("EDGEBOT_PATHS_MODELS_DIR", str(models_dir))
+    model = tmp_path / "m.onnx"
+    assert main(["intents", "train", str(FIXTURES / "intents_train.csv"), "--val", str(FIXTURES / "intents_val.csv"),
+                 "--holdout", "0", "--out", str(model), "--json"]) == 0
+    trained = json.loads(capsys.readouterr().out)
+    assert trained["labels"] == 7 and trained["train_seconds"] > 0
+    assert main(["intents", "eval", str(FIXTURES / "intents_val.csv"), "--model", str(model), "--json"]) == 0
+    evaluated = json.loads(capsys.readouterr().out)
+    assert set(evaluated) == {"in_scope_accuracy", "oos_recall", "oos_precision", "macro_f1", "n",
+                              "latency_ms_p50", "latency_ms_p95"}
+    assert evaluated["n"] == 16 and evaluated["in_scope_accuracy"] >= 0.9
+    assert main(["intents", "predict", "where is my package", "--model", str(model)]) == 0
+    assert capsys.readouterr().out.startswith("order_status (confidence")
