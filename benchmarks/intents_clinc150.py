@@ -17,12 +17,12 @@ from pathlib import Path
 
 import numpy as np
 
+from edgebot.modelstore import ModelStore
+from edgebot.nlu import EmbeddingCache, Encoder, IntentClassifier, load_examples, train
+from edgebot.nlu.train import split_validation
+
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "datasets" / "clinc150" / "clinc150_train_val.json"
-
-from edgebot.modelstore import ModelStore  # noqa: E402
-from edgebot.nlu import EmbeddingCache, Encoder, IntentClassifier, load_examples, train  # noqa: E402
-from edgebot.nlu.train import split_validation  # noqa: E402
 
 
 def main() -> int:

@@ -53,7 +53,7 @@ class EmbeddingCache:
             found.update({keys[i]: v.tobytes() for i, v in zip(todo, vectors, strict=True)})
         for i, key in enumerate(keys):
             out[i] = np.frombuffer(found[key], dtype=np.float32)
-        return out, len(set(keys[i] for i in missing))
+        return out, len({keys[i] for i in missing})
 
     def close(self) -> None:
         self._conn.close()

@@ -26,5 +26,5 @@ def intent_metrics(truth: Sequence[str], predicted: Sequence[str]) -> dict[str, 
         "oos_recall": float(pred_oos[oos].mean()) if oos.any() else float("nan"),
         "oos_precision": float(oos[pred_oos].mean()) if pred_oos.any() else float("nan"),
         "macro_f1": float(np.mean(f1s)) if f1s else float("nan"),
-        "n": int(len(t)),
+        "n": len(t),
     }

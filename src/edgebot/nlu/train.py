@@ -70,7 +70,7 @@ def split_validation(examples: Examples, holdout: float, seed: int = 0) -> tuple
         by_label.setdefault(label, []).append(i)
     for label in sorted(by_label):
         idx = list(rng.permutation(by_label[label]))
-        k = int(round(len(idx) * holdout))
+        k = round(len(idx) * holdout)
         hold_idx += idx[:k]
         tune_idx += idx[k:]
 
