@@ -36,6 +36,7 @@ def test_the_expected_commands_exist() -> None:
     assert {" ".join(c) for c in COMMANDS} == {
         "init", "serve", "chat", "models list", "models pull", "models verify", "models add", "config path",
         "config show", "intents train", "intents eval", "intents predict",
+        "kb ingest", "kb list", "kb remove", "kb search", "kb eval",
     }
 
 
@@ -44,9 +45,12 @@ def test_every_command_has_help_and_config_option(command: list[str], capsys: py
     with pytest.raises(SystemExit) as info:
         main([*command, "--help"])
     assert info.value.code == 0
-    out = capsys.readouterr().out
+    out = " ".join(capsys.readouterr().out.split())
     assert "--config FILE" in out
-    assert len(out.splitlines()[2].strip()) > 10  # a description line after the usage
+    leaf = build_parser()
+    for name in command:
+        leaf = next(a for a in leaf._actions if isinstance(a, argparse._SubParsersAction)).choices[name]
+    assert leaf.description and len(leaf.description) > 10 and " ".join(leaf.description.split()) in out
 
 
 def test_config_path_and_show_with_sources(tmp_path: Path, capsys: pytest.CaptureFixture[str],

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -10,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from edgebot.errors import EdgebotError
+from edgebot.storage.driver import load_vector_extension, sqlite
 from edgebot.storage.migrations import MIGRATIONS
 
 
@@ -25,19 +25,20 @@ class Database:
         try:
             if str(path) != ":memory:":
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-            self._conn.row_factory = sqlite3.Row
+            self._conn = sqlite.connect(str(path), check_same_thread=False, isolation_level=None)
+            self._conn.row_factory = sqlite.Row
+            load_vector_extension(self._conn)
             self._conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
             self._conn.execute("PRAGMA journal_mode = WAL")
             self._conn.execute("PRAGMA foreign_keys = ON")
             self._conn.execute("PRAGMA synchronous = NORMAL")
-        except (sqlite3.Error, OSError) as exc:
+        except (sqlite.Error, OSError) as exc:
             raise StorageError(f"cannot open the database {path}: {exc}") from None
         self._lock = threading.RLock()
         self.migrate()
 
     @contextmanager
-    def write(self) -> Iterator[sqlite3.Connection]:
+    def write(self) -> Iterator[Any]:
         """A write transaction taken with BEGIN IMMEDIATE: committed on success, rolled back on error."""
         with self._lock:
             self._conn.execute("BEGIN IMMEDIATE")
@@ -48,7 +49,7 @@ class Database:
                 raise
             self._conn.execute("COMMIT")
 
-    def query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         with self._lock:
             return self._conn.execute(sql, params).fetchall()
 
@@ -77,7 +78,7 @@ class Database:
             with self.write() as conn:
                 conn.execute("UPDATE schema_migrations SET number = number WHERE 0")
             return True
-        except sqlite3.Error:
+        except sqlite.Error:
             return False
 
     def journal_mode(self) -> str:

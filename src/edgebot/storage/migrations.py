@@ -27,7 +27,31 @@ m002_create_messages = [
     "CREATE INDEX messages_session ON messages (session_id, id)",
 ]
 
+m003_create_knowledge_base = [
+    """CREATE TABLE kb_documents (
+        id INTEGER PRIMARY KEY,
+        source TEXT NOT NULL UNIQUE,
+        url TEXT,
+        title TEXT NOT NULL,
+        modified TEXT,
+        content_sha256 TEXT NOT NULL,
+        created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
+        updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))
+    )""",
+    """CREATE TABLE kb_chunks (
+        id INTEGER PRIMARY KEY,
+        document_id INTEGER NOT NULL REFERENCES kb_documents(id) ON DELETE CASCADE,
+        ordinal INTEGER NOT NULL,
+        heading TEXT NOT NULL,
+        text TEXT NOT NULL
+    )""",
+    "CREATE INDEX kb_chunks_document ON kb_chunks (document_id)",
+    "CREATE VIRTUAL TABLE kb_chunks_fts USING fts5(title, heading, text, tokenize='porter unicode61')",
+    "CREATE VIRTUAL TABLE kb_chunks_vec USING vec0(embedding float[384] distance_metric=cosine)",
+]
+
 MIGRATIONS: list[tuple[int, str, list[str]]] = [
     (1, "m001_create_sessions", m001_create_sessions),
     (2, "m002_create_messages", m002_create_messages),
+    (3, "m003_create_knowledge_base", m003_create_knowledge_base),
 ]

@@ -1,0 +1,26 @@
+"""Knowledge base: ingestion (files, WordPress), structure-aware chunking, sqlite-vec + FTS5 store, search."""
+
+from edgebot.kb.chunking import Chunk, chunk_markdown
+from edgebot.kb.html import html_to_text
+from edgebot.kb.ingest import Ingestor, IngestReport, SourceDocument, find_files, parse_file, read_wordpress
+from edgebot.kb.search import Hit, Mode, Searcher, SearchSettings
+from edgebot.kb.store import Document, KnowledgeStore, StoredChunk
+
+__all__ = [
+    "Chunk",
+    "Document",
+    "Hit",
+    "IngestReport",
+    "Ingestor",
+    "KnowledgeStore",
+    "Mode",
+    "SearchSettings",
+    "Searcher",
+    "SourceDocument",
+    "StoredChunk",
+    "chunk_markdown",
+    "find_files",
+    "html_to_text",
+    "parse_file",
+    "read_wordpress",
+]

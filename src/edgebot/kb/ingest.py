@@ -1,0 +1,143 @@
+"""Ingestion: files (Markdown, HTML, plain text; folders recursive) and WordPress sites through the REST
+API, chunked, embedded with the shared encoder and stored. Unchanged documents are skipped."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from edgebot.errors import UsageError
+from edgebot.kb.chunking import chunk_markdown
+from edgebot.kb.html import html_to_text
+from edgebot.kb.store import KnowledgeStore
+from edgebot.nlu import Encoder
+
+SUFFIXES = {".md": "markdown", ".markdown": "markdown", ".txt": "text", ".html": "html", ".htm": "html"}
+FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class SourceDocument:
+    source: str
+    title: str
+    text: str
+    url: str | None = None
+    modified: str | None = None
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(f"{self.title}\n{self.url}\n{self.text}".encode()).hexdigest()
+
+
+@dataclass
+class IngestReport:
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    chunks: int = 0
+    skipped: list[str] = field(default_factory=list)
+
+
+def parse_file(path: Path) -> SourceDocument:
+    kind = SUFFIXES.get(path.suffix.lower())
+    if kind is None:
+        raise UsageError(f"{path}: unsupported file type (use .md, .html or .txt)")
+    try:
+        raw = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise UsageError(f"{path}: not UTF-8 text") from None
+    title, url = "", None
+    if kind == "html":
+        text, title = html_to_text(raw)
+    else:
+        text = raw
+        match = FRONT_MATTER.match(text)
+        if match:
+            for line in match.group(1).splitlines():
+                key, _, value = line.partition(":")
+                if key.strip() == "title":
+                    title = value.strip().strip("\"'")
+                elif key.strip() == "url":
+                    url = value.strip()
+            text = text[match.end():]
+    if not title:
+        first = re.search(r"^#\s+(.+)$", text, re.MULTILINE)
+        title = first.group(1).strip() if first else path.stem.replace("-", " ").replace("_", " ").title()
+    return SourceDocument(str(path.resolve()), title, text, url)
+
+
+def find_files(paths: Iterable[str | Path]) -> list[Path]:
+    out: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            out += sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in SUFFIXES)
+        elif p.is_file():
+            out.append(p)
+        else:
+            raise UsageError(f"{p}: no such file or folder")
+    return out
+
+
+def read_wordpress(site: str, *, per_page: int = 50, timeout: float = 30.0) -> Iterator[SourceDocument]:
+    """Published posts and pages of SITE through /wp-json/wp/v2, every page of results."""
+    base = site.rstrip("/")
+    for kind in ("posts", "pages"):
+        page, total = 1, 1
+        while page <= total:
+            query = urllib.parse.urlencode({"per_page": per_page, "page": page, "status": "publish",
+                                            "_fields": "id,link,modified_gmt,title,content,status"})
+            url = f"{base}/wp-json/wp/v2/{kind}?{query}"
+            try:
+                with urllib.request.urlopen(url, timeout=timeout) as response:
+                    total = int(response.headers.get("X-WP-TotalPages") or 1)
+                    items = json.loads(response.read().decode("utf-8"))
+            except urllib.error.HTTPError as exc:
+                raise UsageError(f"WordPress at {base} answered HTTP {exc.code} for {kind}; is the REST API on?") from None
+            except (urllib.error.URLError, OSError, ValueError) as exc:
+                raise UsageError(f"cannot read {url}: {getattr(exc, 'reason', exc)}") from None
+            for item in items:
+                if item.get("status", "publish") != "publish":
+                    continue
+                text, _ = html_to_text(item.get("content", {}).get("rendered", ""))
+                title, _ = html_to_text(item.get("title", {}).get("rendered", ""))
+                yield SourceDocument(f"wp:{base}/{kind}/{item['id']}", title or f"{kind} {item['id']}", text,
+                                     item.get("link"), item.get("modified_gmt"))
+            page += 1
+
+
+class Ingestor:
+    def __init__(self, store: KnowledgeStore, encoder: Encoder, *, max_chars: int = 900, overlap: int = 120) -> None:
+        self.store = store
+        self.encoder = encoder
+        self.max_chars = max_chars
+        self.overlap = overlap
+
+    def ingest(self, documents: Iterable[SourceDocument], progress: Callable[[int], None] | None = None) -> IngestReport:
+        report = IngestReport()
+        for doc in documents:
+            existing = self.store.find(doc.source)
+            if existing is not None and existing.content_sha256 == doc.sha256:
+                report.unchanged += 1
+                if progress:
+                    progress(1)
+                continue
+            chunks = chunk_markdown(doc.text, max_chars=self.max_chars, overlap=self.overlap)
+            if not chunks:
+                report.skipped.append(f"{doc.source}: no text")
+                continue
+            vectors = self.encoder.embed([f"{doc.title}. {c.heading}. {c.text}" if c.heading else f"{doc.title}. {c.text}"
+                                          for c in chunks])
+            _, status = self.store.upsert(source=doc.source, url=doc.url, title=doc.title, modified=doc.modified,
+                                          content_sha256=doc.sha256, chunks=chunks, vectors=vectors)
+            setattr(report, status, getattr(report, status) + 1)
+            report.chunks += len(chunks)
+            if progress:
+                progress(1)
+        return report

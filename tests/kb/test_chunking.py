@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+import itertools
+
+from edgebot.kb import chunk_markdown, html_to_text
+
+
+def test_chunks_follow_headings_and_keep_the_path() -> None:
+    text = "# Shop\nIntro line.\n\n## Returns\nReturn within 30 days.\n\n### Refunds\nRefunds take 5 days.\n\n## Shipping\nWe ship daily."
+    chunks = chunk_markdown(text)
+    assert [(c.heading, c.text) for c in chunks] == [
+        ("Shop", "Intro line."),
+        ("Shop > Returns", "Return within 30 days."),
+        ("Shop > Returns > Refunds", "Refunds take 5 days."),
+        ("Shop > Shipping", "We ship daily."),
+    ]
+
+
+def test_size_limit_and_overlap() -> None:
+    sentences = " ".join(f"Sentence number {i} says something useful." for i in range(60))
+    chunks = chunk_markdown(f"# Long\n{sentences}", max_chars=300, overlap=60)
+    assert len(chunks) > 5 and all(len(c.text) <= 300 for c in chunks)
+    for before, after in itertools.pairwise(chunks):
+        assert after.text.split()[0] in before.text  # the next chunk starts inside the previous one
+    words = " ".join(c.text for c in chunks)
+    assert all(f"number {i} " in words for i in range(60))  # nothing lost
+
+
+def test_html_to_text_keeps_headings_drops_scripts() -> None:
+    text, title = html_to_text(
+        "<html><head><title>Help &amp; FAQ</title><script>var x=1;</script></head><body><nav>Menu</nav>"
+        "<h1>Help</h1><p>First <b>para</b>.</p><h2>Passwords</h2><ul><li>Click reset</li><li>Check mail</li></ul></body></html>")
+    assert title == "Help & FAQ"
+    assert "var x" not in text and "Menu" not in text
+    assert "# Help" in text and "## Passwords" in text and "- Click reset" in text
+    assert [c.heading for c in chunk_markdown(text)] == ["Help", "Help > Passwords"]

@@ -1,0 +1,73 @@
+"""Ingest, re-ingest (no-op), update, delete and search on a real SQLite file with the real encoder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from edgebot.kb import Ingestor, KnowledgeStore, Searcher, find_files, parse_file
+from edgebot.storage import Database
+
+PAGES = {
+    "returns.md": "---\ntitle: Returns policy\nurl: https://shop.example/returns\n---\n# Returns\n\nYou can return any "
+                  "item within 30 days for a full refund.\n\n## Damaged items\n\nSend us a photo of the damage.",
+    "shipping.md": "# Shipping\n\nWe ship worldwide. Standard delivery takes 3 to 5 working days.",
+    "account/password.html": "<html><head><title>Password help</title></head><body><h1>Resetting your password"
+                             "</h1><p>Click 'Forgot password' on the login page and follow the link we email you.</p>"
+                             "</body></html>",
+}
+
+
+@pytest.fixture
+def kb(tmp_path: Path, encoder):
+    site = tmp_path / "site"
+    for name, text in PAGES.items():
+        (site / name).parent.mkdir(parents=True, exist_ok=True)
+        (site / name).write_text(text)
+    db = Database(tmp_path / "e.sqlite3")
+    store = KnowledgeStore(db)
+    yield site, store, Ingestor(store, encoder), Searcher(store, encoder)
+    db.close()
+
+
+def counts(store: KnowledgeStore) -> tuple[int, int, int]:
+    q = store.db.query
+    return (q("SELECT count(*) FROM kb_chunks")[0][0], q("SELECT count(*) FROM kb_chunks_fts")[0][0],
+            q("SELECT count(*) FROM kb_chunks_vec")[0][0])
+
+
+def test_ingest_then_search_with_titles_and_urls(kb) -> None:
+    site, store, ingestor, searcher = kb
+    report = ingestor.ingest(parse_file(f) for f in find_files([site]))
+    assert (report.added, report.updated, report.unchanged) == (3, 0, 0)
+    titles = {d.title for d in store.documents()}
+    assert titles == {"Returns policy", "Shipping", "Password help"}
+    hit = searcher.search("how do I reset my password?")[0]
+    assert hit.chunk.title == "Password help" and "Forgot password" in hit.chunk.text
+    returns = searcher.search("can I send back a broken item", k=1)[0]
+    assert returns.chunk.url == "https://shop.example/returns" and returns.chunk.heading == "Returns > Damaged items"
+    assert searcher.search("quantum chromodynamics lattice gauge theory") == []  # under the relevance floor
+
+
+def test_reingest_is_a_noop_and_changes_replace_chunks(kb) -> None:
+    site, store, ingestor, searcher = kb
+    ingestor.ingest(parse_file(f) for f in find_files([site]))
+    before = counts(store)
+    again = ingestor.ingest(parse_file(f) for f in find_files([site]))
+    assert (again.added, again.updated, again.unchanged, again.chunks) == (0, 0, 3, 0)
+    assert counts(store) == before
+    (site / "shipping.md").write_text("# Shipping\n\nDelivery now takes 2 days, and express delivery takes 1 day.")
+    changed = ingestor.ingest(parse_file(f) for f in find_files([site]))
+    assert (changed.updated, changed.unchanged) == (1, 2)
+    assert counts(store) == before  # one chunk replaced by one chunk, indexes included
+    assert "2 days" in searcher.search("how long does delivery take", k=1)[0].chunk.text
+
+
+def test_delete_removes_chunks_and_indexes(kb) -> None:
+    site, store, ingestor, _ = kb
+    ingestor.ingest(parse_file(f) for f in find_files([site]))
+    doc = next(d for d in store.documents() if d.title == "Shipping")
+    assert store.delete(doc.id) and not store.delete(doc.id)
+    assert counts(store) == (3, 3, 3)
+    assert all(d.title != "Shipping" for d in store.documents())

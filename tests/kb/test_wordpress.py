@@ -1,0 +1,99 @@
+"""WordPress ingestion against a local HTTP server replaying recorded REST responses (with pagination)."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import threading
+import urllib.parse
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from edgebot.cli import main
+from edgebot.errors import UsageError
+from edgebot.kb import read_wordpress
+
+RECORDED = Path(__file__).parent / "fixtures" / "wordpress"
+
+
+class WordPress(http.server.ThreadingHTTPServer):
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), Handler)
+        self.seen: list[str] = []
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    server: WordPress
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        parsed = urllib.parse.urlparse(self.path)
+        query = urllib.parse.parse_qs(parsed.query)
+        self.server.seen.append(self.path)
+        kind = parsed.path.rsplit("/", 1)[-1]
+        if not parsed.path.startswith("/wp-json/wp/v2/") or query.get("status") != ["publish"]:
+            self.send_error(404)
+            return
+        page = int(query.get("page", ["1"])[0])
+        total = len(list(RECORDED.glob(f"{kind}-*.json")))
+        body = (RECORDED / f"{kind}-{page}.json").read_bytes()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("X-WP-Total", str(sum(len(json.loads(p.read_text())) for p in RECORDED.glob(f"{kind}-*.json"))))
+        self.send_header("X-WP-TotalPages", str(total))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+@pytest.fixture
+def wordpress() -> Iterator[WordPress]:
+    srv = WordPress()
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    yield srv
+    srv.shutdown()
+    srv.server_close()
+
+
+def test_every_page_of_posts_and_pages_published_only(wordpress: WordPress) -> None:
+    docs = list(read_wordpress(wordpress.url))
+    assert [d.title for d in docs] == ["Winter sale", "New store in Lyon", "Gift cards", "Contact & support"]
+    assert sum("/posts?" in s for s in wordpress.seen) == 2 and sum("/pages?" in s for s in wordpress.seen) == 1
+    contact = docs[-1]
+    assert contact.url == "https://shop.example/?p=10" and contact.modified == "2026-11-01T10:00:00"
+    assert "## Phone" in contact.text and "help@shop.example" in contact.text
+    assert all("Secret draft" not in d.text for d in docs)
+
+
+def test_unreachable_site_is_a_clear_error() -> None:
+    with pytest.raises(UsageError, match="cannot read"):
+        list(read_wordpress("http://127.0.0.1:9"))
+
+
+def test_cli_ingest_wordpress_then_files_search_list_remove(
+    wordpress: WordPress, tmp_path: Path, models_dir: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("EDGEBOT_PATHS_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("EDGEBOT_PATHS_MODELS_DIR", str(models_dir))
+    assert main(["kb", "ingest", "--wordpress", wordpress.url]) == 0
+    assert capsys.readouterr().out.startswith("4 added, 0 updated, 0 unchanged")
+    assert main(["kb", "ingest", "--wordpress", wordpress.url]) == 0
+    assert capsys.readouterr().out.startswith("0 added, 0 updated, 4 unchanged")
+    assert main(["kb", "search", "when can I phone support", "--json"]) == 0
+    hits = json.loads(capsys.readouterr().out)
+    assert hits[0]["title"] == "Contact & support" and hits[0]["heading"] == "Phone"
+    assert main(["kb", "list", "--json"]) == 0
+    docs = json.loads(capsys.readouterr().out)
+    assert len(docs) == 4
+    assert main(["kb", "remove", str(docs[0]["id"])]) == 0
+    assert main(["kb", "remove", "999"]) == 1
+    assert main(["kb", "ingest"]) == 2
+    assert main(["kb", "ingest", str(tmp_path / "nope")]) == 2
