@@ -14,6 +14,7 @@ from edgebot.errors import EdgebotError, UsageError
 from edgebot.settings import LoadedSettings, load_settings
 
 Handler = Callable[[argparse.Namespace, LoadedSettings], int]
+DEMO_SITE = Path(__file__).parent / "kb" / "demo_site"
 
 
 def _common() -> argparse.ArgumentParser:
@@ -338,9 +339,11 @@ def _kb(loaded: LoadedSettings, with_encoder: bool = True) -> tuple[Any, Any]:
 def cmd_kb_ingest(args: argparse.Namespace, loaded: LoadedSettings) -> int:
     from edgebot.kb import Ingestor, find_files, parse_file, read_wordpress
 
-    if not args.paths and not args.wordpress:
-        raise UsageError("give files or folders to ingest, or --wordpress URL")
+    if not args.paths and not args.wordpress and not args.demo:
+        raise UsageError("give files or folders to ingest, --wordpress URL, or --demo")
     files = find_files(args.paths)
+    if args.demo:
+        files += find_files([DEMO_SITE])
     store, encoder = _kb(loaded)
     assert encoder is not None
     documents = [parse_file(f) for f in files]
@@ -481,6 +484,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = add(ksub, "ingest", cmd_kb_ingest, "Add or update documents (Markdown, HTML, text; folders recursive).")
     p.add_argument("paths", nargs="*", metavar="PATH", help="files or folders")
     p.add_argument("--wordpress", metavar="URL", help="a WordPress site: its published posts and pages")
+    p.add_argument("--demo", action="store_true", help="the demo shop's help pages (what scripts/quickstart loads)")
     p = add(ksub, "list", cmd_kb_list, "List the documents in the knowledge base.")
     p.add_argument("--json", action="store_true", help="print JSON")
     p = add(ksub, "remove", cmd_kb_remove, "Remove documents by id (see `edgebot kb list`).")

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from edgebot.dialogue import Engine
 from edgebot.errors import ConfigError
+from edgebot.kb import KnowledgeStore, Searcher
 from edgebot.llm import LlamaCppProvider, ModelProvider, Scheduler
 from edgebot.modelstore import ModelStore
 from edgebot.nlu import Encoder
@@ -30,11 +31,15 @@ class Runtime:
     db: Database
     sessions: SessionStore
     engine: Engine
+    kb: KnowledgeStore
+    searcher: Searcher | None
     started_at: float = field(default_factory=time.time)
 
     @classmethod
-    def open(cls, settings: Settings, provider: ModelProvider | None = None) -> Runtime:
-        """Load the configured chat model (unless PROVIDER is given) and open the database."""
+    def open(
+        cls, settings: Settings, provider: ModelProvider | None = None, encoder: Encoder | None = None
+    ) -> Runtime:
+        """Load the configured chat model and encoder (unless given) and open the database."""
         llm = settings.llm
         if llm.max_tokens >= llm.n_ctx:
             raise ConfigError(
@@ -48,8 +53,11 @@ class Runtime:
         db = Database(settings.database_path)
         sessions = SessionStore(db)
         scheduler = Scheduler(provider, queue_size=llm.queue_size, flush_interval=llm.stream_interval_ms / 1000)
-        engine = Engine(llm, scheduler, sessions, max_message_chars=settings.server.max_message_chars)
-        return cls(settings, provider, scheduler, db, sessions, engine)
+        kb_store = KnowledgeStore(db)
+        searcher = Searcher(kb_store, encoder or open_encoder(settings)) if settings.kb.enabled else None
+        engine = Engine(llm, scheduler, sessions, max_message_chars=settings.server.max_message_chars,
+                        kb=settings.kb, searcher=searcher)
+        return cls(settings, provider, scheduler, db, sessions, engine, kb_store, searcher)
 
     def close(self) -> None:
         self.scheduler.close()

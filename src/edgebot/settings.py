@@ -72,11 +72,23 @@ class EncoderSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
     n_threads: Annotated[int, _doc("CPU threads for onnxruntime; 0 means its default.", ge=0)] = 0
 
 
+class KbSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    enabled: Annotated[bool, _doc("Answer from the knowledge base when it holds documents.")] = True
+    k: Annotated[int, _doc("Chunks put into the prompt for one answer.", ge=1, le=20)] = 3
+    floor: Annotated[float, _doc("Least cosine similarity a chunk needs to count as relevant.", ge=-1.0, le=1.0)] = 0.35
+    max_context_chars: Annotated[int, _doc("Most characters of retrieved text put into the prompt.", ge=200)] = 2400
+    dont_know: Annotated[str, _doc("The reply when nothing relevant is found (no model call).")] = (
+        "I don't know that from this site's pages. Would you like me to put you in touch with a person?"
+    )
+    api_key: Annotated[str, _doc("Key for the /v1/kb routes (header X-API-Key); empty turns them off.")] = ""
+
+
 class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     paths: PathsSettings = PathsSettings()
     server: ServerSettings = ServerSettings()
     llm: LlmSettings = LlmSettings()
     encoder: EncoderSettings = EncoderSettings()
+    kb: KbSettings = KbSettings()
 
     @property
     def data_dir(self) -> Path:

@@ -8,13 +8,14 @@ from litestar.openapi import OpenAPIConfig
 
 from edgebot import __version__
 from edgebot.api.errors import handle_exception
+from edgebot.api.kb_routes import KB_ROUTES
 from edgebot.api.routes import ROUTES
 from edgebot.runtime import Runtime
 
 
 def create_app(runtime: Runtime) -> Litestar:
     return Litestar(
-        route_handlers=ROUTES,
+        route_handlers=[*ROUTES, *KB_ROUTES],
         state=State({"runtime": runtime}),
         exception_handlers={Exception: handle_exception},
         request_max_body_size=runtime.settings.server.max_body_bytes,

@@ -22,7 +22,7 @@ from edgebot.api.schemas import (
     Session,
     SessionCreated,
 )
-from edgebot.dialogue import Turn, TurnDone
+from edgebot.dialogue import Citation, Turn, TurnDone
 from edgebot.llm import Token
 from edgebot.runtime import Runtime
 from edgebot.storage import StoredSession
@@ -58,18 +58,22 @@ async def get_session(request: Request, session_id: str) -> Session:
         created_at=session.created_at,
         updated_at=session.updated_at,
         messages=[Message(id=m.id, role=m.role, content=m.content, created_at=m.created_at,
-                          finish_reason=m.finish_reason) for m in messages],
+                          finish_reason=m.finish_reason,
+                          citations=msgspec.json.decode(m.citations, type=list[Citation]) if m.citations else [])
+                  for m in messages],
     )
 
 
 def _reply(done: TurnDone) -> MessageReply:
     return MessageReply(
         message_id=done.message_id, text=done.text, finish_reason=done.finish_reason,
-        usage=done.usage, timings=done.timings,
+        usage=done.usage, timings=done.timings, citations=done.citations, handoff_offered=done.handoff_offered,
     )
 
 
 async def _sse(turn: Turn) -> AsyncIterator[ServerSentEventMessage]:
+    if turn.citations:
+        yield ServerSentEventMessage(event="citations", data=_json(turn.citations).decode())
     try:
         async for event in turn.events():
             if isinstance(event, Token):
@@ -84,7 +88,7 @@ async def _sse(turn: Turn) -> AsyncIterator[ServerSentEventMessage]:
 @post(
     "/v1/sessions/{session_id:str}/messages",
     operation_id="postMessage",
-    summary="Send a message; JSON reply, or an SSE stream (token, done, error) with Accept: text/event-stream",
+    summary="Send a message; JSON reply, or an SSE stream (citations, token, done, error) with Accept: text/event-stream",
     status_code=200,
 )
 async def post_message(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import msgspec
 
-from edgebot.dialogue import Timings, Usage
+from edgebot.dialogue import Citation, Timings, Usage
 
 
 class SessionCreated(msgspec.Struct, frozen=True):
@@ -22,6 +22,8 @@ class MessageReply(msgspec.Struct, frozen=True, kw_only=True):
     finish_reason: str
     usage: Usage
     timings: Timings
+    citations: list[Citation] = []
+    handoff_offered: bool = False
 
 
 class Message(msgspec.Struct, frozen=True, kw_only=True):
@@ -30,6 +32,29 @@ class Message(msgspec.Struct, frozen=True, kw_only=True):
     content: str
     created_at: str
     finish_reason: str | None = None
+    citations: list[Citation] = []
+
+
+class DocumentCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    title: str
+    text: str
+    url: str | None = None
+    source: str | None = None
+    format: str = "markdown"
+
+
+class DocumentStored(msgspec.Struct, frozen=True):
+    id: int
+    status: str
+    chunks: int
+
+
+class SearchHit(msgspec.Struct, frozen=True):
+    score: float
+    title: str
+    url: str | None
+    heading: str
+    text: str
 
 
 class Session(msgspec.Struct, frozen=True, kw_only=True):

@@ -1,5 +1,6 @@
 """Dialogue: the engine that turns a user's message into a stored, streamed reply."""
 
-from edgebot.dialogue.engine import Engine, InvalidMessageError, Timings, Turn, TurnDone, Usage
+from edgebot.dialogue.engine import Engine, InvalidMessageError
+from edgebot.dialogue.turn import Citation, FixedReply, Timings, Turn, TurnDone, Usage
 
-__all__ = ["Engine", "InvalidMessageError", "Timings", "Turn", "TurnDone", "Usage"]
+__all__ = ["Citation", "Engine", "FixedReply", "InvalidMessageError", "Timings", "Turn", "TurnDone", "Usage"]

@@ -1,23 +1,26 @@
 """The dialogue engine: drives one turn from the user's text to a stored, streamed reply.
 
-This first version builds the prompt (system prompt, recent history trimmed to the context, the new
-message), queues it on the scheduler and stores both sides of the turn. Intents, retrieval and flows
-plug in here.
+It builds the prompt (system prompt, retrieved knowledge with numbered sources, recent history trimmed
+to the context, the new message), queues it on the scheduler and stores both sides of the turn. When
+the knowledge base has documents but none is relevant enough, it answers that it does not know and
+offers a person, without asking the model. Intents and flows plug in here.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
-from typing import Any
 
-import msgspec
-
+from edgebot.dialogue.turn import Citation, FixedReply, Turn
 from edgebot.errors import EdgebotError
-from edgebot.llm import ChatMessage, Completion, GenerationOptions, Job, Scheduler, Token, fit_history
-from edgebot.settings import LlmSettings
+from edgebot.kb import Hit, Searcher
+from edgebot.llm import ChatMessage, GenerationOptions, Scheduler, fit_history
+from edgebot.settings import KbSettings, LlmSettings
 from edgebot.storage import SessionStore
+
+GROUNDING = (
+    "Answer the user's question using only the numbered sources below. If they do not contain the answer, "
+    "say that you don't know. Do not invent links, prices or policies.\n\nSources:\n{sources}"
+)
 
 
 class InvalidMessageError(EdgebotError):
@@ -26,113 +29,23 @@ class InvalidMessageError(EdgebotError):
         self.code = code
 
 
-class Usage(msgspec.Struct, frozen=True):
-    prompt_tokens: int
-    completion_tokens: int
-
-
-class Timings(msgspec.Struct, frozen=True):
-    queue_ms: float
-    ttft_ms: float | None
-    total_ms: float
-    decode_tokens_per_s: float | None
-
-
-class TurnDone(msgspec.Struct, frozen=True, kw_only=True):
-    """The end of a turn, after the reply was stored."""
-
-    message_id: int
-    text: str
-    finish_reason: str
-    usage: Usage
-    timings: Timings
-
-
-def _ms(seconds: float | None) -> float | None:
-    return None if seconds is None else round(seconds * 1000, 2)
-
-
-class Turn:
-    """A reply in progress. Iterate `events()` (or `events_sync()`) for Tokens then one TurnDone.
-
-    Whatever happens (normal end, client gone, error) the reply received so far is stored once.
-    """
-
-    def __init__(self, sessions: SessionStore, session_id: str, job: Job) -> None:
-        self._sessions = sessions
-        self._session_id = session_id
-        self.job = job
-        self._pieces: list[str] = []
-        self._stored = False
-
-    def _store(self, completion: Completion | None, finish_reason: str) -> TurnDone:
-        if completion is None:  # the turn ended early: keep what streamed so far
-            completion = Completion(text="".join(self._pieces), finish_reason="cancelled", prompt_tokens=0,
-                                    completion_tokens=0, ttft_s=None, total_s=0.0)
-        text = completion.text
-        usage = Usage(completion.prompt_tokens, completion.completion_tokens)
-        rate = completion.decode_tokens_per_s
-        timings = Timings(
-            queue_ms=_ms(completion.queue_s) or 0.0,
-            ttft_ms=_ms(completion.ttft_s),
-            total_ms=_ms(completion.total_s) or 0.0,
-            decode_tokens_per_s=round(rate, 2) if rate else None,
-        )
-        message_id = 0
-        if not self._stored:
-            self._stored = True
-            message_id = self._sessions.add_message(
-                self._session_id,
-                "assistant",
-                text,
-                finish_reason=finish_reason,
-                prompt_tokens=usage.prompt_tokens,
-                completion_tokens=usage.completion_tokens,
-                ttft_ms=timings.ttft_ms,
-                total_ms=timings.total_ms,
-            )
-        return TurnDone(message_id=message_id, text=text, finish_reason=finish_reason, usage=usage, timings=timings)
-
-    def _handle(self, item: Any) -> Token | TurnDone:
-        if isinstance(item, Completion):
-            return self._store(item, item.finish_reason)
-        self._pieces.append(item.text)
-        return item
-
-    async def events(self) -> AsyncIterator[Token | TurnDone]:
-        with self._stored_on_exit():
-            async for item in self.job:
-                yield self._handle(item)
-
-    def events_sync(self) -> Iterator[Token | TurnDone]:
-        with self._stored_on_exit():
-            for item in self.job:
-                yield self._handle(item)
-
-    @contextmanager
-    def _stored_on_exit(self) -> Iterator[None]:
-        """If the turn ends without its TurnDone (consumer gone, or an error), cancel the job and store
-        what arrived, as 'cancelled' or 'error'."""
-        finish = "cancelled"
-        try:
-            yield
-        except Exception:
-            finish = "error"
-            raise
-        finally:
-            if not self._stored:
-                self.job.cancel()
-                self._store(None, finish)
-
-
 class Engine:
     def __init__(
-        self, settings: LlmSettings, scheduler: Scheduler, sessions: SessionStore, *, max_message_chars: int
+        self,
+        settings: LlmSettings,
+        scheduler: Scheduler,
+        sessions: SessionStore,
+        *,
+        max_message_chars: int,
+        kb: KbSettings | None = None,
+        searcher: Searcher | None = None,
     ) -> None:
         self.settings = settings
         self.scheduler = scheduler
         self.sessions = sessions
         self.max_message_chars = max_message_chars
+        self.kb = kb or KbSettings()
+        self.searcher = searcher
         self.options = GenerationOptions(
             max_tokens=settings.max_tokens, temperature=settings.temperature, stop=tuple(settings.stop)
         )
@@ -149,26 +62,57 @@ class Engine:
             )
         return text
 
-    def build_prompt(self, session_id: str, text: str) -> list[ChatMessage]:
-        """System prompt + as much recent history as fits + the new message (never shortened)."""
+    def retrieve(self, text: str) -> list[Hit] | None:
+        """Relevant chunks for TEXT; None when there is no knowledge base to ask (then the model answers freely)."""
+        if self.searcher is None or not self.kb.enabled or not self.searcher.store.has_documents():
+            return None
+        return self.searcher.search(text, k=self.kb.k, floor=self.kb.floor)
+
+    def _system_prompt(self, hits: list[Hit] | None) -> str:
+        base = self.settings.system_prompt
+        if not hits:
+            return base
+        parts: list[str] = []
+        used = 0
+        for n, hit in enumerate(hits, start=1):
+            where = f"{hit.chunk.title} > {hit.chunk.heading}" if hit.chunk.heading else hit.chunk.title
+            part = f"[{n}] {where}: {hit.chunk.text}"
+            if used + len(part) > self.kb.max_context_chars and parts:
+                break
+            parts.append(part)
+            used += len(part)
+        return f"{base}\n\n" + GROUNDING.format(sources="\n\n".join(parts))
+
+    def build_prompt(self, session_id: str, text: str, hits: list[Hit] | None = None) -> list[ChatMessage]:
+        """System prompt (with sources) + as much recent history as fits + the new message (never shortened)."""
         provider = self.scheduler.provider
         history = [
             ChatMessage(m.role, m.content)  # type: ignore[arg-type]
             for m in self.sessions.messages(session_id, last=self.settings.history_messages)
             if m.content and m.role in ("user", "assistant")
         ]
-        system = ChatMessage("system", self.settings.system_prompt) if self.settings.system_prompt else None
+        system_text = self._system_prompt(hits)
+        system = ChatMessage("system", system_text) if system_text else None
         budget = provider.context_size - self.settings.max_tokens
         return fit_history(system, history, ChatMessage("user", text), budget=budget, count=provider.count_tokens)
 
     def start_turn(self, session_id: str, text: str, loop: asyncio.AbstractEventLoop | None = None) -> Turn:
         """Validate, queue the generation (QueueFullError when busy), then store the user's message."""
         text = self.check_text(text)
-        messages = self.build_prompt(session_id, text)
+        hits = self.retrieve(text)
+        if hits is not None and not hits:
+            self.sessions.add_message(session_id, "user", text)
+            return Turn(self.sessions, session_id, FixedReply(self.kb.dont_know))
+        messages = self.build_prompt(session_id, text, hits)
         job = self.scheduler.submit(messages, self.options, loop)
         try:
             self.sessions.add_message(session_id, "user", text)
         except BaseException:
             job.cancel()
             raise
-        return Turn(self.sessions, session_id, job)
+        citations = []
+        for hit in hits or []:
+            citation = Citation(hit.chunk.title, hit.chunk.url, hit.chunk.heading)
+            if citation not in citations:
+                citations.append(citation)
+        return Turn(self.sessions, session_id, job, citations)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from edgebot.errors import UsageError
-from edgebot.kb.chunking import chunk_markdown
+from edgebot.kb.chunking import Chunk, chunk_markdown
 from edgebot.kb.html import html_to_text
 from edgebot.kb.store import KnowledgeStore
 from edgebot.nlu import Encoder
@@ -119,8 +119,29 @@ class Ingestor:
         self.max_chars = max_chars
         self.overlap = overlap
 
-    def ingest(self, documents: Iterable[SourceDocument], progress: Callable[[int], None] | None = None) -> IngestReport:
+    def ingest(
+        self, documents: Iterable[SourceDocument], progress: Callable[[int], None] | None = None, *, batch: int = 64
+    ) -> IngestReport:
+        """Chunk, embed (chunks of many documents per encoder batch) and store; skip unchanged documents."""
         report = IngestReport()
+        pending: list[tuple[SourceDocument, list[Chunk]]] = []
+
+        def flush() -> None:
+            texts = [f"{d.title}. {c.heading}. {c.text}" if c.heading else f"{d.title}. {c.text}"
+                     for d, chunks in pending for c in chunks]
+            vectors = self.encoder.embed(texts, batch_size=batch)
+            start = 0
+            for doc, chunks in pending:
+                _, status = self.store.upsert(source=doc.source, url=doc.url, title=doc.title, modified=doc.modified,
+                                              content_sha256=doc.sha256, chunks=chunks,
+                                              vectors=vectors[start : start + len(chunks)])
+                start += len(chunks)
+                setattr(report, status, getattr(report, status) + 1)
+                report.chunks += len(chunks)
+                if progress:
+                    progress(1)
+            pending.clear()
+
         for doc in documents:
             existing = self.store.find(doc.source)
             if existing is not None and existing.content_sha256 == doc.sha256:
@@ -132,12 +153,9 @@ class Ingestor:
             if not chunks:
                 report.skipped.append(f"{doc.source}: no text")
                 continue
-            vectors = self.encoder.embed([f"{doc.title}. {c.heading}. {c.text}" if c.heading else f"{doc.title}. {c.text}"
-                                          for c in chunks])
-            _, status = self.store.upsert(source=doc.source, url=doc.url, title=doc.title, modified=doc.modified,
-                                          content_sha256=doc.sha256, chunks=chunks, vectors=vectors)
-            setattr(report, status, getattr(report, status) + 1)
-            report.chunks += len(chunks)
-            if progress:
-                progress(1)
+            pending.append((doc, chunks))
+            if sum(len(c) for _, c in pending) >= batch * 4:
+                flush()
+        if pending:
+            flush()
         return report

@@ -1,7 +1,10 @@
-"""Search: vector KNN (sqlite-vec), BM25 (FTS5), or both fused. Hybrid fusion here is a weighted sum of
-the cosine similarity and the BM25 score scaled by the query's best BM25 score (score-aware, unlike
-rank fusion), over the union of both candidate lists. A relevance floor on the fused score keeps weak
-matches out, so the caller can say it does not know."""
+"""Search: vector KNN (sqlite-vec), BM25 (FTS5), or both fused.
+
+Hybrid fusion is score-aware and query-dependent: over the union of both candidate lists, each score is
+standardised within its own list (z-scores), and BM25 is added with a weight that grows with how
+peaked the query's BM25 scores are (a distinctive term match stands out; a diffuse one is noise).
+A relevance floor on the cosine similarity keeps weak matches out, so the caller can say it does not
+know."""
 
 from __future__ import annotations
 
@@ -30,7 +33,7 @@ class SearchSettings:
     mode: Mode = "hybrid"
     k: int = 5
     candidates: int = 50
-    vector_weight: float = 0.8
+    bm25_peak_weight: float = 0.5
     floor: float = 0.35
 
 
@@ -58,19 +61,18 @@ class Searcher:
         if mode in ("hybrid", "bm25"):
             bm_hits = dict(self.store.bm25_search(text, max(k, s.candidates)))
         top = max(bm_hits.values(), default=1.0) or 1.0
+        cosines = dict(vec_hits)
         if mode == "vector":
             scores = vec_hits
         elif mode == "bm25":
             scores = {cid: v / top for cid, v in bm_hits.items()}
         else:
             assert query is not None
-            vec_all = vec_hits | self._similarities(query, set(bm_hits) - set(vec_hits))
-            w = s.vector_weight
-            scores = {cid: w * vec_all.get(cid, 0.0) + (1 - w) * bm_hits.get(cid, 0.0) / top
-                      for cid in set(vec_hits) | set(bm_hits)}
+            cosines |= self._similarities(query, set(bm_hits) - set(vec_hits))
+            scores = fuse(vec_hits, bm_hits, cosines, s.bm25_peak_weight)
         ranked = sorted(scores.items(), key=lambda kv: -kv[1])
         if mode != "bm25":
-            ranked = [(cid, sc) for cid, sc in ranked if sc >= floor]
+            ranked = [(cid, sc) for cid, sc in ranked if cosines.get(cid, 0.0) >= floor]
         ranked = ranked[:k]
         chunks = self.store.chunks([cid for cid, _ in ranked])
         return [Hit(chunks[cid], round(sc, 4), vec_hits.get(cid), bm_hits.get(cid)) for cid, sc in ranked if cid in chunks]
@@ -84,6 +86,22 @@ class Searcher:
             f"SELECT rowid, vec_distance_cosine(embedding, ?) FROM kb_chunks_vec WHERE rowid IN ({marks})",
             [np.asarray(query, dtype=np.float32).tobytes(), *ids])
         return {int(r[0]): 1.0 - float(r[1]) for r in rows}
+
+
+def fuse(vec: dict[int, float], bm25: dict[int, float], cosines: dict[int, float], peak_weight: float) -> dict[int, float]:
+    """z(cosine) + w * z(bm25) over the union of candidates, w = min(1, PEAK_WEIGHT * peakedness of BM25)."""
+    v = np.array(list(vec.values()) or [0.0])
+    v_mu, v_sd = float(v.mean()), float(v.std()) or 1.0
+    b = np.array(list(bm25.values()) or [0.0])
+    b_mu, b_sd = float(b.mean()), float(b.std()) or 1.0
+    ordered = sorted(bm25.values(), reverse=True)[:10]
+    peak = (ordered[0] - ordered[-1]) / ordered[0] if len(ordered) > 1 and ordered[0] > 0 else 0.0
+    weight = min(1.0, peak_weight * peak)
+    b_floor = (float(b.min()) - b_mu) / b_sd
+    return {
+        cid: (cosines.get(cid, 0.0) - v_mu) / v_sd + weight * ((bm25[cid] - b_mu) / b_sd if cid in bm25 else b_floor)
+        for cid in set(vec) | set(bm25)
+    }
 
 
 def timed_search(searcher: Searcher, text: str, **kwargs: object) -> tuple[list[Hit], float]:

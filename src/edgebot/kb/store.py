@@ -101,6 +101,9 @@ class KnowledgeStore:
             conn.execute("DELETE FROM kb_documents WHERE id = ?", (doc_id,))
         return True
 
+    def has_documents(self) -> bool:
+        return bool(self.db.query("SELECT 1 FROM kb_documents LIMIT 1"))
+
     def documents(self) -> list[Document]:
         rows = self.db.query(
             "SELECT d.*, (SELECT count(*) FROM kb_chunks c WHERE c.document_id = d.id) AS chunks"
@@ -120,7 +123,7 @@ class KnowledgeStore:
         if not query:
             return []
         rows = self.db.query(
-            "SELECT rowid, -bm25(kb_chunks_fts, 2.0, 1.5, 1.0) AS score FROM kb_chunks_fts"
+            "SELECT rowid, -bm25(kb_chunks_fts, 3.0, 1.0, 1.0) AS score FROM kb_chunks_fts"
             " WHERE kb_chunks_fts MATCH ? ORDER BY score DESC LIMIT ?", (query, k))
         return [(int(r[0]), float(r[1])) for r in rows]
 

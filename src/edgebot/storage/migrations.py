@@ -50,8 +50,11 @@ m003_create_knowledge_base = [
     "CREATE VIRTUAL TABLE kb_chunks_vec USING vec0(embedding float[384] distance_metric=cosine)",
 ]
 
+m004_add_message_citations = ["ALTER TABLE messages ADD COLUMN citations TEXT"]
+
 MIGRATIONS: list[tuple[int, str, list[str]]] = [
     (1, "m001_create_sessions", m001_create_sessions),
     (2, "m002_create_messages", m002_create_messages),
     (3, "m003_create_knowledge_base", m003_create_knowledge_base),
+    (4, "m004_add_message_citations", m004_add_message_citations),
 ]

@@ -31,6 +31,7 @@ class StoredMessage(msgspec.Struct, frozen=True, kw_only=True):
     completion_tokens: int | None = None
     ttft_ms: float | None = None
     total_ms: float | None = None
+    citations: str | None = None
 
 
 class StoredSession(msgspec.Struct, frozen=True, kw_only=True):
@@ -81,12 +82,14 @@ class SessionStore:
         completion_tokens: int | None = None,
         ttft_ms: float | None = None,
         total_ms: float | None = None,
+        citations: str | None = None,
     ) -> int:
         with self.db.write() as conn:
             cur = conn.execute(
                 "INSERT INTO messages (session_id, role, content, finish_reason, prompt_tokens, completion_tokens,"
-                " ttft_ms, total_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (session_id, role, content, finish_reason, prompt_tokens, completion_tokens, ttft_ms, total_ms),
+                " ttft_ms, total_ms, citations) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (session_id, role, content, finish_reason, prompt_tokens, completion_tokens, ttft_ms, total_ms,
+                 citations),
             )
             conn.execute(
                 "UPDATE sessions SET updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id = ?", (session_id,)
@@ -96,7 +99,8 @@ class SessionStore:
     def messages(self, session_id: str, *, last: int | None = None) -> list[StoredMessage]:
         """The session's messages in order; with LAST, only the newest LAST of them."""
         sql = (
-            "SELECT id, role, content, created_at, finish_reason, prompt_tokens, completion_tokens, ttft_ms, total_ms"
+            "SELECT id, role, content, created_at, finish_reason, prompt_tokens, completion_tokens, ttft_ms, total_ms,"
+            " citations"
             " FROM messages WHERE session_id = ? ORDER BY id DESC"
         )
         params: tuple[object, ...] = (session_id,)

@@ -1,0 +1,69 @@
+"""Knowledge-base routes: add, remove and search documents, behind the API key from settings (kb.api_key)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from litestar import Request, delete, get, post
+
+from edgebot.api.errors import ApiError
+from edgebot.api.schemas import DocumentCreate, DocumentStored, SearchHit
+from edgebot.kb import Ingestor, SourceDocument, html_to_text
+from edgebot.runtime import Runtime
+
+
+def _runtime(request: Request) -> Runtime:
+    return request.app.state.runtime
+
+
+def _require_key(request: Request) -> Runtime:
+    runtime = _runtime(request)
+    key = runtime.settings.kb.api_key
+    if not key:
+        raise ApiError(403, "kb_api_disabled", "set kb.api_key (EDGEBOT_KB_API_KEY) to use the knowledge-base API")
+    given = request.headers.get("x-api-key", "")
+    if not hmac.compare_digest(given.encode(), key.encode()):
+        raise ApiError(401, "bad_api_key", "send the knowledge-base API key as `X-API-Key`")
+    if runtime.searcher is None:
+        raise ApiError(409, "kb_disabled", "the knowledge base is turned off (kb.enabled = false)")
+    return runtime
+
+
+@post("/v1/kb/documents", operation_id="addDocument", summary="Add or replace a document", status_code=201)
+async def add_document(request: Request, data: DocumentCreate) -> DocumentStored:
+    runtime = _require_key(request)
+    if data.format not in ("markdown", "text", "html"):
+        raise ApiError(422, "bad_format", "format must be markdown, text or html")
+    text = html_to_text(data.text)[0] if data.format == "html" else data.text
+    if not text.strip() or not data.title.strip():
+        raise ApiError(422, "empty_document", "a document needs a title and some text")
+    source = data.source or f"api:{data.url or hashlib.sha256(data.title.encode()).hexdigest()[:16]}"
+    assert runtime.searcher is not None
+    report = Ingestor(runtime.kb, runtime.searcher.encoder).ingest(
+        [SourceDocument(source, data.title.strip(), text, data.url)])
+    document = runtime.kb.find(source)
+    assert document is not None
+    status = "added" if report.added else "updated" if report.updated else "unchanged"
+    return DocumentStored(id=document.id, status=status, chunks=document.chunks)
+
+
+@delete("/v1/kb/documents/{document_id:int}", operation_id="deleteDocument", summary="Remove a document",
+        status_code=204)
+async def delete_document(request: Request, document_id: int) -> None:
+    runtime = _require_key(request)
+    if not runtime.kb.delete(document_id):
+        raise ApiError(404, "document_not_found", f"no document {document_id}")
+
+
+@get("/v1/kb/search", operation_id="searchKnowledge", summary="Hybrid search over the knowledge base")
+async def search(request: Request, q: str, k: int = 5) -> list[SearchHit]:
+    runtime = _require_key(request)
+    if not q.strip():
+        raise ApiError(422, "empty_query", "q must not be empty")
+    assert runtime.searcher is not None
+    hits = runtime.searcher.search(q, k=max(1, min(k, 20)))
+    return [SearchHit(h.score, h.chunk.title, h.chunk.url, h.chunk.heading, h.chunk.text) for h in hits]
+
+
+KB_ROUTES = [add_document, delete_document, search]

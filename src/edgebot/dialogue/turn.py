@@ -1,0 +1,156 @@
+"""A turn in progress: the stream of a reply, stored once however it ends (done, client gone, error)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from typing import Any, Protocol
+
+import msgspec
+
+from edgebot.llm import Completion, Token
+from edgebot.storage import SessionStore
+
+
+class Citation(msgspec.Struct, frozen=True):
+    """Where a grounded answer came from."""
+
+    title: str
+    url: str | None
+    heading: str
+
+
+class ReplySource(Protocol):
+    """What a Turn reads from: a scheduler Job, or a fixed reply."""
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+    def __aiter__(self) -> AsyncIterator[Any]: ...
+
+    def cancel(self) -> None: ...
+
+
+class FixedReply:
+    """A reply that needs no model (the "I don't know" answer): one Token, then its Completion."""
+
+    def __init__(self, text: str, finish_reason: str = "no_answer") -> None:
+        self._items: list[Any] = [Token(text), Completion(text=text, finish_reason=finish_reason,  # type: ignore[arg-type]
+                                                           prompt_tokens=0, completion_tokens=0, ttft_s=0.0, total_s=0.0)]
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._items)
+
+    async def __aiter__(self) -> AsyncIterator[Any]:
+        for item in self._items:
+            await asyncio.sleep(0)
+            yield item
+
+    def cancel(self) -> None:
+        pass
+
+
+class Usage(msgspec.Struct, frozen=True):
+    prompt_tokens: int
+    completion_tokens: int
+
+
+class Timings(msgspec.Struct, frozen=True):
+    queue_ms: float
+    ttft_ms: float | None
+    total_ms: float
+    decode_tokens_per_s: float | None
+
+
+class TurnDone(msgspec.Struct, frozen=True, kw_only=True):
+    """The end of a turn, after the reply was stored."""
+
+    message_id: int
+    text: str
+    finish_reason: str
+    usage: Usage
+    timings: Timings
+    citations: list[Citation] = []
+    handoff_offered: bool = False
+
+
+def _ms(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds * 1000, 2)
+
+
+class Turn:
+    """A reply in progress. Iterate `events()` (or `events_sync()`) for Tokens then one TurnDone.
+
+    Whatever happens (normal end, client gone, error) the reply received so far is stored once.
+    """
+
+    def __init__(
+        self, sessions: SessionStore, session_id: str, job: ReplySource, citations: list[Citation] | None = None
+    ) -> None:
+        self._sessions = sessions
+        self._session_id = session_id
+        self.job = job
+        self.citations = citations or []
+        self._pieces: list[str] = []
+        self._stored = False
+
+    def _store(self, completion: Completion | None, finish_reason: str) -> TurnDone:
+        if completion is None:  # the turn ended early: keep what streamed so far
+            completion = Completion(text="".join(self._pieces), finish_reason="cancelled", prompt_tokens=0,
+                                    completion_tokens=0, ttft_s=None, total_s=0.0)
+        text = completion.text
+        usage = Usage(completion.prompt_tokens, completion.completion_tokens)
+        rate = completion.decode_tokens_per_s
+        timings = Timings(
+            queue_ms=_ms(completion.queue_s) or 0.0,
+            ttft_ms=_ms(completion.ttft_s),
+            total_ms=_ms(completion.total_s) or 0.0,
+            decode_tokens_per_s=round(rate, 2) if rate else None,
+        )
+        message_id = 0
+        if not self._stored:
+            self._stored = True
+            message_id = self._sessions.add_message(
+                self._session_id,
+                "assistant",
+                text,
+                finish_reason=finish_reason,
+                prompt_tokens=usage.prompt_tokens,
+                completion_tokens=usage.completion_tokens,
+                ttft_ms=timings.ttft_ms,
+                total_ms=timings.total_ms,
+                citations=msgspec.json.encode(self.citations).decode() if self.citations else None,
+            )
+        return TurnDone(message_id=message_id, text=text, finish_reason=finish_reason, usage=usage, timings=timings,
+                        citations=self.citations, handoff_offered=finish_reason == "no_answer")
+
+    def _handle(self, item: Any) -> Token | TurnDone:
+        if isinstance(item, Completion):
+            return self._store(item, item.finish_reason)
+        self._pieces.append(item.text)
+        return item
+
+    async def events(self) -> AsyncIterator[Token | TurnDone]:
+        with self._stored_on_exit():
+            async for item in self.job:
+                yield self._handle(item)
+
+    def events_sync(self) -> Iterator[Token | TurnDone]:
+        with self._stored_on_exit():
+            for item in self.job:
+                yield self._handle(item)
+
+    @contextmanager
+    def _stored_on_exit(self) -> Iterator[None]:
+        """If the turn ends without its TurnDone (consumer gone, or an error), cancel the job and store
+        what arrived, as 'cancelled' or 'error'."""
+        finish = "cancelled"
+        try:
+            yield
+        except Exception:
+            finish = "error"
+            raise
+        finally:
+            if not self._stored:
+                self.job.cancel()
+                self._store(None, finish)

@@ -1,0 +1,86 @@
+"""Grounded answers over real HTTP: citations in JSON and SSE replies, the "I don't know" path, and the
+knowledge-base API behind its key. The server's knowledge base holds the demo shop's pages."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support import Server
+
+KEY = "test-kb-key"
+
+
+@pytest.fixture(scope="module")
+def kb_server(tmp_path_factory: pytest.TempPathFactory, models_dir: Path) -> Iterator[Server]:
+    data = tmp_path_factory.mktemp("kb-server")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EDGEBOT_")}
+    env |= {"EDGEBOT_PATHS_DATA_DIR": str(data), "EDGEBOT_PATHS_MODELS_DIR": str(models_dir)}
+    subprocess.run([sys.executable, "-m", "edgebot", "kb", "ingest", "--demo"], env=env, check=True,
+                   capture_output=True)
+    srv = Server(data, models_dir, llm_max_tokens="48", llm_temperature="0", kb_api_key=KEY)
+    yield srv
+    srv.stop()
+
+
+def test_json_reply_cites_its_sources(kb_server: Server) -> None:
+    sid, auth = kb_server.session()
+    reply = httpx.post(f"{kb_server.url}/v1/sessions/{sid}/messages", json={"text": "How do I reset my password?"},
+                       headers=auth, timeout=60).json()
+    assert reply["citations"][0] == {"title": "Account and password",
+                                     "url": "https://northwind-outfitters.example/help/account",
+                                     "heading": "Account and password > Resetting your password"}
+    assert reply["handoff_offered"] is False and reply["text"]
+    stored = httpx.get(f"{kb_server.url}/v1/sessions/{sid}", headers=auth).json()["messages"]
+    assert stored[-1]["citations"] == reply["citations"]
+
+
+def test_sse_reply_sends_a_citations_event(kb_server: Server) -> None:
+    sid, auth = kb_server.session()
+    events = []
+    with httpx.stream("POST", f"{kb_server.url}/v1/sessions/{sid}/messages", timeout=60,
+                      json={"text": "How long does standard delivery take?"},
+                      headers=auth | {"Accept": "text/event-stream"}) as response:
+        name = None
+        for line in response.iter_lines():
+            if line.startswith("event:"):
+                name = line[6:].strip()
+            elif line.startswith("data:"):
+                events.append((name, json.loads(line[5:])))
+    assert events[0][0] == "citations" and events[0][1][0]["title"] == "Shipping"
+    assert events[-1][0] == "done" and events[-1][1]["citations"] == events[0][1]
+
+
+def test_nothing_relevant_means_i_dont_know_and_a_person(kb_server: Server) -> None:
+    sid, auth = kb_server.session()
+    reply = httpx.post(f"{kb_server.url}/v1/sessions/{sid}/messages", headers=auth, timeout=60,
+                       json={"text": "What is the airspeed velocity of an unladen swallow?"}).json()
+    assert reply["finish_reason"] == "no_answer" and reply["handoff_offered"] is True
+    assert reply["citations"] == [] and reply["usage"]["completion_tokens"] == 0  # the model was not asked
+    assert "don't know" in reply["text"] and "person" in reply["text"]
+
+
+def test_kb_api_add_search_delete_behind_the_key(kb_server: Server) -> None:
+    url = f"{kb_server.url}/v1/kb"
+    assert httpx.get(f"{url}/search", params={"q": "x"}).json()["code"] == "bad_api_key"
+    key = {"X-API-Key": KEY}
+    doc = {"title": "Bike rental", "text": "# Bike rental\n\nWe rent e-bikes for 35 EUR per day from the Berlin store.",
+           "url": "https://northwind-outfitters.example/bikes"}
+    added = httpx.post(f"{url}/documents", json=doc, headers=key)
+    assert added.status_code == 201 and added.json()["status"] == "added" and added.json()["chunks"] == 1
+    assert httpx.post(f"{url}/documents", json=doc, headers=key).json()["status"] == "unchanged"
+    hits = httpx.get(f"{url}/search", params={"q": "can I rent an e-bike?"}, headers=key).json()
+    assert hits[0]["title"] == "Bike rental"
+    assert httpx.delete(f"{url}/documents/{added.json()['id']}", headers=key).status_code == 204
+    assert httpx.delete(f"{url}/documents/{added.json()['id']}", headers=key).json()["code"] == "document_not_found"
+    hits = httpx.get(f"{url}/search", params={"q": "can I rent an e-bike?"}, headers=key).json()
+    assert all(h["title"] != "Bike rental" for h in hits)
+    bad = httpx.post(f"{url}/documents", json={"title": "", "text": " "}, headers=key)
+    assert bad.status_code == 422 and bad.json()["code"] == "empty_document"
