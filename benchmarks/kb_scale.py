@@ -39,6 +39,7 @@ def main() -> int:
     parser.add_argument("--chunks", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--out", type=Path)
+    parser.add_argument("--keep", type=Path, help="also copy the 100k-chunk database here (for profiling)")
     args = parser.parse_args()
     store_ = ModelStore(Path(args.models_dir))
     encoder = Encoder(store_.require("minilm-l6-v2-int8"), store_.require("minilm-l6-v2-tokenizer"),
@@ -79,6 +80,10 @@ def main() -> int:
                 times.append((time.perf_counter() - t0) * 1000)
             latency[mode] = {"p50": float(np.percentile(times, 50)), "p95": float(np.percentile(times, 95))}
         db.close()
+        if args.keep:
+            import shutil
+
+            shutil.copy(Path(tmp) / "kb.sqlite3", args.keep)
     out = {
         "command": "python benchmarks/kb_scale.py " + " ".join(sys.argv[1:]),
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},

@@ -71,3 +71,24 @@ def test_delete_removes_chunks_and_indexes(kb) -> None:
     assert store.delete(doc.id) and not store.delete(doc.id)
     assert counts(store) == (3, 3, 3)
     assert all(d.title != "Shipping" for d in store.documents())
+
+
+def test_index_follows_changes_made_by_another_connection(kb, tmp_path: Path, encoder) -> None:
+    site, _store, ingestor, searcher = kb
+    ingestor.ingest(parse_file(f) for f in find_files([site]))
+    assert searcher.search("do you rent kayaks?") == []  # builds the in-memory index
+    other_db = Database(tmp_path / "e.sqlite3")  # e.g. `edgebot kb ingest` while the server runs
+    other = Ingestor(KnowledgeStore(other_db), encoder)
+    page = site / "kayaks.md"
+    page.write_text("# Kayak rental\n\nWe rent kayaks by the day from our lake store, 40 EUR a day.")
+    other.ingest([parse_file(page)])
+    other_db.close()
+    assert searcher.search("do you rent kayaks?")[0].chunk.title == "Kayak rental"
+
+
+def test_stop_words_do_not_reach_bm25() -> None:
+    from edgebot.kb.store import fts_query
+
+    assert fts_query("How do I reset my password?") == '"reset" OR "password"'
+    assert fts_query("the") == '"the"'  # a query of stop words only still searches
+    assert fts_query("...") == ""

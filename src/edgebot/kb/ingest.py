@@ -113,7 +113,7 @@ def read_wordpress(site: str, *, per_page: int = 50, timeout: float = 30.0) -> I
 
 
 class Ingestor:
-    def __init__(self, store: KnowledgeStore, encoder: Encoder, *, max_chars: int = 900, overlap: int = 120) -> None:
+    def __init__(self, store: KnowledgeStore, encoder: Encoder, *, max_chars: int = 600, overlap: int = 100) -> None:
         self.store = store
         self.encoder = encoder
         self.max_chars = max_chars

@@ -9,6 +9,7 @@ know."""
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Literal
 
@@ -42,6 +43,7 @@ class Searcher:
         self.store = store
         self.encoder = encoder
         self.settings = settings or SearchSettings()
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="edgebot-bm25")
 
     def search(
         self, text: str, *, vector: np.ndarray | None = None, k: int | None = None, mode: Mode | None = None,
@@ -55,11 +57,14 @@ class Searcher:
         vec_hits: dict[int, float] = {}
         bm_hits: dict[int, float] = {}
         query = None
+        self.store.index()  # reload the vectors if the knowledge base changed since the last search
+        # BM25 runs in SQLite and the encoder in onnxruntime: both release the GIL, so overlap them.
+        pending = self._pool.submit(self.store.bm25_search, text, max(k, s.candidates)) if mode != "vector" else None
         if mode in ("hybrid", "vector"):
             query = self.encoder.embed_one(text) if vector is None else vector
             vec_hits = dict(self.store.vector_search(query, max(k, s.candidates)))
-        if mode in ("hybrid", "bm25"):
-            bm_hits = dict(self.store.bm25_search(text, max(k, s.candidates)))
+        if pending is not None:
+            bm_hits = dict(pending.result())
         top = max(bm_hits.values(), default=1.0) or 1.0
         cosines = dict(vec_hits)
         if mode == "vector":
@@ -68,7 +73,7 @@ class Searcher:
             scores = {cid: v / top for cid, v in bm_hits.items()}
         else:
             assert query is not None
-            cosines |= self._similarities(query, set(bm_hits) - set(vec_hits))
+            cosines |= self.store.similarities(query, set(bm_hits) - set(vec_hits))
             scores = fuse(vec_hits, bm_hits, cosines, s.bm25_peak_weight)
         ranked = sorted(scores.items(), key=lambda kv: -kv[1])
         if mode != "bm25":
@@ -76,16 +81,6 @@ class Searcher:
         ranked = ranked[:k]
         chunks = self.store.chunks([cid for cid, _ in ranked])
         return [Hit(chunks[cid], round(sc, 4), vec_hits.get(cid), bm_hits.get(cid)) for cid, sc in ranked if cid in chunks]
-
-    def _similarities(self, query: np.ndarray, ids: set[int]) -> dict[int, float]:
-        """Cosine similarity of BM25 candidates outside the vector top list, from their stored vectors."""
-        if not ids:
-            return {}
-        marks = ",".join("?" * len(ids))
-        rows = self.store.db.query(
-            f"SELECT rowid, vec_distance_cosine(embedding, ?) FROM kb_chunks_vec WHERE rowid IN ({marks})",
-            [np.asarray(query, dtype=np.float32).tobytes(), *ids])
-        return {int(r[0]): 1.0 - float(r[1]) for r in rows}
 
 
 def fuse(vec: dict[int, float], bm25: dict[int, float], cosines: dict[int, float], peak_weight: float) -> dict[int, float]:

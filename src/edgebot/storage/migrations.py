@@ -52,9 +52,12 @@ m003_create_knowledge_base = [
 
 m004_add_message_citations = ["ALTER TABLE messages ADD COLUMN citations TEXT"]
 
+m005_create_kb_meta = ["CREATE TABLE kb_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)"]
+
 MIGRATIONS: list[tuple[int, str, list[str]]] = [
     (1, "m001_create_sessions", m001_create_sessions),
     (2, "m002_create_messages", m002_create_messages),
     (3, "m003_create_knowledge_base", m003_create_knowledge_base),
     (4, "m004_add_message_citations", m004_add_message_citations),
+    (5, "m005_create_kb_meta", m005_create_kb_meta),
 ]
