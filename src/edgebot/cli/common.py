@@ -1,0 +1,41 @@
+"""Shared pieces of the command line: the --config option, messages on stderr, progress bars."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from edgebot.settings import LoadedSettings
+
+Handler = Callable[[argparse.Namespace, LoadedSettings], int]
+
+
+class Add(Protocol):
+    def __call__(self, target: Any, name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser: ...
+
+
+def common_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--config", metavar="FILE", help="config file to use (default: $EDGEBOT_CONFIG or the user config dir)"
+    )
+    return common
+
+
+def say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def progress(what: str, total: int) -> Callable[[int], None]:
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, desc=what, unit="text", leave=False, disable=not sys.stderr.isatty() or total < 200)
+
+    def tick(n: int) -> None:
+        bar.update(n)
+        if bar.n >= total:
+            bar.close()
+
+    return tick

@@ -1,0 +1,126 @@
+"""`edgebot intents ...`: train, evaluate and try the intent classifier."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from edgebot.cli.common import Add, progress, say
+from edgebot.settings import LoadedSettings
+
+
+def cmd_intents_train(args: argparse.Namespace, loaded: LoadedSettings) -> int:
+    from edgebot.nlu import EmbeddingCache, load_examples, train
+    from edgebot.nlu.data import check_trainable
+    from edgebot.runtime import open_encoder
+
+    train_set = load_examples(args.data, "train")
+    check_trainable(train_set)  # before loading the encoder: bad data is the first thing to report
+    val_set = load_examples(args.val, "val") if args.val else None
+    if val_set is None and Path(args.data).suffix.lower() == ".json":
+        val_set = load_examples(args.data, "val")
+    if val_set is None:
+        say("no validation data (--val): temperature 1 and out-of-scope threshold 0.5 are used as they are")
+    encoder = open_encoder(loaded.settings)
+    cache = EmbeddingCache(loaded.settings.data_dir / "cache" / "embeddings.sqlite3")
+    try:
+        result = train(train_set, val_set, encoder, cache, Path(args.out), holdout=args.holdout,
+                       oos_recall_target=args.oos_recall_target, progress=progress)
+    finally:
+        cache.close()
+    summary = {"model": str(result.path), "labels": len(result.labels), "threshold": round(result.threshold, 4),
+               "temperature": round(result.temperature, 4), "train_seconds": round(result.train_seconds, 2),
+               "texts_encoded": result.encoded, "metrics": result.metrics}
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        print(f"wrote {result.path}: {len(result.labels)} labels, threshold {result.threshold:.3f}, "
+              f"temperature {result.temperature:.3f}, {result.train_seconds:.1f} s ({result.encoded} texts encoded)")
+        for part in ("val_tune", "val_holdout"):
+            if part in result.metrics:
+                m = result.metrics[part]
+                assert isinstance(m, dict)
+                print(f"  {part:<12} in-scope accuracy {m['in_scope_accuracy']:.4f}  oos recall {m['oos_recall']:.4f}"
+                      f"  oos precision {m['oos_precision']:.4f}  macro F1 {m['macro_f1']:.4f}  (n={m['n']})")
+    return 0
+
+
+def cmd_intents_eval(args: argparse.Namespace, loaded: LoadedSettings) -> int:
+    import time
+
+    import numpy as np
+
+    from edgebot.nlu import IntentClassifier, intent_metrics, load_examples
+    from edgebot.runtime import open_encoder
+
+    data = load_examples(args.data, "eval")
+    classifier = IntentClassifier(open_encoder(loaded.settings), Path(args.model))
+    predicted: list[str] = []
+    latencies = []
+    tick = progress("classifying", len(data))
+    for text in data.texts:
+        started = time.perf_counter()
+        prediction = classifier.predict([text])[0]
+        latencies.append((time.perf_counter() - started) * 1000)
+        predicted.append(prediction.intent or "oos")
+        tick(1)
+    result: dict[str, object] = dict(intent_metrics(data.labels, predicted))
+    result["latency_ms_p50"] = round(float(np.percentile(latencies, 50)), 3)
+    result["latency_ms_p95"] = round(float(np.percentile(latencies, 95)), 3)
+    unknown = sorted({label for label in data.labels if label not in classifier.labels and label != "oos"})
+    if unknown:
+        say(f"note: {len(unknown)} labels in {args.data} are not in the model (always counted wrong)")
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        for key, value in result.items():
+            print(f"{key:<18} {value:.4f}" if isinstance(value, float) else f"{key:<18} {value}")
+    return 0
+
+
+def cmd_intents_predict(args: argparse.Namespace, loaded: LoadedSettings) -> int:
+    from edgebot.nlu import IntentClassifier
+    from edgebot.runtime import open_encoder
+
+    prediction = IntentClassifier(open_encoder(loaded.settings), Path(args.model)).predict([args.text])[0]
+    if args.json:
+        import msgspec
+
+        print(msgspec.json.encode(prediction).decode())
+        return 0
+    verdict = "out of scope" if prediction.out_of_scope else prediction.intent
+    print(f"{verdict} (confidence {prediction.confidence:.3f}, threshold {prediction_threshold(args.model):.3f})")
+    for score in prediction.top:
+        print(f"  {score.intent:<32} {score.confidence:.3f}")
+    return 0
+
+
+def prediction_threshold(model: str) -> float:
+    from edgebot.nlu import Head
+
+    return Head(Path(model)).meta.threshold
+
+
+def register(sub: Any, add: Add) -> None:
+    intents = sub.add_parser("intents", help="Train, evaluate and try the intent classifier.",
+                             description="Intent classification with out-of-scope detection.")
+    isub = intents.add_subparsers(dest="intents_command", metavar="ACTION", required=True)
+    p = add(isub, "train", cmd_intents_train, "Train an intent model (one ONNX file) from labelled examples.")
+    p.add_argument("data", metavar="DATA", help="CLINC150 JSON, or CSV with a text,category (or text,label) header")
+    p.add_argument("--out", required=True, metavar="FILE", help="where to write the model (.onnx)")
+    p.add_argument("--val", metavar="DATA", help="validation data (default: the JSON file's val split)")
+    p.add_argument("--holdout", type=float, default=1 / 3,
+                   help="share of the validation data kept out of tuning, only reported (default 1/3)")
+    p.add_argument("--oos-recall-target", type=float, default=0.8,
+                   help="out-of-scope recall the threshold aims for on the tuning data (default 0.8)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p = add(isub, "eval", cmd_intents_eval, "Evaluate an intent model on labelled data.")
+    p.add_argument("data", metavar="DATA", help="CLINC150 JSON (test, else val split) or CSV")
+    p.add_argument("--model", required=True, metavar="FILE", help="the intent model (.onnx)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p = add(isub, "predict", cmd_intents_predict, "Classify one text: top 3 intents, or out of scope.")
+    p.add_argument("text", help="the text to classify")
+    p.add_argument("--model", required=True, metavar="FILE", help="the intent model (.onnx)")
+    p.add_argument("--json", action="store_true", help="print JSON")

@@ -1,0 +1,121 @@
+"""`edgebot kb ...`: ingest, list, remove, search and evaluate the knowledge base."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from edgebot.cli.common import Add, progress, say
+from edgebot.errors import UsageError
+from edgebot.settings import LoadedSettings
+
+DEMO_SITE = Path(__file__).resolve().parents[1] / "kb" / "demo_site"
+
+
+def _kb(loaded: LoadedSettings, with_encoder: bool = True) -> tuple[Any, Any]:
+    from edgebot.kb import KnowledgeStore
+    from edgebot.runtime import open_encoder
+    from edgebot.storage import Database
+
+    store = KnowledgeStore(Database(loaded.settings.database_path))
+    return store, (open_encoder(loaded.settings) if with_encoder else None)
+
+
+def cmd_kb_ingest(args: argparse.Namespace, loaded: LoadedSettings) -> int:
+    from edgebot.kb import Ingestor, find_files, parse_file, read_wordpress
+
+    if not args.paths and not args.wordpress and not args.demo:
+        raise UsageError("give files or folders to ingest, --wordpress URL, or --demo")
+    files = find_files(args.paths)
+    if args.demo:
+        files += find_files([DEMO_SITE])
+    store, encoder = _kb(loaded)
+    assert encoder is not None
+    documents = [parse_file(f) for f in files]
+    if args.wordpress:
+        say(f"reading {args.wordpress} through the WordPress REST API ...")
+        documents += list(read_wordpress(args.wordpress))
+    report = Ingestor(store, encoder).ingest(documents, progress("ingesting", len(documents)))
+    print(f"{report.added} added, {report.updated} updated, {report.unchanged} unchanged, {report.chunks} chunks written")
+    for line in report.skipped:
+        say(f"skipped {line}")
+    return 0
+
+
+def cmd_kb_list(args: argparse.Namespace, loaded: LoadedSettings) -> int:
+    store, _ = _kb(loaded, with_encoder=False)
+    docs = store.documents()
+    if args.json:
+        print(json.dumps([d.__dict__ for d in docs], indent=2))
+        return 0
+    for d in docs:
+        print(f"{d.id:>5}  {d.chunks:>4} chunks  {d.title[:40]:<40}  {d.url or d.source}")
+    if not docs:
+        say("the knowledge base is empty; add pages with `edgebot kb ingest PATH...`")
+    return 0
+
+
+def cmd_kb_remove(args: argparse.Namespace, loaded: LoadedSettings) -> int:
+    store, _ = _kb(loaded, with_encoder=False)
+    missing = [i for i in args.ids if not store.delete(i)]
+    for i in missing:
+        say(f"no document {i} (see `edgebot kb list`)")
+    return 1 if missing else 0
+
+
+def cmd_kb_search(args: argparse.Namespace, loaded: LoadedSettings) -> int:
+    from edgebot.kb import Searcher, SearchSettings
+
+    store, encoder = _kb(loaded)
+    assert encoder is not None
+    hits = Searcher(store, encoder, SearchSettings(mode=args.mode, k=args.k)).search(args.query)
+    if args.json:
+        print(json.dumps([{"score": h.score, "title": h.chunk.title, "url": h.chunk.url, "heading": h.chunk.heading,
+                           "text": h.chunk.text} for h in hits], indent=2))
+        return 0
+    for h in hits:
+        where = f" > {h.chunk.heading}" if h.chunk.heading else ""
+        print(f"{h.score:.3f}  {h.chunk.title}{where}  {h.chunk.url or ''}\n       {h.chunk.text[:160]}")
+    if not hits:
+        say("nothing above the relevance floor")
+    return 0
+
+
+def cmd_kb_eval(args: argparse.Namespace, loaded: LoadedSettings) -> int:
+    from edgebot.kb.evaluate import evaluate, load_beir
+    from edgebot.runtime import open_encoder
+
+    load_beir(Path(args.dir))  # a bad folder is reported before the encoder loads
+    results = evaluate(Path(args.dir), open_encoder(loaded.settings), [args.mode])
+    result = results[args.mode]
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        for key, value in result.items():
+            print(f"{key:<16} {value}")
+    return 0
+
+
+def register(sub: Any, add: Add) -> None:
+    kb = sub.add_parser("kb", help="The knowledge base: ingest pages, search, evaluate.",
+                        description="The knowledge base the bot answers from.")
+    ksub = kb.add_subparsers(dest="kb_command", metavar="ACTION", required=True)
+    p = add(ksub, "ingest", cmd_kb_ingest, "Add or update documents (Markdown, HTML, text; folders recursive).")
+    p.add_argument("paths", nargs="*", metavar="PATH", help="files or folders")
+    p.add_argument("--wordpress", metavar="URL", help="a WordPress site: its published posts and pages")
+    p.add_argument("--demo", action="store_true", help="the demo shop's help pages (what scripts/quickstart loads)")
+    p = add(ksub, "list", cmd_kb_list, "List the documents in the knowledge base.")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p = add(ksub, "remove", cmd_kb_remove, "Remove documents by id (see `edgebot kb list`).")
+    p.add_argument("ids", nargs="+", type=int, metavar="ID", help="document ids")
+    p = add(ksub, "search", cmd_kb_search, "Search the knowledge base.")
+    p.add_argument("query", help="what to look for")
+    p.add_argument("--mode", choices=["hybrid", "vector", "bm25"], default="hybrid", help="retrieval mode")
+    p.add_argument("-k", type=int, default=5, help="how many results (default 5)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p = add(ksub, "eval", cmd_kb_eval, "Evaluate retrieval on a BEIR-format folder.")
+    p.add_argument("dir", metavar="DIR", help="folder with corpus.jsonl, queries.jsonl, qrels/test.tsv")
+    p.add_argument("--mode", choices=["hybrid", "vector", "bm25"], default="hybrid", help="retrieval mode")
+    p.add_argument("--json", action="store_true", help="print JSON")
