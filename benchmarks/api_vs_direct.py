@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -25,6 +24,7 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from _common import command, machine, write_result  # noqa: I001
 from edgebot.llm import ChatMessage, LlamaCppProvider
 from edgebot.modelstore import ModelStore
 from edgebot.settings import LlmSettings
@@ -127,8 +127,8 @@ def main() -> int:
         return statistics.median(r[key] for r in rows)
 
     result: dict = {
-        "command": "python benchmarks/api_vs_direct.py " + " ".join(sys.argv[1:]),
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
+        "command": command("api_vs_direct.py"),
+        "machine": machine(),
         "model": settings.model, "max_tokens": args.max_tokens, "runs": args.runs,
         "same_text_both_sides": all(d["text"] == a["text"] for rows in api.values()
                                     for d, a in zip(direct, rows, strict=True)),
@@ -160,9 +160,7 @@ def main() -> int:
         for r in rows:
             r.pop("text")
     result["runs_detail"] = {"direct": direct} | {f"api_{ms}ms": rows for ms, rows in api.items()}
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(result, indent=2) + "\n")
+    write_result(args.out, result)
     return 0
 
 

@@ -7,18 +7,15 @@ other third (never tuned on), time cold-cache training and warm single-utterance
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+from _common import command, load_encoder, machine, write_result
 
-from edgebot.modelstore import ModelStore
-from edgebot.nlu import EmbeddingCache, Encoder, IntentClassifier, load_examples, train
+from edgebot.nlu import EmbeddingCache, IntentClassifier, load_examples, train
 from edgebot.nlu.train import split_validation
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,9 +30,7 @@ def main() -> int:
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
 
-    store = ModelStore(Path(args.models_dir))
-    encoder = Encoder(store.require("minilm-l6-v2-int8"), store.require("minilm-l6-v2-tokenizer"),
-                      sha256=store.entry("minilm-l6-v2-int8").sha256)
+    encoder = load_encoder(args.models_dir)
     train_set, val_set = load_examples(args.data, "train"), load_examples(args.data, "val")
     with tempfile.TemporaryDirectory() as tmp:
         cache = EmbeddingCache(Path(tmp) / "cold-cache.sqlite3")  # cold: every text is encoded
@@ -54,8 +49,8 @@ def main() -> int:
             latencies.append((time.perf_counter() - started) * 1000)
         size = model.stat().st_size
     out = {
-        "command": "python benchmarks/intents_clinc150.py " + " ".join(sys.argv[1:]),
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
+        "command": command("intents_clinc150.py"),
+        "machine": machine(),
         "data": str(args.data.name),
         "n_train": len(train_set), "n_val_tune": result.metrics["val_tune"]["n"],
         "n_val_holdout": result.metrics["val_holdout"]["n"],
@@ -71,9 +66,7 @@ def main() -> int:
           f"oos recall {h['oos_recall']:.4f}, oos precision {h['oos_precision']:.4f}, macro F1 {h['macro_f1']:.4f}")
     print(f"training, cold cache: {out['train_seconds_cold_cache']} s; one utterance: "
           f"p50 {out['classify_one_ms']['p50']:.2f} ms, p95 {out['classify_one_ms']['p95']:.2f} ms")
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(out, indent=2) + "\n")
+    write_result(args.out, out)
     return 0
 
 

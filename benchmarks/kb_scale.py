@@ -12,21 +12,17 @@ without 20 minutes of encoding.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+from _common import command, load_encoder, machine, write_result
 
 from edgebot.kb import Ingestor, KnowledgeStore, Searcher, SourceDocument
 from edgebot.kb.chunking import Chunk
 from edgebot.kb.evaluate import load_beir
-from edgebot.modelstore import ModelStore
-from edgebot.nlu import Encoder
 from edgebot.storage import Database
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,9 +37,7 @@ def main() -> int:
     parser.add_argument("--out", type=Path)
     parser.add_argument("--keep", type=Path, help="also copy the 100k-chunk database here (for profiling)")
     args = parser.parse_args()
-    store_ = ModelStore(Path(args.models_dir))
-    encoder = Encoder(store_.require("minilm-l6-v2-int8"), store_.require("minilm-l6-v2-tokenizer"),
-                      sha256=store_.entry("minilm-l6-v2-int8").sha256)
+    encoder = load_encoder(args.models_dir)
     corpus, queries, _ = load_beir(DATA)
     rng = np.random.default_rng(0)
     with tempfile.TemporaryDirectory() as tmp:
@@ -85,8 +79,8 @@ def main() -> int:
 
             shutil.copy(Path(tmp) / "kb.sqlite3", args.keep)
     out = {
-        "command": "python benchmarks/kb_scale.py " + " ".join(sys.argv[1:]),
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
+        "command": command("kb_scale.py"),
+        "machine": machine(),
         "ingest": {"documents": report.added, "chunks": report.chunks, "seconds": round(ingest_s, 1),
                    "chunks_per_s": round(report.chunks / ingest_s, 1)},
         "index_chunks": int(total), "k": 5, "queries": len(texts),
@@ -95,9 +89,7 @@ def main() -> int:
     print(f"ingest: {report.chunks} chunks in {ingest_s:.1f} s = {report.chunks / ingest_s:.1f} chunks/s")
     for mode, lat in latency.items():
         print(f"{mode:>7} at {total} chunks, k=5: p50 {lat['p50']:.1f} ms, p95 {lat['p95']:.1f} ms")
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(out, indent=2) + "\n")
+    write_result(args.out, out)
     return 0
 
 

@@ -1,0 +1,38 @@
+"""Helpers shared by the benchmark scripts: where the models are, the encoder, and writing results."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+from pathlib import Path
+from typing import Any
+
+from edgebot.modelstore import ModelStore
+from edgebot.nlu import Encoder
+
+ROOT = Path(__file__).resolve().parents[1]
+MODELS_DIR = Path(os.environ.get("EDGEBOT_TEST_MODELS_DIR", ROOT / ".cache" / "models"))
+
+
+def load_encoder(models_dir: Path | str = MODELS_DIR) -> Encoder:
+    store = ModelStore(Path(models_dir))
+    return Encoder(store.require("minilm-l6-v2-int8"), store.require("minilm-l6-v2-tokenizer"),
+                   sha256=store.entry("minilm-l6-v2-int8").sha256)
+
+
+def machine() -> dict[str, Any]:
+    return {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()}
+
+
+def command(script: str) -> str:
+    return f"python benchmarks/{script} " + " ".join(sys.argv[1:])
+
+
+def write_result(path: Path | None, result: dict[str, Any]) -> None:
+    """Write RESULT as JSON to PATH (when given)."""
+    if path is None:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=2) + "\n")
