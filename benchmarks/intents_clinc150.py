@@ -16,7 +16,7 @@ import numpy as np
 from _common import command, load_encoder, machine, write_result
 
 from edgebot.nlu import EmbeddingCache, IntentClassifier, load_examples, train
-from edgebot.nlu.train import split_validation
+from edgebot.nlu.training import split_validation
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "datasets" / "clinc150" / "clinc150_train_val.json"

@@ -10,7 +10,7 @@ from edgebot.errors import ConfigError
 from edgebot.kb import KnowledgeStore, Searcher
 from edgebot.llm import LlamaCppProvider, ModelProvider, Scheduler
 from edgebot.modelstore import ModelStore
-from edgebot.nlu import Encoder
+from edgebot.nlu import Encoder, LazyEncoder, SentenceEncoder
 from edgebot.settings import Settings
 from edgebot.storage import Database, SessionStore
 
@@ -21,6 +21,14 @@ def open_encoder(settings: Settings) -> Encoder:
     enc = settings.encoder
     model = store.require(enc.model)
     return Encoder(model, store.require(enc.tokenizer), n_threads=enc.n_threads, sha256=store.entry(enc.model).sha256)
+
+
+def lazy_encoder(settings: Settings) -> LazyEncoder:
+    """The configured encoder, checked to be installed now but loaded on first use."""
+    store = ModelStore(settings.models_dir)
+    store.require(settings.encoder.model)
+    store.require(settings.encoder.tokenizer)
+    return LazyEncoder(lambda: open_encoder(settings), store.entry(settings.encoder.model).sha256)
 
 
 @dataclass
@@ -37,7 +45,7 @@ class Runtime:
 
     @classmethod
     def open(
-        cls, settings: Settings, provider: ModelProvider | None = None, encoder: Encoder | None = None
+        cls, settings: Settings, provider: ModelProvider | None = None, encoder: SentenceEncoder | None = None
     ) -> Runtime:
         """Load the configured chat model and encoder (unless given) and open the database."""
         llm = settings.llm
@@ -54,7 +62,7 @@ class Runtime:
         sessions = SessionStore(db)
         scheduler = Scheduler(provider, queue_size=llm.queue_size, flush_interval=llm.stream_interval_ms / 1000)
         kb_store = KnowledgeStore(db)
-        searcher = Searcher(kb_store, encoder or open_encoder(settings)) if settings.kb.enabled else None
+        searcher = Searcher(kb_store, encoder or lazy_encoder(settings)) if settings.kb.enabled else None
         engine = Engine(llm, scheduler, sessions, max_message_chars=settings.server.max_message_chars,
                         kb=settings.kb, searcher=searcher)
         return cls(settings, provider, scheduler, db, sessions, engine, kb_store, searcher)

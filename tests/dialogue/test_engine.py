@@ -83,3 +83,9 @@ def test_message_over_the_context_is_refused_not_truncated(tmp_path: Path, model
         assert rt.sessions.messages(sid) == []
     finally:
         rt.close()
+
+
+def test_encoder_stays_unloaded_while_the_knowledge_base_is_empty(runtime: Runtime) -> None:
+    sid, _ = runtime.sessions.create()
+    list(runtime.engine.start_turn(sid, "Hello there").events_sync())
+    assert runtime.searcher is not None and runtime.searcher.encoder.loaded is False  # ~160 MB not spent

@@ -17,7 +17,7 @@ from edgebot.errors import UsageError
 from edgebot.kb.chunking import Chunk, chunk_markdown
 from edgebot.kb.html import html_to_text
 from edgebot.kb.store import KnowledgeStore
-from edgebot.nlu import Encoder
+from edgebot.nlu import SentenceEncoder
 
 SUFFIXES = {".md": "markdown", ".markdown": "markdown", ".txt": "text", ".html": "html", ".htm": "html"}
 FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.DOTALL)
@@ -113,7 +113,7 @@ def read_wordpress(site: str, *, per_page: int = 50, timeout: float = 30.0) -> I
 
 
 class Ingestor:
-    def __init__(self, store: KnowledgeStore, encoder: Encoder, *, max_chars: int = 600, overlap: int = 100) -> None:
+    def __init__(self, store: KnowledgeStore, encoder: SentenceEncoder, *, max_chars: int = 600, overlap: int = 100) -> None:
         self.store = store
         self.encoder = encoder
         self.max_chars = max_chars

@@ -16,7 +16,7 @@ from typing import Literal
 import numpy as np
 
 from edgebot.kb.store import KnowledgeStore, StoredChunk
-from edgebot.nlu import Encoder
+from edgebot.nlu import SentenceEncoder
 
 Mode = Literal["hybrid", "vector", "bm25"]
 
@@ -39,7 +39,7 @@ class SearchSettings:
 
 
 class Searcher:
-    def __init__(self, store: KnowledgeStore, encoder: Encoder, settings: SearchSettings | None = None) -> None:
+    def __init__(self, store: KnowledgeStore, encoder: SentenceEncoder, settings: SearchSettings | None = None) -> None:
         self.store = store
         self.encoder = encoder
         self.settings = settings or SearchSettings()

@@ -13,7 +13,7 @@ from edgebot.errors import UsageError
 from edgebot.nlu.data import OOS
 from edgebot.nlu.encoder import Encoder
 from edgebot.nlu.onnx_head import Head
-from edgebot.nlu.train import decide
+from edgebot.nlu.training import decide
 
 
 class IntentScore(msgspec.Struct, frozen=True):

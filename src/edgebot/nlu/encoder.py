@@ -10,11 +10,25 @@ import hashlib
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
 DIM = 384
 MAX_TOKENS = 128
+
+
+@runtime_checkable
+class SentenceEncoder(Protocol):
+    """What retrieval and classification need from an encoder."""
+
+    sha256: str
+
+    def embed(
+        self, texts: Sequence[str], *, batch_size: int = 64, progress: Callable[[int], None] | None = None
+    ) -> np.ndarray: ...
+
+    def embed_one(self, text: str) -> np.ndarray: ...
 
 
 class Encoder:
@@ -66,6 +80,33 @@ class Encoder:
 
     def embed_one(self, text: str) -> np.ndarray:
         return self.embed([text])[0]
+
+
+class LazyEncoder:
+    """An Encoder loaded on first use: the ONNX session costs about 160 MB of memory (its int8 weights are
+    expanded to float32 at load), which a server whose knowledge base is empty never needs."""
+
+    def __init__(self, factory: Callable[[], Encoder], sha256: str) -> None:
+        self._factory = factory
+        self._encoder: Encoder | None = None
+        self.sha256 = sha256
+
+    @property
+    def loaded(self) -> bool:
+        return self._encoder is not None
+
+    def _get(self) -> Encoder:
+        if self._encoder is None:
+            self._encoder = self._factory()
+        return self._encoder
+
+    def embed(
+        self, texts: Sequence[str], *, batch_size: int = 64, progress: Callable[[int], None] | None = None
+    ) -> np.ndarray:
+        return self._get().embed(texts, batch_size=batch_size, progress=progress)
+
+    def embed_one(self, text: str) -> np.ndarray:
+        return self._get().embed_one(text)
 
 
 def _sha256(path: Path) -> str:

@@ -12,7 +12,7 @@ import pytest
 from edgebot.cli import main
 from edgebot.errors import UsageError
 from edgebot.nlu import EmbeddingCache, Encoder, Head, IntentClassifier, intent_metrics, load_examples, train
-from edgebot.nlu.train import choose_threshold, decide
+from edgebot.nlu.training import choose_threshold, decide
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
