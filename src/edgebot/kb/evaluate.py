@@ -59,6 +59,7 @@ def evaluate(
         store = KnowledgeStore(db)
         Ingestor(store, encoder).ingest(
             (SourceDocument(d["_id"], d.get("title", ""), d.get("text", "")) for d in corpus), progress)
+        sources = {int(r[0]): str(r[1]) for r in db.query("SELECT id, source FROM kb_documents")}
         results: dict[str, dict[str, float]] = {}
         for mode in modes:
             searcher = Searcher(store, encoder, SearchSettings(mode=mode, k=50, floor=-1.0))
@@ -68,7 +69,7 @@ def evaluate(
                 latencies.append(ms)
                 ranked: list[str] = []
                 for hit in hits:
-                    source = store_source(store, hit.chunk.document_id)
+                    source = sources[hit.chunk.document_id]
                     if source not in ranked:
                         ranked.append(source)
                 rels = qrels[q["_id"]]
@@ -85,10 +86,3 @@ def evaluate(
             }
         db.close()
     return results
-
-
-def store_source(store: KnowledgeStore, document_id: int) -> str:
-    cache = store.__dict__.setdefault("_source_cache", {})
-    if document_id not in cache:
-        cache[document_id] = store.db.query("SELECT source FROM kb_documents WHERE id = ?", (document_id,))[0][0]
-    return str(cache[document_id])
