@@ -8,17 +8,14 @@ import hmac
 from litestar import Request, delete, get, post
 
 from edgebot.api.errors import ApiError
+from edgebot.api.routes import runtime_of
 from edgebot.api.schemas import DocumentCreate, DocumentStored, SearchHit
 from edgebot.kb import Ingestor, SourceDocument, html_to_text
 from edgebot.runtime import Runtime
 
 
-def _runtime(request: Request) -> Runtime:
-    return request.app.state.runtime
-
-
 def _require_key(request: Request) -> Runtime:
-    runtime = _runtime(request)
+    runtime = runtime_of(request)
     key = runtime.settings.kb.api_key
     if not key:
         raise ApiError(403, "kb_api_disabled", "set kb.api_key (EDGEBOT_KB_API_KEY) to use the knowledge-base API")

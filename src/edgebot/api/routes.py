@@ -31,7 +31,7 @@ SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 _json = msgspec.json.encode
 
 
-def _runtime(request: Request) -> Runtime:
+def runtime_of(request: Request) -> Runtime:
     return request.app.state.runtime
 
 
@@ -40,19 +40,19 @@ def _authorize(request: Request, session_id: str) -> StoredSession:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise ApiError(401, "missing_token", "send the session's token as `Authorization: Bearer <token>`")
-    return _runtime(request).sessions.authenticate(session_id, token.strip())
+    return runtime_of(request).sessions.authenticate(session_id, token.strip())
 
 
 @post("/v1/sessions", operation_id="createSession", summary="Create a chat session", status_code=201)
 async def create_session(request: Request) -> SessionCreated:
-    session_id, token = _runtime(request).sessions.create()
+    session_id, token = runtime_of(request).sessions.create()
     return SessionCreated(session_id=session_id, token=token)
 
 
 @get("/v1/sessions/{session_id:str}", operation_id="getSession", summary="A session's state and history")
 async def get_session(request: Request, session_id: str) -> Session:
     session = _authorize(request, session_id)
-    messages = _runtime(request).sessions.messages(session_id)
+    messages = runtime_of(request).sessions.messages(session_id)
     return Session(
         session_id=session.id,
         created_at=session.created_at,
@@ -64,13 +64,6 @@ async def get_session(request: Request, session_id: str) -> Session:
     )
 
 
-def _reply(done: TurnDone) -> MessageReply:
-    return MessageReply(
-        message_id=done.message_id, text=done.text, finish_reason=done.finish_reason,
-        usage=done.usage, timings=done.timings, citations=done.citations, handoff_offered=done.handoff_offered,
-    )
-
-
 async def _sse(turn: Turn) -> AsyncIterator[ServerSentEventMessage]:
     if turn.citations:
         yield ServerSentEventMessage(event="citations", data=_json(turn.citations).decode())
@@ -79,7 +72,7 @@ async def _sse(turn: Turn) -> AsyncIterator[ServerSentEventMessage]:
             if isinstance(event, Token):
                 yield ServerSentEventMessage(event="token", data=_json({"text": event.text}).decode())
             else:
-                yield ServerSentEventMessage(event="done", data=_json(_reply(event)).decode())
+                yield ServerSentEventMessage(event="done", data=_json(event).decode())
     except Exception as exc:  # noqa: BLE001 - reported to the client as an `error` event
         err = as_api_error(exc)
         yield ServerSentEventMessage(event="error", data=_json(ErrorBody(err.code, err.detail)).decode())
@@ -95,13 +88,13 @@ async def post_message(
     request: Request, session_id: str, data: MessageCreate
 ) -> Response[MessageReply] | Response[ErrorBody] | ServerSentEvent:
     _authorize(request, session_id)
-    turn = _runtime(request).engine.start_turn(session_id, data.text, loop=asyncio.get_running_loop())
+    turn = runtime_of(request).engine.start_turn(session_id, data.text, loop=asyncio.get_running_loop())
     if "text/event-stream" in request.headers.get("accept", ""):
         return ServerSentEvent(_sse(turn), headers=SSE_HEADERS)
     done = await _until_done_or_gone(turn, request)
     if done is None:  # nobody is there to read a reply; the partial one is stored as cancelled
         return error_response(499, "client_closed", "the client closed the connection")
-    return Response(_reply(done))
+    return Response(done)
 
 
 async def _until_done_or_gone(turn: Turn, request: Request) -> TurnDone | None:
@@ -138,7 +131,7 @@ async def healthz() -> Health:
 
 @get("/readyz", operation_id="readyz", summary="Models loaded and the database writable (503 when not)")
 async def readyz(request: Request) -> Response[Readiness]:
-    runtime = _runtime(request)
+    runtime = runtime_of(request)
     model_ok = bool(runtime.provider.health().get("ok"))
     db_ok = runtime.db.writable()
     body = Readiness(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import msgspec
 
-from edgebot.dialogue import Citation, Timings, Usage
+from edgebot.dialogue import Citation, TurnDone
 
 
 class SessionCreated(msgspec.Struct, frozen=True):
@@ -16,14 +16,8 @@ class MessageCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     text: str
 
 
-class MessageReply(msgspec.Struct, frozen=True, kw_only=True):
-    message_id: int
-    text: str
-    finish_reason: str
-    usage: Usage
-    timings: Timings
-    citations: list[Citation] = []
-    handoff_offered: bool = False
+# The reply to a message is the engine's TurnDone as it is (stored id, text, usage, timings, citations).
+MessageReply = TurnDone
 
 
 class Message(msgspec.Struct, frozen=True, kw_only=True):
