@@ -18,8 +18,8 @@ MODELS_DIR = Path(os.environ.get("EDGEBOT_TEST_MODELS_DIR", ROOT / ".cache" / "m
 
 def load_encoder(models_dir: Path | str = MODELS_DIR) -> Encoder:
     store = ModelStore(Path(models_dir))
-    return Encoder(store.require("minilm-l6-v2-int8"), store.require("minilm-l6-v2-tokenizer"),
-                   sha256=store.entry("minilm-l6-v2-int8").sha256)
+    return Encoder(store.require("minilm-l6-v2-int8-dynamic"), store.require("minilm-l6-v2-tokenizer"),
+                   sha256=store.entry("minilm-l6-v2-int8-dynamic").sha256)
 
 
 def machine() -> dict[str, Any]:

@@ -59,5 +59,5 @@ def encoder(models_dir: Path):
     from edgebot.nlu import Encoder
 
     store = ModelStore(models_dir)
-    return Encoder(store.require("minilm-l6-v2-int8"), store.require("minilm-l6-v2-tokenizer"),
-                   sha256=store.entry("minilm-l6-v2-int8").sha256)
+    return Encoder(store.require("minilm-l6-v2-int8-dynamic"), store.require("minilm-l6-v2-tokenizer"),
+                   sha256=store.entry("minilm-l6-v2-int8-dynamic").sha256)

@@ -81,7 +81,7 @@ def test_models_list_json(tmp_path: Path, capsys: pytest.CaptureFixture[str], mo
     assert main(["models", "list", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert {r["name"] for r in rows if r["default"]} == {
-        "smollm2-135m-instruct-q4_1", "minilm-l6-v2-int8", "minilm-l6-v2-tokenizer"}
+        "smollm2-135m-instruct-q4_1", "minilm-l6-v2-int8-dynamic", "minilm-l6-v2-tokenizer"}
     assert not any(r["installed"] for r in rows)
     assert main(["models", "verify"]) == 1
 
@@ -113,9 +113,10 @@ def test_pull_default_into_an_empty_data_dir_then_nothing(tmp_path: Path) -> Non
     env = os.environ | {"EDGEBOT_PATHS_DATA_DIR": str(tmp_path)}
     first = run_cli("models", "pull", "--default", env=env)
     assert first.returncode == 0, first.stderr
-    assert first.stderr.count("(sha256 verified)") == 3
+    assert first.stderr.count("(sha256 verified)") == 4  # the default encoder is derived from a 4th model
+    assert "minilm-l6-v2-int8-dynamic: making it from minilm-l6-v2-int8 (requantize-int8)" in first.stderr
     files = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file())
     second = run_cli("models", "pull", "--default", env=env)
     assert second.returncode == 0 and second.stderr.count("already installed") == 3
     assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file()) == files
-    assert run_cli("models", "verify", env=env).stdout.count(": ok") == 3
+    assert run_cli("models", "verify", env=env).stdout.count(": ok") == 4

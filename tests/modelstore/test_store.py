@@ -222,16 +222,49 @@ def test_multi_part_model_is_concatenated(tmp_path: Path) -> None:
         (ModelEntry(name="x", kind="llm", file="../x", sha256=SHA, source=[SourcePart(path="/x")]), "plain file name"),
         (ModelEntry(name="x", kind="llm", file="x", sha256=SHA, source=[SourcePart(url="ftp://h/x")]), "https"),
         (ModelEntry(name="x", kind="llm", file="x", sha256=SHA, source=[SourcePart(pypi="p==1")]), "member"),
+        (ModelEntry(name="x", kind="llm", file="x", sha256=SHA, source=[SourcePart(model="y")]), "both model and"),
+        (ModelEntry(name="x", kind="llm", file="x", sha256=SHA, source=[SourcePart(model="x", transform="t")]),
+         "from itself"),
     ],
-    ids=["name", "sha", "no-source", "file-path", "url-scheme", "pypi-member"],
+    ids=["name", "sha", "no-source", "file-path", "url-scheme", "pypi-member", "derived-no-transform", "self"],
 )
 def test_bad_entries_are_refused(tmp_path: Path, entry: ModelEntry, message: str) -> None:
     with pytest.raises(UsageError, match=message):
         add_user_model(tmp_path, entry)
 
 
-def test_builtin_catalog_holds_the_four_models() -> None:
+def test_derived_encoder_is_reproduced_byte_for_byte(tmp_path: Path, models_dir: Path) -> None:
+    """The default encoder is made from the published one at pull time; the catalog pins the result."""
+    base = ModelStore(models_dir).require("minilm-l6-v2-int8")
+    add_user_model(tmp_path, ModelEntry(name="base", kind="encoder", file="model.onnx",
+                                        sha256=ModelStore(models_dir).entry("minilm-l6-v2-int8").sha256,
+                                        source=[SourcePart(path=str(base))]))
+    expected = ModelStore(models_dir).entry("minilm-l6-v2-int8-dynamic").sha256
+    add_user_model(tmp_path, ModelEntry(name="derived", kind="encoder", file="model.onnx", sha256=expected,
+                                        source=[SourcePart(model="base", transform="requantize-int8")]))
+    said: list[str] = []
+    assert ModelStore(tmp_path).pull("derived", progress=False, say=said.append)
+    assert any("making it from base" in line for line in said)
+    assert ModelStore(tmp_path).verify("derived") == "ok" and ModelStore(tmp_path).verify("base") == "ok"
+
+
+def test_derivation_refuses_a_file_of_the_wrong_kind(tmp_path: Path) -> None:
+    (tmp_path / "junk.onnx").write_bytes(PAYLOAD)
+    add_user_model(tmp_path, ModelEntry(name="junk", kind="encoder", file="m.onnx", sha256=SHA,
+                                        source=[SourcePart(path=str(tmp_path / "junk.onnx"))]))
+    add_user_model(tmp_path, ModelEntry(name="made", kind="encoder", file="m.onnx", sha256=SHA,
+                                        source=[SourcePart(model="junk", transform="requantize-int8")]))
+    with pytest.raises(UsageError, match="not an ONNX model"):
+        ModelStore(tmp_path).pull("made", progress=False, say=lambda _: None)
+    add_user_model(tmp_path, ModelEntry(name="odd", kind="encoder", file="m.onnx", sha256=SHA,
+                                        source=[SourcePart(model="junk", transform="nope")]))
+    with pytest.raises(UsageError, match="unknown model transform 'nope'"):
+        ModelStore(tmp_path).pull("odd", progress=False, say=lambda _: None)
+    assert not (tmp_path / "made" / "m.onnx").exists()
+
+
+def test_builtin_catalog_holds_the_five_models() -> None:
     store = ModelStore(Path("/nonexistent"))
-    assert set(store.defaults()) == {"smollm2-135m-instruct-q4_1", "minilm-l6-v2-int8", "minilm-l6-v2-tokenizer"}
+    assert set(store.defaults()) == {"smollm2-135m-instruct-q4_1", "minilm-l6-v2-int8-dynamic", "minilm-l6-v2-tokenizer"}
     assert "gemma3-270m-q4_k_m" in store.catalog
     assert len(store.catalog["gemma3-270m-q4_k_m"].source) == 4

@@ -19,22 +19,27 @@ USER_CATALOG = "catalog.toml"
 
 
 class SourcePart(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
-    """One piece of a model file: a member of a PyPI wheel, an https URL, or a local path."""
+    """One piece of a model file: a member of a PyPI wheel, an https URL, a local path, or another catalog
+    model run through a transform (modelstore/derive.py)."""
 
     pypi: str | None = None
     member: str | None = None
     inner: str | None = None
     url: str | None = None
     path: str | None = None
+    model: str | None = None
+    transform: str | None = None
 
     @property
     def kind(self) -> str:
-        return "pypi" if self.pypi else "url" if self.url else "path"
+        return "pypi" if self.pypi else "url" if self.url else "model" if self.model else "path"
 
     def describe(self) -> str:
         if self.pypi:
             inner = f"!{self.inner}" if self.inner else ""
             return f"pypi:{self.pypi}:{self.member}{inner}"
+        if self.model:
+            return f"{self.transform} of {self.model}"
         return self.url or self.path or "?"
 
 
@@ -83,9 +88,13 @@ def _validate(entry: ModelEntry, where: Path | str) -> None:
     if "/" in entry.file or entry.file.startswith("."):
         raise UsageError(f"model {entry.name} in {where}: file must be a plain file name")
     for part in entry.source:
-        chosen = [x for x in (part.pypi, part.url, part.path) if x]
+        chosen = [x for x in (part.pypi, part.url, part.path, part.model) if x]
         if len(chosen) != 1:
-            raise UsageError(f"model {entry.name} in {where}: each source needs exactly one of pypi, url, path")
+            raise UsageError(f"model {entry.name} in {where}: each source needs exactly one of pypi, url, path, model")
+        if bool(part.model) != bool(part.transform):
+            raise UsageError(f"model {entry.name} in {where}: a derived source needs both model and transform")
+        if part.model == entry.name:
+            raise UsageError(f"model {entry.name} in {where} cannot be derived from itself")
         if part.pypi and not part.member:
             raise UsageError(f"model {entry.name} in {where}: a pypi source needs a member")
         if part.url and not part.url.startswith(("https://", "http://")):

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from edgebot.errors import ModelMissingError, UsageError
-from edgebot.modelstore.catalog import ModelEntry, load_catalog
+from edgebot.modelstore import derive
+from edgebot.modelstore.catalog import ModelEntry, SourcePart, load_catalog
 from edgebot.modelstore.fetch import CHUNK, FetchError, fetch_part
 
 Say = Callable[[str], None]
@@ -42,6 +43,7 @@ class ModelStore:
     def __init__(self, models_dir: Path) -> None:
         self.models_dir = models_dir
         self.catalog = load_catalog(models_dir)
+        self._deriving: set[str] = set()
 
     def entry(self, name: str) -> ModelEntry:
         try:
@@ -100,6 +102,9 @@ class ModelStore:
         parts = [final.with_name(f"{entry.file}.part{i}") for i in range(len(entry.source))]
         for i, (part, dest) in enumerate(zip(entry.source, parts, strict=True)):
             label = f"{name} [{i + 1}/{len(parts)}]" if len(parts) > 1 else name
+            if part.model:
+                self._derive(name, part, dest, progress=progress, say=say)
+                continue
             say(f"{label}: fetching {part.describe()}")
             fetch_part(part, dest, work, label=label, progress=progress)
         assembled = final.with_name(entry.file + ".part")
@@ -130,6 +135,18 @@ class ModelStore:
         self._write_stamp(final, entry)
         say(f"{name}: installed {size:,} bytes at {final} (sha256 verified)")
         return True
+
+    def _derive(self, name: str, part: SourcePart, dest: Path, *, progress: bool, say: Say) -> None:
+        base = part.model or ""
+        if base in self._deriving:
+            raise UsageError(f"model {name}: the catalog derives models in a cycle through {base}")
+        self._deriving.add(base)
+        try:
+            self.pull(base, progress=progress, say=say)
+        finally:
+            self._deriving.discard(base)
+        say(f"{name}: making it from {base} ({part.transform})")
+        derive.apply(part.transform or "", self.require(base), dest)
 
     def verify(self, name: str) -> str:
         """'ok', 'missing' or 'mismatch' for NAME, hashing the whole file."""

@@ -1,4 +1,5 @@
-"""The sentence encoder: all-MiniLM-L6-v2 (int8 ONNX) through onnxruntime and HF tokenizers.
+"""The sentence encoder: all-MiniLM-L6-v2 (int8 ONNX, see modelstore/derive.py) through onnxruntime and HF
+tokenizers.
 
 Mean-pools the last hidden state over the attention mask and L2-normalises, so a dot product is a
 cosine similarity. One instance per process serves intent classification and retrieval.
@@ -83,8 +84,9 @@ class Encoder:
 
 
 class LazyEncoder:
-    """An Encoder loaded on first use: the ONNX session costs about 160 MB of memory (its int8 weights are
-    expanded to float32 at load), which a server whose knowledge base is empty never needs."""
+    """An Encoder loaded on first use: the ONNX session costs memory (about 100 MB for the default
+    re-quantized encoder, about 200 MB for the published one) that a server whose knowledge base is empty
+    never needs."""
 
     def __init__(self, factory: Callable[[], Encoder], sha256: str) -> None:
         self._factory = factory
