@@ -92,3 +92,20 @@ def test_stop_words_do_not_reach_bm25() -> None:
     assert fts_query("How do I reset my password?") == '"reset" OR "password"'
     assert fts_query("the") == '"the"'  # a query of stop words only still searches
     assert fts_query("...") == ""
+
+
+def test_a_batch_of_documents_is_written_all_or_nothing(kb) -> None:
+    """Ingestion writes many documents per transaction: a failure in one leaves none of the batch behind."""
+    import numpy as np
+
+    from edgebot.kb.chunking import Chunk
+    from edgebot.kb.store import NewDocument
+
+    _, store, _, _ = kb
+    good = NewDocument("a", None, "A", None, "1", [Chunk("", "alpha text")], np.ones((1, 384), np.float32))
+    bad = NewDocument("b", None, "B", None, "2", [Chunk("", "beta"), Chunk("", "gamma")], np.ones((1, 384), np.float32))
+    with pytest.raises(ValueError):
+        store.upsert_many([good, bad])
+    assert store.documents() == [] and counts(store) == (0, 0, 0)
+    assert [status for _, status in store.upsert_many([good, good])] == ["added", "unchanged"]
+    assert counts(store) == (1, 1, 1)

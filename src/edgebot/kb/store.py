@@ -29,6 +29,19 @@ class Document:
 
 
 @dataclass(frozen=True)
+class NewDocument:
+    """A parsed, chunked and embedded document on its way into the store (one vector per chunk)."""
+
+    source: str
+    url: str | None
+    title: str
+    modified: str | None
+    content_sha256: str
+    chunks: Sequence[Chunk]
+    vectors: np.ndarray
+
+
+@dataclass(frozen=True)
 class StoredChunk:
     id: int
     document_id: int
@@ -40,6 +53,7 @@ class StoredChunk:
 
 MAX_TERMS = 5
 MAX_DF_SHARE = 0.03
+BOUNDED_BM25_FROM = 20_000  # chunks; below this every query word is scored (nDCG@10 0.40 vs 0.35 on DBpedia-5k)
 STOPWORDS = frozenset(
     [
         "a", "an", "and", "are", "as", "at", "be", "but", "by", "can", "could", "did", "do", "does", "for",
@@ -86,31 +100,43 @@ class KnowledgeStore:
         chunks: Sequence[Chunk], vectors: np.ndarray,
     ) -> tuple[int, Status]:
         """Store a document and its chunks (with their vectors), replacing an older version."""
-        existing = self.find(source)
-        if existing is not None and existing.content_sha256 == content_sha256:
-            return existing.id, "unchanged"
+        doc = NewDocument(source, url, title, modified, content_sha256, chunks, vectors)
+        return self.upsert_many([doc])[0]
+
+    def upsert_many(self, docs: Sequence[NewDocument]) -> list[tuple[int, Status]]:
+        """Store DOCS in one transaction (all or none); an unchanged document (same content hash) is skipped."""
+        out: list[tuple[int, Status]] = []
         with self.db.write() as conn:
-            if existing is None:
-                cur = conn.execute(
-                    "INSERT INTO kb_documents (source, url, title, modified, content_sha256) VALUES (?, ?, ?, ?, ?)",
-                    (source, url, title, modified, content_sha256))
-                doc_id, status = int(cur.lastrowid), "added"
-            else:
-                doc_id, status = existing.id, "updated"
-                self._delete_chunks(conn, doc_id)
-                conn.execute(
-                    "UPDATE kb_documents SET url = ?, title = ?, modified = ?, content_sha256 = ?,"
-                    " updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id = ?",
-                    (url, title, modified, content_sha256, doc_id))
-            for ordinal, (chunk, vector) in enumerate(zip(chunks, vectors, strict=True)):
-                cur = conn.execute("INSERT INTO kb_chunks (document_id, ordinal, heading, text) VALUES (?, ?, ?, ?)",
-                                   (doc_id, ordinal, chunk.heading, chunk.text))
-                chunk_id = int(cur.lastrowid)
-                conn.execute("INSERT INTO kb_chunks_fts (rowid, title, heading, text) VALUES (?, ?, ?, ?)",
-                             (chunk_id, title, chunk.heading, chunk.text))
-                conn.execute("INSERT INTO kb_chunks_vec (rowid, embedding) VALUES (?, ?)",
-                             (chunk_id, np.asarray(vector, dtype=np.float32).tobytes()))
-            self._bump(conn)
+            for doc in docs:
+                out.append(self._write(conn, doc))
+            if any(status != "unchanged" for _, status in out):
+                self._bump(conn)
+        return out
+
+    def _write(self, conn: Any, doc: NewDocument) -> tuple[int, Status]:
+        row = conn.execute("SELECT id, content_sha256 FROM kb_documents WHERE source = ?", (doc.source,)).fetchone()
+        if row is not None and row[1] == doc.content_sha256:
+            return int(row[0]), "unchanged"
+        if row is None:
+            cur = conn.execute(
+                "INSERT INTO kb_documents (source, url, title, modified, content_sha256) VALUES (?, ?, ?, ?, ?)",
+                (doc.source, doc.url, doc.title, doc.modified, doc.content_sha256))
+            doc_id, status = int(cur.lastrowid), "added"
+        else:
+            doc_id, status = int(row[0]), "updated"
+            self._delete_chunks(conn, doc_id)
+            conn.execute(
+                "UPDATE kb_documents SET url = ?, title = ?, modified = ?, content_sha256 = ?,"
+                " updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id = ?",
+                (doc.url, doc.title, doc.modified, doc.content_sha256, doc_id))
+        for ordinal, (chunk, vector) in enumerate(zip(doc.chunks, doc.vectors, strict=True)):
+            cur = conn.execute("INSERT INTO kb_chunks (document_id, ordinal, heading, text) VALUES (?, ?, ?, ?)",
+                               (doc_id, ordinal, chunk.heading, chunk.text))
+            chunk_id = int(cur.lastrowid)
+            conn.execute("INSERT INTO kb_chunks_fts (rowid, title, heading, text) VALUES (?, ?, ?, ?)",
+                         (chunk_id, doc.title, chunk.heading, chunk.text))
+            conn.execute("INSERT INTO kb_chunks_vec (rowid, embedding) VALUES (?, ?)",
+                         (chunk_id, np.asarray(vector, dtype=np.float32).tobytes()))
         return doc_id, status  # type: ignore[return-value]
 
     @staticmethod
@@ -161,14 +187,14 @@ class KnowledgeStore:
 
     def bm25_search(self, text: str, k: int) -> list[tuple[int, float]]:
         """(chunk id, BM25 score, higher is better), best first. Ranking costs time in proportion to the rows
-        that match, so words found in more than MAX_DF_SHARE of the chunks are left out (they barely move
-        BM25 anyway) and at most MAX_TERMS of the rarest words are kept."""
+        that match, so past BOUNDED_BM25_FROM chunks, words found in more than MAX_DF_SHARE of the chunks are
+        left out (they barely move BM25 anyway) and at most MAX_TERMS of the rarest words are kept."""
         words = fts_query(text, max_terms=50)
         if not words:
             return []
         terms = words.split(" OR ")
         total = self._chunk_count()
-        if total > 2_000:
+        if total > BOUNDED_BM25_FROM:
             df = {t: int(self.db.query("SELECT count(*) FROM kb_chunks_fts WHERE kb_chunks_fts MATCH ?", (t,))[0][0])
                   for t in terms}
             kept = sorted((t for t in terms if 0 < df[t] <= MAX_DF_SHARE * total), key=lambda t: df[t])[:MAX_TERMS]
@@ -199,7 +225,7 @@ class VectorIndex:
     product over every float32 row is memory-bound and takes 10+ ms at 100k chunks on 2 cores.
     """
 
-    EXACT_LIMIT = 20_000
+    EXACT_LIMIT = 10_000
     RESCORE = 1_000
 
     def __init__(self, generation: int, ids: list[int], vectors: list[np.ndarray]) -> None:
