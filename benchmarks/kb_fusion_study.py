@@ -1,0 +1,163 @@
+"""Fusion study on the development set: what each way of combining vector and BM25 scores reaches (nDCG@10).
+
+Indexes DBpedia-5k once, then ranks the same candidate lists (50 per retriever) with: vector only, BM25
+only, the shipped hybrid fusion, plain convex sums of z-scores, reciprocal rank fusion, pseudo-relevance
+feedback (Rocchio on the query vector) after vector or hybrid ranking, and a learned logistic fusion
+scored leave-one-query-out (each query ranked by a model fitted on the other queries only).
+
+    .venv/bin/python benchmarks/kb_fusion_study.py --out benchmarks/results/kb_fusion_study.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from _common import command, load_encoder, write_result
+
+from edgebot.kb import Ingestor, KnowledgeStore, SourceDocument
+from edgebot.kb.evaluate import load_beir, ndcg_at
+from edgebot.kb.search import fuse
+from edgebot.storage import Database
+
+ROOT = Path(__file__).resolve().parents[1]
+Scores = dict[int, float]
+
+
+def zscores(values: np.ndarray) -> np.ndarray:
+    return (values - values.mean()) / (values.std() or 1.0)
+
+
+class Study:
+    def __init__(self, store: KnowledgeStore, queries: list[dict], encoder: object, sources: dict[int, str],
+                 qrels: dict[str, dict[str, int]]) -> None:
+        self.store, self.sources, self.qrels = store, sources, qrels
+        self.queries = [q for q in queries if q["_id"] in qrels]
+        self.vectors = {q["_id"]: encoder.embed_one(q["text"]) for q in self.queries}  # type: ignore[attr-defined]
+        self.bm25 = {q["_id"]: dict(store.bm25_search(q["text"], 50)) for q in self.queries}
+        self.index = store.index()
+
+    def vector(self, qid: str, query: np.ndarray | None = None) -> Scores:
+        return dict(self.store.vector_search(self.vectors[qid] if query is None else query, 50))
+
+    def candidates(self, qid: str, query: np.ndarray | None = None) -> tuple[list[int], np.ndarray, np.ndarray]:
+        """Union of both lists with every candidate's cosine and BM25 score (0 when BM25 did not return it)."""
+        query = self.vectors[qid] if query is None else query
+        vec, bm = self.vector(qid, query), self.bm25[qid]
+        ids = sorted(set(vec) | set(bm))
+        cos = vec | self.store.similarities(query, set(bm) - set(vec))
+        return ids, np.array([cos[i] for i in ids]), np.array([bm.get(i, 0.0) for i in ids])
+
+    def hybrid(self, qid: str, query: np.ndarray | None = None) -> Scores:
+        query = self.vectors[qid] if query is None else query
+        vec, bm = self.vector(qid, query), self.bm25[qid]
+        return fuse(vec, bm, vec | self.store.similarities(query, set(bm) - set(vec)), 0.5)
+
+    def convex(self, weight: float) -> Callable[[str], Scores]:
+        def rank(qid: str) -> Scores:
+            ids, cos, bm = self.candidates(qid)
+            return dict(zip(ids, zscores(cos) + weight * zscores(bm), strict=True))
+        return rank
+
+    def rrf(self, k: int = 60) -> Callable[[str], Scores]:
+        def rank(qid: str) -> Scores:
+            out: Scores = {}
+            for scores in (self.vector(qid), self.bm25[qid]):
+                for r, cid in enumerate(sorted(scores, key=lambda c: -scores[c])):
+                    out[cid] = out.get(cid, 0.0) + 1.0 / (k + r + 1)
+            return out
+        return rank
+
+    def prf(self, first: Callable[[str], Scores], final: Callable[[str, np.ndarray], Scores],
+            m: int = 5, beta: float = 0.5) -> Callable[[str], Scores]:
+        def rank(qid: str) -> Scores:
+            top = sorted(first(qid).items(), key=lambda kv: -kv[1])[:m]
+            feedback = self.index.matrix[[self.index.row[cid] for cid, _ in top]].mean(axis=0)
+            query = self.vectors[qid] + beta * feedback
+            return final(qid, query / np.linalg.norm(query))
+        return rank
+
+    def features(self, qid: str) -> tuple[list[int], np.ndarray]:
+        ids, cos, bm = self.candidates(qid)
+        top = bm.max() or 1.0
+        return ids, np.stack([zscores(cos), cos, bm / top, zscores(bm), (bm > 0) * 1.0], axis=1)
+
+    def learned_loo(self, l2: float = 10.0) -> Callable[[str], Scores]:
+        from scipy.optimize import minimize
+
+        data = {}
+        for q in self.queries:
+            ids, x = self.features(q["_id"])
+            rel = self.qrels[q["_id"]]
+            data[q["_id"]] = (ids, x, np.array([rel.get(self.sources[i], 0) for i in ids], dtype=float))
+
+        def fit(train: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            x = np.concatenate([data[i][1] for i in train])
+            grades = np.concatenate([data[i][2] for i in train])
+            y, weight = (grades > 0) * 1.0, 1.0 + grades
+            mu, sd = x.mean(axis=0), x.std(axis=0) + 1e-9
+            xs = (x - mu) / sd
+
+            def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
+                p = 1 / (1 + np.exp(-(xs @ w[:-1] + w[-1])))
+                nll = -(weight * (y * np.log(p + 1e-12) + (1 - y) * np.log(1 - p + 1e-12))).sum()
+                grad = np.append(xs.T @ (weight * (p - y)) + 2 * l2 * w[:-1], (weight * (p - y)).sum())
+                return (nll + l2 * (w[:-1] ** 2).sum()) / len(y), grad / len(y)
+
+            return mu, sd, minimize(loss, np.zeros(x.shape[1] + 1), jac=True, method="L-BFGS-B").x
+
+        def rank(qid: str) -> Scores:
+            mu, sd, w = fit([i for i in data if i != qid])
+            ids, x, _ = data[qid]
+            return dict(zip(ids, ((x - mu) / sd) @ w[:-1], strict=True))
+        return rank
+
+    def ndcg(self, rank: Callable[[str], Scores]) -> float:
+        values = []
+        for q in self.queries:
+            ranked: list[str] = []
+            for cid, _ in sorted(rank(q["_id"]).items(), key=lambda kv: -kv[1]):
+                if self.sources[cid] not in ranked:
+                    ranked.append(self.sources[cid])
+            values.append(ndcg_at(ranked, self.qrels[q["_id"]]))
+        return round(float(np.mean(values)), 4)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "datasets" / "dbpedia-entity-5k")
+    parser.add_argument("--models-dir", default=os.environ.get("EDGEBOT_TEST_MODELS_DIR", ROOT / ".cache/models"))
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+    encoder = load_encoder(args.models_dir)
+    corpus, queries, qrels = load_beir(args.data)
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Database(Path(tmp) / "study.sqlite3")
+        store = KnowledgeStore(db)
+        Ingestor(store, encoder).ingest(SourceDocument(d["_id"], d.get("title", ""), d.get("text", "")) for d in corpus)
+        sources = {int(r[0]): str(r[1]) for r in
+                   db.query("SELECT c.id, d.source FROM kb_chunks c JOIN kb_documents d ON d.id = c.document_id")}
+        s = Study(store, queries, encoder, sources, qrels)
+        variants: dict[str, Callable[[str], Scores]] = {
+            "vector": s.vector, "bm25": lambda qid: s.bm25[qid], "hybrid (shipped)": s.hybrid,
+            **{f"z-score sum, bm25 weight {w}": s.convex(w) for w in (0.1, 0.2, 0.3, 0.5)},
+            "rrf k=60": s.rrf(60),
+            "vector + prf (m=5, beta=0.5)": s.prf(s.vector, s.vector),
+            "hybrid + prf (m=5, beta=0.5)": s.prf(s.hybrid, s.hybrid),
+            "learned logistic fusion, leave-one-query-out": s.learned_loo(),
+        }
+        results = {name: s.ndcg(rank) for name, rank in variants.items()}
+        db.close()
+    for name, value in results.items():
+        print(f"{value:.4f}  {name}")
+    write_result(args.out, {"command": command("kb_fusion_study.py"), "data": args.data.name,
+                            "n_queries": len(s.queries), "ndcg@10": results})
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
