@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from edgebot.dialogue import Engine
+from edgebot.dialogue.manager import Dialogue
 from edgebot.errors import ConfigError
 from edgebot.kb import KnowledgeStore, Searcher
 from edgebot.llm import LlamaCppProvider, ModelProvider, Scheduler
@@ -29,6 +32,34 @@ def lazy_encoder(settings: Settings) -> LazyEncoder:
     store.require(settings.encoder.model)
     store.require(settings.encoder.tokenizer)
     return LazyEncoder(lambda: open_encoder(settings), store.entry(settings.encoder.model).sha256)
+
+
+def catalog_path(spec: str) -> Path:
+    from edgebot.dialogue.catalog import demo_catalog_path
+
+    return demo_catalog_path() if spec == "demo" else Path(spec).expanduser()
+
+
+def open_dialogue(settings: Settings, encoder: SentenceEncoder, provider: ModelProvider | None, db: Database,
+                  sessions: SessionStore, say: Callable[[str], None] | None = None) -> Dialogue:
+    """The dialogue manager for the configured catalog; its intent model is trained now if it is missing."""
+    from edgebot.actions import build_actions
+    from edgebot.dialogue.catalog import load_catalog
+    from edgebot.dialogue.intent_model import ensure_intent_model
+    from edgebot.dialogue.manager import Dialogue
+    from edgebot.dialogue.slots import SlotFiller
+    from edgebot.dialogue.state import DialogueStore
+    from edgebot.dialogue.webhook import HandoffNotifier
+    from edgebot.nlu import IntentClassifier
+
+    d = settings.dialogue
+    catalog = load_catalog(catalog_path(d.catalog))
+    model = ensure_intent_model(catalog, encoder, settings.data_dir, say=say)
+    classifier = IntentClassifier(encoder, model)  # type: ignore[arg-type]
+    notifier = HandoffNotifier(d.handoff_webhook_url, d.webhook_secret) if d.handoff_webhook_url else None
+    return Dialogue(catalog, classifier, DialogueStore(db), sessions, SlotFiller(catalog, provider),
+                    build_actions(catalog), on_handoff=notifier.notify if notifier else None,
+                    bundle_messages=d.bundle_messages)
 
 
 @dataclass
@@ -62,9 +93,11 @@ class Runtime:
         sessions = SessionStore(db)
         scheduler = Scheduler(provider, queue_size=llm.queue_size, flush_interval=llm.stream_interval_ms / 1000)
         kb_store = KnowledgeStore(db)
-        searcher = Searcher(kb_store, encoder or lazy_encoder(settings)) if settings.kb.enabled else None
+        encoder = encoder or lazy_encoder(settings)
+        searcher = Searcher(kb_store, encoder) if settings.kb.enabled else None
+        dialogue = open_dialogue(settings, encoder, provider, db, sessions) if settings.dialogue.catalog else None
         engine = Engine(llm, scheduler, sessions, max_message_chars=settings.server.max_message_chars,
-                        kb=settings.kb, searcher=searcher)
+                        kb=settings.kb, searcher=searcher, dialogue=dialogue)
         return cls(settings, provider, scheduler, db, sessions, engine, kb_store, searcher)
 
     def close(self) -> None:

@@ -83,12 +83,23 @@ class KbSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     api_key: Annotated[str, _doc("Key for the /v1/kb routes (header X-API-Key); empty turns them off.")] = ""
 
 
+class DialogueSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    catalog: Annotated[str, _doc(
+        "Intent catalog (TOML) for intents, flows and handoff; \"demo\" is the demo shop's; empty: plain chat.")] = ""
+    agent_key: Annotated[str, _doc("Key for the agent API /v1/handoffs (header X-API-Key); empty turns it off.")] = ""
+    handoff_webhook_url: Annotated[str, _doc("URL told about every new handoff (signed POST); empty: none.")] = ""
+    webhook_secret: Annotated[str, _doc("HMAC-SHA256 key that signs webhooks (header X-Edgebot-Signature).")] = ""
+    bundle_messages: Annotated[int, _doc("Most recent messages put into a handoff's context bundle.", ge=1)] = 10
+    idle_minutes: Annotated[float, _doc("A session idle this long without an outcome counts as abandoned.", gt=0)] = 30.0
+
+
 class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     paths: PathsSettings = PathsSettings()
     server: ServerSettings = ServerSettings()
     llm: LlmSettings = LlmSettings()
     encoder: EncoderSettings = EncoderSettings()
     kb: KbSettings = KbSettings()
+    dialogue: DialogueSettings = DialogueSettings()
 
     @property
     def data_dir(self) -> Path:

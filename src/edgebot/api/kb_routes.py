@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-import hmac
 
 from litestar import Request, delete, get, post
 
+from edgebot.api.auth import require_key
 from edgebot.api.errors import ApiError
 from edgebot.api.routes import runtime_of
 from edgebot.api.schemas import DocumentCreate, DocumentStored, SearchHit
@@ -16,12 +16,7 @@ from edgebot.runtime import Runtime
 
 def _require_key(request: Request) -> Runtime:
     runtime = runtime_of(request)
-    key = runtime.settings.kb.api_key
-    if not key:
-        raise ApiError(403, "kb_api_disabled", "set kb.api_key (EDGEBOT_KB_API_KEY) to use the knowledge-base API")
-    given = request.headers.get("x-api-key", "")
-    if not hmac.compare_digest(given.encode(), key.encode()):
-        raise ApiError(401, "bad_api_key", "send the knowledge-base API key as `X-API-Key`")
+    require_key(request, runtime.settings.kb.api_key, "kb.api_key", "EDGEBOT_KB_API_KEY", "kb")
     if runtime.searcher is None:
         raise ApiError(409, "kb_disabled", "the knowledge base is turned off (kb.enabled = false)")
     return runtime

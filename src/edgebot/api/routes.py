@@ -35,7 +35,7 @@ def runtime_of(request: Request) -> Runtime:
     return request.app.state.runtime
 
 
-def _authorize(request: Request, session_id: str) -> StoredSession:
+def authorize(request: Request, session_id: str) -> StoredSession:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -51,7 +51,7 @@ async def create_session(request: Request) -> SessionCreated:
 
 @get("/v1/sessions/{session_id:str}", operation_id="getSession", summary="A session's state and history")
 async def get_session(request: Request, session_id: str) -> Session:
-    session = _authorize(request, session_id)
+    session = authorize(request, session_id)
     messages = runtime_of(request).sessions.messages(session_id)
     return Session(
         session_id=session.id,
@@ -87,8 +87,13 @@ async def _sse(turn: Turn) -> AsyncIterator[ServerSentEventMessage]:
 async def post_message(
     request: Request, session_id: str, data: MessageCreate
 ) -> Response[MessageReply] | Response[ErrorBody] | ServerSentEvent:
-    _authorize(request, session_id)
-    turn = runtime_of(request).engine.start_turn(session_id, data.text, loop=asyncio.get_running_loop())
+    authorize(request, session_id)
+    engine = runtime_of(request).engine
+    loop = asyncio.get_running_loop()
+    if engine.dialogue is not None:  # planning may call integrations over the network: keep the loop free
+        turn = await asyncio.to_thread(engine.start_turn, session_id, data.text, loop)
+    else:
+        turn = engine.start_turn(session_id, data.text, loop=loop)
     if "text/event-stream" in request.headers.get("accept", ""):
         return ServerSentEvent(_sse(turn), headers=SSE_HEADERS)
     done = await _until_done_or_gone(turn, request)

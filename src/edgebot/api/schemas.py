@@ -74,3 +74,26 @@ class Readiness(msgspec.Struct, frozen=True, kw_only=True):
 class ErrorBody(msgspec.Struct, frozen=True):
     code: str
     detail: str
+
+
+class FeedbackCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    rating: int | None = None  # 1..5
+    thumbs: str | None = None  # "up" | "down"
+    comment: str = ""
+
+
+class FeedbackStored(msgspec.Struct, frozen=True):
+    id: int
+
+
+class HandoffClaim(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    agent: str
+
+
+class AgentMessage(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    text: str
+
+
+class AgentMessageStored(msgspec.Struct, frozen=True):
+    message_id: int
+    delivered_to_streams: int

@@ -3,13 +3,17 @@
 It builds the prompt (system prompt, retrieved knowledge with numbered sources, recent history trimmed
 to the context, the new message), queues it on the scheduler and stores both sides of the turn. When
 the knowledge base has documents but none is relevant enough, it answers that it does not know and
-offers a person, without asking the model. Intents and flows plug in here.
+offers a person, without asking the model. With an intent catalog, the dialogue manager plans each turn
+first (dialogue/manager.py): flows, clarifications and handoffs reply at once; only `answer` intents
+reach the model.
 """
 
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
+from edgebot.dialogue.manager import NO_HUMAN, YES_HUMAN, Dialogue
 from edgebot.dialogue.turn import Citation, FixedReply, Turn
 from edgebot.errors import EdgebotError
 from edgebot.kb import Hit, Searcher
@@ -39,7 +43,9 @@ class Engine:
         max_message_chars: int,
         kb: KbSettings | None = None,
         searcher: Searcher | None = None,
+        dialogue: Dialogue | None = None,
     ) -> None:
+        self.dialogue = dialogue
         self.settings = settings
         self.scheduler = scheduler
         self.sessions = sessions
@@ -97,12 +103,26 @@ class Engine:
         return fit_history(system, history, ChatMessage("user", text), budget=budget, count=provider.count_tokens)
 
     def start_turn(self, session_id: str, text: str, loop: asyncio.AbstractEventLoop | None = None) -> Turn:
-        """Validate, queue the generation (QueueFullError when busy), then store the user's message."""
+        """Validate, plan (intent, policy, flows), then either reply at once or queue the generation
+        (QueueFullError when busy); the user's message is stored either way."""
         text = self.check_text(text)
+        plan = self.dialogue.plan(session_id, text) if self.dialogue is not None else None
+        meta: dict[str, Any] = {}
+        if plan is not None:
+            meta = {"decision": plan.decision, "intent": plan.intent, "confidence": plan.confidence,
+                    "quick_replies": plan.quick_replies, "handoff_id": plan.handoff_id, "actions": plan.actions}
+            if plan.kind != "answer":
+                self.sessions.add_message(session_id, "user", text)
+                if plan.kind == "relay":  # a person has the conversation: no bot reply
+                    return Turn(self.sessions, session_id, FixedReply("", "handoff"), meta=meta, store_reply=False)
+                return Turn(self.sessions, session_id, FixedReply(plan.text, "stop"), meta=meta)
         hits = self.retrieve(text)
         if hits is not None and not hits:
             self.sessions.add_message(session_id, "user", text)
-            return Turn(self.sessions, session_id, FixedReply(self.kb.dont_know))
+            if self.dialogue is not None:
+                self.dialogue.offer_human(session_id, "nothing relevant in the knowledge base")
+                meta |= {"decision": "dont_know", "quick_replies": [YES_HUMAN, NO_HUMAN]}
+            return Turn(self.sessions, session_id, FixedReply(self.kb.dont_know), meta=meta)
         messages = self.build_prompt(session_id, text, hits)
         job = self.scheduler.submit(messages, self.options, loop)
         try:
@@ -115,4 +135,4 @@ class Engine:
             citation = Citation(hit.chunk.title, hit.chunk.url, hit.chunk.heading)
             if citation not in citations:
                 citations.append(citation)
-        return Turn(self.sessions, session_id, job, citations)
+        return Turn(self.sessions, session_id, job, citations, meta=meta)

@@ -32,11 +32,13 @@ class ReplySource(Protocol):
 
 
 class FixedReply:
-    """A reply that needs no model (the "I don't know" answer): one Token, then its Completion."""
+    """A reply that needs no model ("I don't know", a flow's step): one Token (none when empty), then its
+    Completion."""
 
     def __init__(self, text: str, finish_reason: str = "no_answer") -> None:
-        self._items: list[Any] = [Token(text), Completion(text=text, finish_reason=finish_reason,  # type: ignore[arg-type]
-                                                           prompt_tokens=0, completion_tokens=0, ttft_s=0.0, total_s=0.0)]
+        self._items: list[Any] = [Token(text)] if text else []
+        self._items.append(Completion(text=text, finish_reason=finish_reason,  # type: ignore[arg-type]
+                                      prompt_tokens=0, completion_tokens=0, ttft_s=0.0, total_s=0.0))
 
     def __iter__(self) -> Iterator[Any]:
         return iter(self._items)
@@ -72,6 +74,12 @@ class TurnDone(msgspec.Struct, frozen=True, kw_only=True):
     timings: Timings
     citations: list[Citation] = []
     handoff_offered: bool = False
+    decision: str | None = None  # what the dialogue policy decided (answer, flow, clarify, handoff, ...)
+    intent: str | None = None
+    confidence: float | None = None
+    quick_replies: list[str] = []
+    handoff_id: int | None = None
+    actions: list[str] = []
 
 
 def _ms(seconds: float | None) -> float | None:
@@ -85,12 +93,15 @@ class Turn:
     """
 
     def __init__(
-        self, sessions: SessionStore, session_id: str, job: ReplySource, citations: list[Citation] | None = None
+        self, sessions: SessionStore, session_id: str, job: ReplySource, citations: list[Citation] | None = None,
+        *, meta: dict[str, Any] | None = None, store_reply: bool = True,
     ) -> None:
         self._sessions = sessions
         self._session_id = session_id
         self.job = job
         self.citations = citations or []
+        self.meta = meta or {}
+        self.store_reply = store_reply
         self._pieces: list[str] = []
         self._stored = False
 
@@ -108,6 +119,8 @@ class Turn:
             decode_tokens_per_s=round(rate, 2) if rate else None,
         )
         message_id = 0
+        if not self._stored and not self.store_reply:
+            self._stored = True
         if not self._stored:
             self._stored = True
             message_id = self._sessions.add_message(
@@ -121,8 +134,9 @@ class Turn:
                 total_ms=timings.total_ms,
                 citations=msgspec.json.encode(self.citations).decode() if self.citations else None,
             )
+        offered = finish_reason == "no_answer" or self.meta.get("decision") == "offer_human"
         return TurnDone(message_id=message_id, text=text, finish_reason=finish_reason, usage=usage, timings=timings,
-                        citations=self.citations, handoff_offered=finish_reason == "no_answer")
+                        citations=self.citations, handoff_offered=offered, **self.meta)
 
     def _handle(self, item: Any) -> Token | TurnDone:
         if isinstance(item, Completion):

@@ -39,6 +39,7 @@ class LlamaCppProvider:
         )
         self.load_seconds = time.perf_counter() - started
         self.model_path = model_path
+        self._grammars: dict[str, Any] = {}
         self._eos_id = self._llm.token_eos()
         bos_id = self._llm.token_bos()
         template = self._llm.metadata.get("tokenizer.chat_template") or CHATML_TEMPLATE
@@ -89,6 +90,7 @@ class LlamaCppProvider:
             temperature=options.temperature,
             stop=[*template_stops, *options.stop] or None,
             seed=options.seed,
+            grammar=self._grammar(options.json_schema),
             stream=True,
         ))
         try:
@@ -119,6 +121,15 @@ class LlamaCppProvider:
 
     def generate(self, messages: Sequence[ChatMessage], options: GenerationOptions) -> Completion:
         return collect(self.stream(messages, options))
+
+    def _grammar(self, schema: str | None) -> Any:
+        if schema is None:
+            return None
+        if schema not in self._grammars:
+            from llama_cpp import LlamaGrammar
+
+            self._grammars[schema] = LlamaGrammar.from_json_schema(schema, verbose=False)
+        return self._grammars[schema]
 
     def health(self) -> dict[str, Any]:
         return {

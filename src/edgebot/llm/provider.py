@@ -22,6 +22,7 @@ class GenerationOptions(msgspec.Struct, frozen=True, kw_only=True):
     temperature: float = 0.3
     stop: tuple[str, ...] = ()
     seed: int | None = None
+    json_schema: str | None = None  # constrain the output to JSON matching this schema (a grammar in llama.cpp)
 
 
 class Token(msgspec.Struct, frozen=True):

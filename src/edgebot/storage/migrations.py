@@ -54,10 +54,49 @@ m004_add_message_citations = ["ALTER TABLE messages ADD COLUMN citations TEXT"]
 
 m005_create_kb_meta = ["CREATE TABLE kb_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)"]
 
+m006_create_dialogue = [
+    """CREATE TABLE dialogue_state (
+        session_id TEXT PRIMARY KEY REFERENCES sessions(id) ON DELETE CASCADE,
+        state TEXT NOT NULL,
+        outcome TEXT,
+        updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))
+    )""",
+    """CREATE TABLE dialogue_decisions (
+        id INTEGER PRIMARY KEY,
+        session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        decision TEXT NOT NULL,
+        intent TEXT,
+        confidence REAL,
+        reason TEXT NOT NULL,
+        created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))
+    )""",
+    "CREATE INDEX dialogue_decisions_session ON dialogue_decisions (session_id, id)",
+    """CREATE TABLE handoffs (
+        id INTEGER PRIMARY KEY,
+        session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        status TEXT NOT NULL CHECK (status IN ('open', 'claimed', 'closed')),
+        reason TEXT NOT NULL,
+        bundle TEXT NOT NULL,
+        agent TEXT,
+        created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
+        updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))
+    )""",
+    "CREATE INDEX handoffs_status ON handoffs (status, id)",
+    """CREATE TABLE feedback (
+        id INTEGER PRIMARY KEY,
+        session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        rating INTEGER,
+        thumbs TEXT CHECK (thumbs IN ('up', 'down')),
+        comment TEXT NOT NULL DEFAULT '',
+        created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))
+    )""",
+]
+
 MIGRATIONS: list[tuple[int, str, list[str]]] = [
     (1, "m001_create_sessions", m001_create_sessions),
     (2, "m002_create_messages", m002_create_messages),
     (3, "m003_create_knowledge_base", m003_create_knowledge_base),
     (4, "m004_add_message_citations", m004_add_message_citations),
     (5, "m005_create_kb_meta", m005_create_kb_meta),
+    (6, "m006_create_dialogue", m006_create_dialogue),
 ]

@@ -1,0 +1,50 @@
+"""The `orders` action: an order's status by order id + the buyer's email.
+
+With `url`, it calls the WordPress bridge's order endpoint (`GET {url}?order_id=..&email=..`, see the
+wp-bridge issue); with `fixtures`, it answers from a local JSON file of orders (the demo shop and tests).
+The email must match the order's: a wrong pair reads as "not found", so ids cannot be probed.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.parse
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from edgebot.actions.base import ActionResult
+from edgebot.actions.http import HttpAction
+from edgebot.dialogue.catalog import Integration
+from edgebot.errors import UsageError
+
+
+def load_fixtures(spec: str) -> dict[str, dict[str, Any]]:
+    path = (Path(str(resources.files("edgebot.dialogue").joinpath("demo/orders.json"))) if spec == "demo"
+            else Path(spec).expanduser())
+    try:
+        orders = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise UsageError(f"orders fixtures {path}: {exc}") from None
+    return {str(o["order_id"]).upper(): o for o in orders}
+
+
+class OrdersAction:
+    def __init__(self, name: str, config: Integration) -> None:
+        self.name = name
+        self.config = config
+        self.http = HttpAction(name, config) if config.url else None
+        self.fixtures = load_fixtures(config.fixtures) if config.fixtures else None
+        if self.http is None and self.fixtures is None:
+            raise UsageError(f"integration {name!r} (orders) needs a url (the WordPress bridge) or fixtures")
+
+    def run(self, slots: dict[str, str]) -> ActionResult:
+        order_id, email = slots.get("order_id", "").upper(), slots.get("email", "").lower()
+        if self.http is not None:
+            query = urllib.parse.urlencode({"order_id": order_id, "email": email})
+            sep = "&" if "?" in self.config.url else "?"
+            return self.http.request(f"{self.config.url}{sep}{query}", None)
+        order = (self.fixtures or {}).get(order_id)
+        if order is None or str(order.get("email", "")).lower() != email:
+            return ActionResult(ok=False, error="order not found", data={"found": False})
+        return ActionResult(ok=True, data={"found": True} | {k: v for k, v in order.items() if k != "email"})

@@ -1,0 +1,333 @@
+"""The dialogue manager: one user message in, a plan out (a fixed reply, or "answer from the knowledge base").
+
+It loads the session's state, classifies the message, applies the policy, fills slots, runs flows and
+actions, creates handoffs, then saves the state and logs the decision with its confidence. Everything
+here is fast (no language model, except for free-text slots): the engine streams the model's answer
+only when the plan says so.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from edgebot.actions import Action, ActionResult
+from edgebot.dialogue.catalog import Catalog, Intent
+from edgebot.dialogue.policy import Classification, Decision, confident, decide, label, quick_reply_intent
+from edgebot.dialogue.slots import SlotFiller, yes_no
+from edgebot.dialogue.state import DialogueState, DialogueStore, Handoff
+from edgebot.nlu.classifier import IntentClassifierProtocol
+from edgebot.storage import SessionStore
+
+YES_HUMAN, NO_HUMAN = "Yes, connect me", "No, thanks"
+YES_SWITCH, NO_SWITCH = "Yes, switch", "No, continue"
+
+
+@dataclass
+class Plan:
+    kind: Literal["reply", "answer", "relay"]  # relay: a person has the conversation; the bot stays quiet
+    decision: str
+    text: str = ""
+    intent: str | None = None
+    confidence: float | None = None
+    reason: str = ""
+    quick_replies: list[str] = field(default_factory=list)
+    handoff_id: int | None = None
+    actions: list[str] = field(default_factory=list)
+
+
+class _Lenient(dict[str, Any]):
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+class _Formatter(string.Formatter):
+    def get_field(self, field_name: str, args: Any, kwargs: Any) -> Any:
+        try:
+            return super().get_field(field_name, args, kwargs)
+        except (KeyError, IndexError, AttributeError, TypeError):
+            return "", field_name
+
+
+def render(template: str, state: DialogueState) -> str:
+    """Fill {slot} and {action[field]} references; a missing one becomes empty."""
+    context = _Lenient(state.slots) | {name: _Lenient(data) for name, data in state.results.items()}
+    try:
+        return _Formatter().vformat(template, (), _Lenient(context))
+    except ValueError:
+        return template
+
+
+class Dialogue:
+    def __init__(
+        self, catalog: Catalog, classifier: IntentClassifierProtocol, store: DialogueStore, sessions: SessionStore,
+        filler: SlotFiller, actions: dict[str, Action], *, on_handoff: Callable[[Handoff], object] | None = None,
+        bundle_messages: int = 10,
+    ) -> None:
+        self.catalog = catalog
+        self.classifier = classifier
+        self.store = store
+        self.sessions = sessions
+        self.filler = filler
+        self.actions = actions
+        self.on_handoff = on_handoff
+        self.bundle_messages = bundle_messages
+        self.responses = catalog.responses
+
+    def classify(self, text: str) -> Classification:
+        clicked = quick_reply_intent(self.catalog, text)
+        if clicked is not None:
+            return Classification([(clicked.name, 1.0)])
+        pred = self.classifier.predict([text])[0]
+        return Classification([(s.intent, s.confidence) for s in pred.top], oos=pred.out_of_scope)
+
+    def plan(self, session_id: str, text: str) -> Plan:
+        state = self.store.load(session_id)
+        if state.handoff_id is not None:
+            plan = Plan("relay", "relay", reason=f"handoff {state.handoff_id} is open")
+        else:
+            if state.outcome in ("resolved", "abandoned"):
+                state.outcome = None  # a new request reopens the conversation
+            cls = self.classify(text)
+            state.last_scores = [[n, p] for n, p in cls.scores]
+            plan = self._plan(session_id, state, text, cls)
+        self.store.save(session_id, state)
+        self.store.log_decision(session_id, plan.decision, plan.intent, plan.confidence, plan.reason)
+        return plan
+
+    def offer_human(self, session_id: str, reason: str) -> None:
+        """After an "I don't know" answer: a "yes" on the next turn hands the conversation to a person."""
+        state = self.store.load(session_id)
+        state.pending = "offer_human"
+        self.store.save(session_id, state)
+        self.store.log_decision(session_id, "offer_human", None, None, reason)
+
+    # -- the decision tree -------------------------------------------------------------------------------
+    def _plan(self, session_id: str, state: DialogueState, text: str, cls: Classification) -> Plan:
+        p = cls.best[1]
+        pending = state.pending or ""
+        if pending == "offer_human":
+            state.pending = None
+            answer = yes_no(text)
+            if answer == "yes":
+                return self._handoff(session_id, state, text, cls, "user accepted the offer of a person")
+            if answer == "no":
+                state.failures = 0
+                return Plan("reply", "declined_human", "OK. What else can I help you with?", confidence=p,
+                            reason="user declined a person")
+        if pending.startswith("switch:"):
+            switched = self._switch(session_id, state, text, cls, pending.split(":", 1)[1])
+            if switched is not None:
+                return switched
+        decision = decide(self.catalog, cls, state, text)
+        if decision.kind == "handoff":
+            return self._handoff(session_id, state, text, cls, decision.reason, intent=decision.intent)
+        if state.intent is not None:
+            return self._continue_flow(session_id, state, text, cls, decision)
+        if decision.kind == "clarify":
+            state.failures += 1
+            return Plan("reply", "clarify", self.responses.clarify, None, p, decision.reason, list(decision.options))
+        if decision.kind == "offer_human":
+            state.failures += 1
+            state.pending = "offer_human"
+            return Plan("reply", "offer_human", self.responses.offer_human, None, p, decision.reason,
+                        [YES_HUMAN, NO_HUMAN])
+        state.failures = 0
+        intent = self.catalog.get(decision.intent or "")
+        assert intent is not None
+        return self._dispatch(session_id, state, intent, text, cls, decision)
+
+    def _dispatch(self, session_id: str, state: DialogueState, intent: Intent, text: str, cls: Classification,
+                  decision: Decision) -> Plan:
+        conf = decision.confidence
+        if intent.handler == "smalltalk":
+            if intent.contract.success == "user_confirms":
+                state.outcome = "resolved"
+            return Plan("reply", "smalltalk", intent.responses[0], intent.name, conf, decision.reason)
+        if intent.handler == "answer":
+            return Plan("answer", "answer", intent=intent.name, confidence=conf, reason=decision.reason)
+        if intent.handler == "handoff":
+            return self._handoff(session_id, state, text, cls, "user asked for a person", intent=intent.name)
+        state.end_flow()
+        state.intent = intent.name
+        state.slots = self.filler.extract_all(intent.contract.slots, text)
+        plan = self._run_flow(session_id, state, text, cls, [])
+        plan.intent, plan.confidence = intent.name, conf
+        plan.reason = f"{decision.reason}; {plan.reason}" if plan.reason else decision.reason
+        return plan
+
+    def _switch(self, session_id: str, state: DialogueState, text: str, cls: Classification, new: str) -> Plan | None:
+        """The answer to "switch to NEW?": yes starts NEW, no resumes the paused flow; anything else is
+        handled as a new message (None)."""
+        answer = yes_no(text)
+        paused, state.paused = state.paused, None
+        if answer is None:
+            state.pending = paused
+            return None
+        intent = self.catalog.get(new)
+        if answer == "yes" and intent is not None:
+            state.end_flow()
+            decision = Decision("dispatch", new, 1.0, f"user switched to {new}")
+            return self._dispatch(session_id, state, intent, "", cls, decision)
+        state.pending = paused
+        current = self.catalog.get(state.intent or "")
+        prompt = self._pending_prompt(current, state) if current else ""
+        return Plan("reply", "resume", self.responses.resume.format(prompt=prompt).strip(), state.intent, None,
+                    "user chose to continue")
+
+    def _continue_flow(self, session_id: str, state: DialogueState, text: str, cls: Classification,
+                       decision: Decision) -> Plan:
+        intent = self.catalog.get(state.intent or "")
+        if intent is None:  # the catalog changed under a stored session
+            state.end_flow()
+            return self._plan(session_id, state, text, cls)
+        state.flow_turns += 1
+        if state.flow_turns > self.catalog.max_turns(intent):
+            return self._handoff(session_id, state, text, cls, f"{intent.name} took more than "
+                                 f"{self.catalog.max_turns(intent)} turns", intent=intent.name)
+        other = confident(self.catalog, cls)
+        other = other if other is not None and other.name != intent.name else None
+        pending = state.pending or ""
+        kind, _, arg = pending.partition(":")
+        if kind == "slot":
+            slot = next(s for s in intent.contract.slots if s.name == arg)
+            value = self.filler.extract(slot, text)
+            if value is not None:
+                state.slots[slot.name] = value
+                state.slots |= self.filler.extract_all(intent.contract.slots, text, skip=set(state.slots))
+                state.pending = None
+                return self._run_flow(session_id, state, text, cls, [])
+            return self._not_understood(session_id, state, text, cls, intent, other, slot.name,
+                                        self.responses.slot_retry.format(prompt=slot.prompt))
+        if kind == "yesno":
+            step = intent.steps[int(arg)]
+            answer = yes_no(text)
+            if answer is not None:
+                state.step = self._step_index(intent, step.yes if answer == "yes" else step.no)
+                state.pending = None
+                return self._run_flow(session_id, state, text, cls, [])
+            return self._not_understood(session_id, state, text, cls, intent, other, f"step{arg}",
+                                        render(step.ask, state))
+        if kind == "wait" and other is None:
+            state.step = int(arg) + 1
+            state.pending = None
+            return self._run_flow(session_id, state, text, cls, [])
+        if other is not None:
+            return self._ask_switch(state, intent, other, cls)
+        state.pending = None
+        return self._run_flow(session_id, state, text, cls, [])
+
+    def _not_understood(self, session_id: str, state: DialogueState, text: str, cls: Classification, intent: Intent,
+                        other: Intent | None, key: str, retry: str) -> Plan:
+        if other is not None:
+            if other.handler == "smalltalk":  # "thanks" mid-flow: answer it, then ask again
+                return Plan("reply", "smalltalk", f"{other.responses[0]} {self._pending_prompt(intent, state)}",
+                            other.name, cls.best[1], "smalltalk inside a flow")
+            return self._ask_switch(state, intent, other, cls)
+        state.slot_failures[key] = state.slot_failures.get(key, 0) + 1
+        if state.slot_failures[key] >= self.catalog.defaults.slot_attempts:
+            return self._handoff(session_id, state, text, cls, f"{key} not understood "
+                                 f"{state.slot_failures[key]} times", intent=intent.name)
+        return Plan("reply", "reprompt", retry, intent.name, cls.best[1], f"{key} not understood")
+
+    def _ask_switch(self, state: DialogueState, current: Intent, new: Intent, cls: Classification) -> Plan:
+        state.paused = state.pending
+        state.pending = f"switch:{new.name}"
+        text = self.responses.switch.format(current=label(current), new=label(new))
+        return Plan("reply", "confirm_switch", text, new.name, cls.best[1], f"{new.name} during {current.name}",
+                    [YES_SWITCH, NO_SWITCH])
+
+    def _pending_prompt(self, intent: Intent, state: DialogueState) -> str:
+        kind, _, arg = (state.pending or "").partition(":")
+        if kind == "slot":
+            return next((s.prompt for s in intent.contract.slots if s.name == arg), "")
+        if kind in ("yesno", "wait"):
+            step = intent.steps[int(arg)]
+            return render(step.ask or step.say, state)
+        return ""
+
+    @staticmethod
+    def _step_index(intent: Intent, step_id: str) -> int:
+        return next(i for i, s in enumerate(intent.steps) if s.id == step_id)
+
+    def _run_flow(self, session_id: str, state: DialogueState, text: str, cls: Classification,
+                  said: list[str]) -> Plan:
+        intent = self.catalog.get(state.intent or "")
+        assert intent is not None
+        required = [s for s in intent.contract.slots if s.required]
+        missing = [s for s in intent.contract.slots if s.required and s.name not in state.slots]
+        complete = 1.0 if not required else (len(required) - len(missing)) / len(required)
+        if missing and complete < self.catalog.slot_threshold(intent):
+            state.pending = f"slot:{missing[0].name}"
+            return Plan("reply", "ask_slot", " ".join([*said, missing[0].prompt]), intent.name,
+                        reason=f"asking for {missing[0].name}")
+        ran: list[str] = []
+        last: ActionResult | None = None
+        while state.step < len(intent.steps):
+            step = intent.steps[state.step]
+            if step.action:
+                last = self._act(state, step.action)
+                ran.append(step.action)
+                if not last.ok:
+                    if step.on_failure:
+                        state.step = self._step_index(intent, step.on_failure)
+                        continue
+                    said.append(self.responses.action_failed)
+                    plan = self._handoff(session_id, state, text, cls, f"action {step.action} failed: {last.error}",
+                                         intent=intent.name, said=said)
+                    plan.actions = ran
+                    return plan
+            if step.say:
+                said.append(render(step.say, state))
+            if step.ask:
+                said.append(render(step.ask, state))
+                state.pending = f"yesno:{state.step}"
+                return Plan("reply", "flow", " ".join(said), intent.name, actions=ran, reason="waiting for yes/no")
+            if step.wait:
+                state.pending = f"wait:{state.step}"
+                return Plan("reply", "flow", " ".join(said), intent.name, actions=ran, reason="waiting for the user")
+            if step.end:
+                break
+            state.step += 1
+        success = intent.contract.success
+        if success == "flow_completed" or (success == "action_ok" and last is not None and last.ok):
+            state.outcome = "resolved"
+        state.end_flow()
+        return Plan("reply", "flow", " ".join(said), intent.name, actions=ran, reason="flow finished")
+
+    def _act(self, state: DialogueState, name: str) -> ActionResult:
+        action = self.actions.get(name)
+        result = action.run(dict(state.slots)) if action else ActionResult(ok=False, error=f"no action {name}")
+        state.results[name] = dict(result.data) | {"ok": result.ok, "error": result.error}
+        state.actions.append({"action": name, "ok": result.ok, "error": result.error})
+        return result
+
+    # -- handoff ---------------------------------------------------------------------------------------------
+    def bundle(self, session_id: str, state: DialogueState, text: str, cls: Classification, reason: str,
+               intent: str | None) -> dict[str, Any]:
+        messages: list[dict[str, Any]] = [{"role": m.role, "content": m.content, "at": m.created_at}
+                    for m in self.sessions.messages(session_id, last=self.bundle_messages)]
+        messages.append({"role": "user", "content": text, "at": None})
+        described = self.catalog.get(intent or "")
+        wants = described.description.lower() if described else "help"
+        filled = ", ".join(f"{k} {v}" for k, v in state.slots.items())
+        summary = f"The customer wants {wants}; handed over because {reason}" + (f" (given: {filled})." if filled
+                                                                                 else ".")
+        return {
+            "reason": reason, "summary": summary, "intent": intent, "messages": messages[-self.bundle_messages:],
+            "slots": dict(state.slots), "entities": dict(state.slots), "actions": list(state.actions),
+            "confidence": [{"intent": n, "confidence": p} for n, p in cls.scores], "out_of_scope": cls.oos,
+        }
+
+    def _handoff(self, session_id: str, state: DialogueState, text: str, cls: Classification, reason: str, *,
+                 intent: str | None = None, said: list[str] | None = None) -> Plan:
+        bundle = self.bundle(session_id, state, text, cls, reason, intent or state.intent)
+        handoff_id = self.store.create_handoff(session_id, reason, bundle)
+        state.end_flow()
+        state.handoff_id, state.outcome, state.failures = handoff_id, "handoff", 0
+        if self.on_handoff is not None:
+            self.on_handoff(self.store.handoff(handoff_id))
+        return Plan("reply", "handoff", " ".join([*(said or []), self.responses.handoff]), intent, cls.best[1], reason,
+                    handoff_id=handoff_id)

@@ -1,0 +1,134 @@
+"""Per-session dialogue state in SQLite (resumable by any process), the decision log, handoffs and feedback."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from edgebot.errors import EdgebotError
+from edgebot.storage import Database
+
+
+class DialogueState(msgspec.Struct, kw_only=True):
+    """Where a session stands: the active flow and its step, filled slots, failure counters, and what the
+    bot is waiting for (`pending`: "slot:NAME", "yesno:STEP", "wait:STEP", "switch:INTENT", "offer_human")."""
+
+    intent: str | None = None
+    step: int = 0
+    slots: dict[str, str] = {}
+    slot_failures: dict[str, int] = {}
+    results: dict[str, dict[str, Any]] = {}
+    actions: list[dict[str, Any]] = []
+    failures: int = 0
+    flow_turns: int = 0
+    pending: str | None = None
+    paused: str | None = None  # what `pending` was before a "switch to ...?" question
+    outcome: str | None = None  # resolved | handoff | abandoned
+    handoff_id: int | None = None
+    last_scores: list[list[Any]] = []  # [[intent, confidence], ...] of the last classification
+
+    def end_flow(self) -> None:
+        self.intent, self.step, self.slots, self.slot_failures, self.results = None, 0, {}, {}, {}
+        self.flow_turns, self.pending, self.paused = 0, None, None
+
+
+class HandoffNotFoundError(EdgebotError):
+    pass
+
+
+class Handoff(msgspec.Struct, frozen=True, kw_only=True):
+    id: int
+    session_id: str
+    status: str
+    reason: str
+    bundle: dict[str, Any]
+    agent: str | None
+    created_at: str
+    updated_at: str
+
+
+class DialogueStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def load(self, session_id: str) -> DialogueState:
+        rows = self.db.query("SELECT state FROM dialogue_state WHERE session_id = ?", (session_id,))
+        return msgspec.json.decode(rows[0][0], type=DialogueState) if rows else DialogueState()
+
+    def save(self, session_id: str, state: DialogueState, conn: Any | None = None) -> None:
+        sql = ("INSERT INTO dialogue_state (session_id, state, outcome) VALUES (?, ?, ?) ON CONFLICT(session_id) DO "
+               "UPDATE SET state = excluded.state, outcome = excluded.outcome,"
+               " updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now')")
+        params = (session_id, msgspec.json.encode(state).decode(), state.outcome)
+        if conn is not None:
+            conn.execute(sql, params)
+            return
+        with self.db.write() as c:
+            c.execute(sql, params)
+
+    def log_decision(self, session_id: str, decision: str, intent: str | None, confidence: float | None,
+                     reason: str) -> None:
+        with self.db.write() as conn:
+            conn.execute("INSERT INTO dialogue_decisions (session_id, decision, intent, confidence, reason)"
+                         " VALUES (?, ?, ?, ?, ?)", (session_id, decision, intent, confidence, reason))
+
+    def decisions(self, session_id: str) -> list[dict[str, Any]]:
+        rows = self.db.query("SELECT decision, intent, confidence, reason, created_at FROM dialogue_decisions"
+                             " WHERE session_id = ? ORDER BY id", (session_id,))
+        return [dict(r) for r in rows]
+
+    # handoffs
+    def create_handoff(self, session_id: str, reason: str, bundle: dict[str, Any]) -> int:
+        with self.db.write() as conn:
+            cur = conn.execute("INSERT INTO handoffs (session_id, status, reason, bundle) VALUES (?, 'open', ?, ?)",
+                               (session_id, reason, msgspec.json.encode(bundle).decode()))
+            return int(cur.lastrowid or 0)
+
+    def handoff(self, handoff_id: int) -> Handoff:
+        rows = self.db.query("SELECT * FROM handoffs WHERE id = ?", (handoff_id,))
+        if not rows:
+            raise HandoffNotFoundError(f"no handoff with id {handoff_id}")
+        return _handoff(rows[0])
+
+    def handoffs(self, status: str | None = None) -> list[Handoff]:
+        if status:
+            rows = self.db.query("SELECT * FROM handoffs WHERE status = ? ORDER BY id", (status,))
+        else:
+            rows = self.db.query("SELECT * FROM handoffs ORDER BY id")
+        return [_handoff(r) for r in rows]
+
+    def set_handoff_status(self, handoff_id: int, status: str, agent: str | None = None) -> Handoff:
+        with self.db.write() as conn:
+            cur = conn.execute("UPDATE handoffs SET status = ?, agent = coalesce(?, agent),"
+                               " updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id = ?",
+                               (status, agent, handoff_id))
+            if cur.rowcount == 0:
+                raise HandoffNotFoundError(f"no handoff with id {handoff_id}")
+        return self.handoff(handoff_id)
+
+    def add_feedback(self, session_id: str, rating: int | None, thumbs: str | None, comment: str) -> int:
+        with self.db.write() as conn:
+            cur = conn.execute("INSERT INTO feedback (session_id, rating, thumbs, comment) VALUES (?, ?, ?, ?)",
+                               (session_id, rating, thumbs, comment))
+            return int(cur.lastrowid or 0)
+
+    def mark_abandoned(self, idle_minutes: float) -> int:
+        """Sessions idle longer than IDLE_MINUTES with no outcome become 'abandoned'; returns how many."""
+        modifier = f"-{float(idle_minutes)} minutes"
+        with self.db.write() as conn:
+            ids = [r[0] for r in conn.execute(
+                "SELECT s.id FROM sessions s LEFT JOIN dialogue_state d ON d.session_id = s.id"
+                " WHERE d.outcome IS NULL AND s.updated_at < strftime('%Y-%m-%dT%H:%M:%fZ','now', ?)", (modifier,))]
+            for sid in ids:
+                rows = conn.execute("SELECT state FROM dialogue_state WHERE session_id = ?", (sid,)).fetchall()
+                state = msgspec.json.decode(rows[0][0], type=DialogueState) if rows else DialogueState()
+                state.outcome = "abandoned"
+                self.save(sid, state, conn)
+        return len(ids)
+
+
+def _handoff(row: Any) -> Handoff:
+    r = dict(row)
+    r["bundle"] = msgspec.json.decode(r["bundle"])
+    return Handoff(**r)
