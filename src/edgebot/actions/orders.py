@@ -8,6 +8,7 @@ The email must match the order's: a wrong pair reads as "not found", so ids cann
 from __future__ import annotations
 
 import json
+import re
 import urllib.parse
 from importlib import resources
 from pathlib import Path
@@ -19,6 +20,11 @@ from edgebot.dialogue.catalog import Integration
 from edgebot.errors import UsageError
 
 
+def normalise_id(order_id: str) -> str:
+    """NW10057, nw-10057 and NW-10057 are the same order: upper case, a hyphen between letters and digits."""
+    return re.sub(r"^([A-Z]+)-?(\d+)$", r"\1-\2", order_id.strip().upper())
+
+
 def load_fixtures(spec: str) -> dict[str, dict[str, Any]]:
     path = (Path(str(resources.files("edgebot.dialogue").joinpath("demo/orders.json"))) if spec == "demo"
             else Path(spec).expanduser())
@@ -26,7 +32,7 @@ def load_fixtures(spec: str) -> dict[str, dict[str, Any]]:
         orders = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
         raise UsageError(f"orders fixtures {path}: {exc}") from None
-    return {str(o["order_id"]).upper(): o for o in orders}
+    return {normalise_id(str(o["order_id"])): o for o in orders}
 
 
 class OrdersAction:
@@ -39,7 +45,7 @@ class OrdersAction:
             raise UsageError(f"integration {name!r} (orders) needs a url (the WordPress bridge) or fixtures")
 
     def run(self, slots: dict[str, str]) -> ActionResult:
-        order_id, email = slots.get("order_id", "").upper(), slots.get("email", "").lower()
+        order_id, email = normalise_id(slots.get("order_id", "")), slots.get("email", "").lower()
         if self.http is not None:
             query = urllib.parse.urlencode({"order_id": order_id, "email": email})
             sep = "&" if "?" in self.config.url else "?"

@@ -7,8 +7,28 @@ import json
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from edgebot.cli.common import Add, progress, say
+from edgebot.errors import UsageError
 from edgebot.settings import LoadedSettings
+
+
+def cmd_intents_matrix(args: argparse.Namespace, loaded: LoadedSettings) -> int:
+    from edgebot.dialogue.catalog import load_catalog, planning_matrix
+    from edgebot.runtime import catalog_path
+
+    rows = planning_matrix(load_catalog(catalog_path(args.catalog)))
+    if args.json:
+        print(json.dumps([msgspec.to_builtins(r) for r in rows], indent=2))
+        return 0
+    print(f"{'intent':<22} {'handler':<10} {'utterances':>10}  {'integrations':<14} {'stateful':<8} safety")
+    for r in rows:
+        short = "" if r.utterances_present >= r.utterances_required else "  (needs more)"
+        print(f"{r.intent:<22} {r.handler:<10} {r.utterances_present:>4} / {r.utterances_required:<3}  "
+              f"{','.join(r.integrations) or '-':<14} {'yes' if r.stateful else 'no':<8} "
+              f"{'critical' if r.safety_critical else '-'}{short}")
+    return 0
 
 
 def cmd_intents_train(args: argparse.Namespace, loaded: LoadedSettings) -> int:
@@ -16,6 +36,10 @@ def cmd_intents_train(args: argparse.Namespace, loaded: LoadedSettings) -> int:
     from edgebot.nlu.data import check_trainable
     from edgebot.runtime import open_encoder
 
+    if args.catalog:
+        return _train_catalog(args, loaded)
+    if not args.data or not args.out:
+        raise UsageError("give DATA and --out FILE, or --catalog CATALOG")
     train_set = load_examples(args.data, "train")
     check_trainable(train_set)  # before loading the encoder: bad data is the first thing to report
     val_set = load_examples(args.val, "val") if args.val else None
@@ -44,6 +68,22 @@ def cmd_intents_train(args: argparse.Namespace, loaded: LoadedSettings) -> int:
                 assert isinstance(m, dict)
                 print(f"  {part:<12} in-scope accuracy {m['in_scope_accuracy']:.4f}  oos recall {m['oos_recall']:.4f}"
                       f"  oos precision {m['oos_precision']:.4f}  macro F1 {m['macro_f1']:.4f}  (n={m['n']})")
+    return 0
+
+
+def _train_catalog(args: argparse.Namespace, loaded: LoadedSettings) -> int:
+    from edgebot.dialogue.catalog import load_catalog
+    from edgebot.dialogue.intent_model import ensure_intent_model
+    from edgebot.runtime import catalog_path, open_encoder
+
+    catalog = load_catalog(catalog_path(args.catalog))
+    catalog.examples()  # checked before the encoder loads
+    from edgebot.nlu.data import check_trainable
+
+    check_trainable(catalog.examples())
+    out = ensure_intent_model(catalog, open_encoder(loaded.settings), loaded.settings.data_dir, say=say,
+                              out=Path(args.out) if args.out else None)
+    print(f"wrote {out}: {len(catalog.intent)} intents, {len(catalog.examples())} examples")
     return 0
 
 
@@ -108,13 +148,20 @@ def register(sub: Any, add: Add) -> None:
                              description="Intent classification with out-of-scope detection.")
     isub = intents.add_subparsers(dest="intents_command", metavar="ACTION", required=True)
     p = add(isub, "train", cmd_intents_train, "Train an intent model (one ONNX file) from labelled examples.")
-    p.add_argument("data", metavar="DATA", help="CLINC150 JSON, or CSV with a text,category (or text,label) header")
-    p.add_argument("--out", required=True, metavar="FILE", help="where to write the model (.onnx)")
+    p.add_argument("data", metavar="DATA", nargs="?",
+                   help="CLINC150 JSON, or CSV with a text,category (or text,label) header")
+    p.add_argument("--catalog", metavar="CATALOG",
+                   help="train from an intent catalog instead (TOML, or \"demo\"); --out defaults to the data dir")
+    p.add_argument("--out", metavar="FILE", help="where to write the model (.onnx)")
     p.add_argument("--val", metavar="DATA", help="validation data (default: the JSON file's val split)")
     p.add_argument("--holdout", type=float, default=1 / 3,
                    help="share of the validation data kept out of tuning, only reported (default 1/3)")
     p.add_argument("--oos-recall-target", type=float, default=0.8,
                    help="out-of-scope recall the threshold aims for on the tuning data (default 0.8)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p = add(isub, "matrix", cmd_intents_matrix,
+            "Print the planning matrix of a catalog: utterances required vs present, integrations, stateful.")
+    p.add_argument("catalog", metavar="CATALOG", help="intent catalog (TOML, or \"demo\")")
     p.add_argument("--json", action="store_true", help="print JSON")
     p = add(isub, "eval", cmd_intents_eval, "Evaluate an intent model on labelled data.")
     p.add_argument("data", metavar="DATA", help="CLINC150 JSON (test, else val split) or CSV")

@@ -110,20 +110,22 @@ class Engine:
         meta: dict[str, Any] = {}
         if plan is not None:
             meta = {"decision": plan.decision, "intent": plan.intent, "confidence": plan.confidence,
-                    "quick_replies": plan.quick_replies, "handoff_id": plan.handoff_id, "actions": plan.actions}
+                    "quick_replies": plan.quick_replies, "handoff_id": plan.handoff_id, "actions": plan.actions,
+                    "slots": plan.slots}
             if plan.kind != "answer":
                 self.sessions.add_message(session_id, "user", text)
                 if plan.kind == "relay":  # a person has the conversation: no bot reply
                     return Turn(self.sessions, session_id, FixedReply("", "handoff"), meta=meta, store_reply=False)
                 return Turn(self.sessions, session_id, FixedReply(plan.text, "stop"), meta=meta)
-        hits = self.retrieve(text)
+        question = plan.query if plan is not None and plan.query else text
+        hits = self.retrieve(question)
         if hits is not None and not hits:
             self.sessions.add_message(session_id, "user", text)
             if self.dialogue is not None:
                 self.dialogue.offer_human(session_id, "nothing relevant in the knowledge base")
                 meta |= {"decision": "dont_know", "quick_replies": [YES_HUMAN, NO_HUMAN]}
             return Turn(self.sessions, session_id, FixedReply(self.kb.dont_know), meta=meta)
-        messages = self.build_prompt(session_id, text, hits)
+        messages = self.build_prompt(session_id, question, hits)
         job = self.scheduler.submit(messages, self.options, loop)
         try:
             self.sessions.add_message(session_id, "user", text)

@@ -36,6 +36,8 @@ class Plan:
     quick_replies: list[str] = field(default_factory=list)
     handoff_id: int | None = None
     actions: list[str] = field(default_factory=list)
+    slots: dict[str, str] = field(default_factory=dict)  # the flow's slots at the end of the turn
+    query: str = ""  # for `answer`: the question to answer when it is not this message (after a switch)
 
 
 class _Lenient(dict[str, Any]):
@@ -93,6 +95,8 @@ class Dialogue:
             cls = self.classify(text)
             state.last_scores = [[n, p] for n, p in cls.scores]
             plan = self._plan(session_id, state, text, cls)
+            if not plan.slots:
+                plan.slots = dict(state.slots)
         self.store.save(session_id, state)
         self.store.log_decision(session_id, plan.decision, plan.intent, plan.confidence, plan.reason)
         return plan
@@ -163,6 +167,7 @@ class Dialogue:
         handled as a new message (None)."""
         answer = yes_no(text)
         paused, state.paused = state.paused, None
+        question, state.switch_text = state.switch_text or "", None
         if answer is None:
             state.pending = paused
             return None
@@ -170,7 +175,9 @@ class Dialogue:
         if answer == "yes" and intent is not None:
             state.end_flow()
             decision = Decision("dispatch", new, 1.0, f"user switched to {new}")
-            return self._dispatch(session_id, state, intent, "", cls, decision)
+            plan = self._dispatch(session_id, state, intent, question, cls, decision)
+            plan.query = question
+            return plan
         state.pending = paused
         current = self.catalog.get(state.intent or "")
         prompt = self._pending_prompt(current, state) if current else ""
@@ -215,7 +222,7 @@ class Dialogue:
             state.pending = None
             return self._run_flow(session_id, state, text, cls, [])
         if other is not None:
-            return self._ask_switch(state, intent, other, cls)
+            return self._ask_switch(state, intent, other, cls, text)
         state.pending = None
         return self._run_flow(session_id, state, text, cls, [])
 
@@ -225,15 +232,15 @@ class Dialogue:
             if other.handler == "smalltalk":  # "thanks" mid-flow: answer it, then ask again
                 return Plan("reply", "smalltalk", f"{other.responses[0]} {self._pending_prompt(intent, state)}",
                             other.name, cls.best[1], "smalltalk inside a flow")
-            return self._ask_switch(state, intent, other, cls)
+            return self._ask_switch(state, intent, other, cls, text)
         state.slot_failures[key] = state.slot_failures.get(key, 0) + 1
         if state.slot_failures[key] >= self.catalog.defaults.slot_attempts:
             return self._handoff(session_id, state, text, cls, f"{key} not understood "
                                  f"{state.slot_failures[key]} times", intent=intent.name)
         return Plan("reply", "reprompt", retry, intent.name, cls.best[1], f"{key} not understood")
 
-    def _ask_switch(self, state: DialogueState, current: Intent, new: Intent, cls: Classification) -> Plan:
-        state.paused = state.pending
+    def _ask_switch(self, state: DialogueState, current: Intent, new: Intent, cls: Classification, text: str) -> Plan:
+        state.paused, state.switch_text = state.pending, text
         state.pending = f"switch:{new.name}"
         text = self.responses.switch.format(current=label(current), new=label(new))
         return Plan("reply", "confirm_switch", text, new.name, cls.best[1], f"{new.name} during {current.name}",
@@ -294,8 +301,9 @@ class Dialogue:
         success = intent.contract.success
         if success == "flow_completed" or (success == "action_ok" and last is not None and last.ok):
             state.outcome = "resolved"
+        slots = dict(state.slots)
         state.end_flow()
-        return Plan("reply", "flow", " ".join(said), intent.name, actions=ran, reason="flow finished")
+        return Plan("reply", "flow", " ".join(said), intent.name, actions=ran, reason="flow finished", slots=slots)
 
     def _act(self, state: DialogueState, name: str) -> ActionResult:
         action = self.actions.get(name)
@@ -325,9 +333,10 @@ class Dialogue:
                  intent: str | None = None, said: list[str] | None = None) -> Plan:
         bundle = self.bundle(session_id, state, text, cls, reason, intent or state.intent)
         handoff_id = self.store.create_handoff(session_id, reason, bundle)
+        slots = dict(state.slots)
         state.end_flow()
         state.handoff_id, state.outcome, state.failures = handoff_id, "handoff", 0
         if self.on_handoff is not None:
             self.on_handoff(self.store.handoff(handoff_id))
         return Plan("reply", "handoff", " ".join([*(said or []), self.responses.handoff]), intent, cls.best[1], reason,
-                    handoff_id=handoff_id)
+                    handoff_id=handoff_id, slots=slots)

@@ -24,13 +24,14 @@ class DialogueState(msgspec.Struct, kw_only=True):
     flow_turns: int = 0
     pending: str | None = None
     paused: str | None = None  # what `pending` was before a "switch to ...?" question
+    switch_text: str | None = None  # the message that raised that question
     outcome: str | None = None  # resolved | handoff | abandoned
     handoff_id: int | None = None
     last_scores: list[list[Any]] = []  # [[intent, confidence], ...] of the last classification
 
     def end_flow(self) -> None:
         self.intent, self.step, self.slots, self.slot_failures, self.results = None, 0, {}, {}, {}
-        self.flow_turns, self.pending, self.paused = 0, None, None
+        self.flow_turns, self.pending, self.paused, self.switch_text = 0, None, None, None
 
 
 class HandoffNotFoundError(EdgebotError):

@@ -80,6 +80,7 @@ class TurnDone(msgspec.Struct, frozen=True, kw_only=True):
     quick_replies: list[str] = []
     handoff_id: int | None = None
     actions: list[str] = []
+    slots: dict[str, str] = {}
 
 
 def _ms(seconds: float | None) -> float | None:
