@@ -55,3 +55,27 @@ def test_question_streams_an_answer(browser, server: Server, tmp_path) -> None:
     page.reload()
     assert page.evaluate("sessionStorage.getItem('edgebot.session')") == session
     page.close()
+
+
+@pytest.fixture(scope="module")
+def catalog_server(tmp_path_factory: pytest.TempPathFactory, models_dir) -> Iterator[Server]:
+    srv = Server(tmp_path_factory.mktemp("catalog"), models_dir, llm_max_tokens="24", dialogue_catalog="demo")
+    yield srv
+    srv.stop()
+
+
+def test_quick_replies_are_buttons_that_continue_the_conversation(browser, catalog_server: Server, tmp_path) -> None:
+    page = browser.new_page()
+    page.goto(catalog_server.url + "/")
+    page.fill("#text", "what's the weather like on Mars?")
+    page.press("#text", "Enter")
+    page.wait_for_selector(".quick button", timeout=60_000)
+    buttons = page.locator(".quick button")
+    assert 1 <= buttons.count() <= 3
+    labels = [buttons.nth(i).text_content() for i in range(buttons.count())]
+    target = "Check an order's status" if "Check an order's status" in labels else labels[0]
+    page.locator(".quick button", has_text=target).click()
+    page.wait_for_function("document.querySelectorAll('.msg.assistant[data-state=done]').length >= 2", timeout=60_000)
+    page.screenshot(path=str(tmp_path / "quick-replies.png"))
+    users = page.locator(".msg.user")
+    assert users.nth(users.count() - 1).text_content() == target and page.locator(".quick").count() == 0

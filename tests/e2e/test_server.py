@@ -167,7 +167,8 @@ def test_health_readiness_schema_and_demo_page(server: Server) -> None:
     operations = [op for path in schema["paths"].values() for op in path.values()]
     assert {op.get("operationId") for op in operations} == {
         "createSession", "getSession", "postMessage", "healthz", "readyz", "demoPage", "addDocument",
-        "deleteDocument", "searchKnowledge"}
+        "deleteDocument", "searchKnowledge", "postFeedback", "sessionEvents", "listHandoffs", "getHandoff",
+        "claimHandoff", "postAgentMessage", "closeHandoff"}
     page = httpx.get(server.url + "/")
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert "text/event-stream" in page.text and "textContent" in page.text

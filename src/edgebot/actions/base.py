@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from importlib.metadata import entry_points
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import msgspec
 
-from edgebot.dialogue.catalog import Catalog, Integration
 from edgebot.errors import UsageError
+
+if TYPE_CHECKING:  # the catalog imports the dialogue package, which imports this one
+    from edgebot.dialogue.catalog import Catalog, Integration
 
 
 class ActionResult(msgspec.Struct, frozen=True, kw_only=True):
@@ -27,7 +29,7 @@ class Action(Protocol):
     def run(self, slots: dict[str, str]) -> ActionResult: ...
 
 
-Factory = Callable[[str, Integration], Action]
+Factory = Callable[[str, "Integration"], Action]
 
 
 def _builtin() -> dict[str, Factory]:

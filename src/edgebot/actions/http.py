@@ -8,11 +8,13 @@ import os
 import urllib.error
 import urllib.parse
 import urllib.request
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from edgebot.actions.base import ActionResult
 from edgebot.actions.breaker import CircuitBreaker
-from edgebot.dialogue.catalog import Integration
+
+if TYPE_CHECKING:
+    from edgebot.dialogue.catalog import Integration
 
 
 class HttpAction:

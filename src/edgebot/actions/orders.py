@@ -12,12 +12,14 @@ import re
 import urllib.parse
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from edgebot.actions.base import ActionResult
 from edgebot.actions.http import HttpAction
-from edgebot.dialogue.catalog import Integration
 from edgebot.errors import UsageError
+
+if TYPE_CHECKING:
+    from edgebot.dialogue.catalog import Integration
 
 
 def normalise_id(order_id: str) -> str:

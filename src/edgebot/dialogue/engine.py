@@ -68,11 +68,12 @@ class Engine:
             )
         return text
 
-    def retrieve(self, text: str) -> list[Hit] | None:
-        """Relevant chunks for TEXT; None when there is no knowledge base to ask (then the model answers freely)."""
+    def retrieve(self, text: str, vector: Any = None) -> list[Hit] | None:
+        """Relevant chunks for TEXT (VECTOR: its embedding, when already computed); None when there is no
+        knowledge base to ask (then the model answers freely)."""
         if self.searcher is None or not self.kb.enabled or not self.searcher.store.has_documents():
             return None
-        return self.searcher.search(text, k=self.kb.k, floor=self.kb.floor)
+        return self.searcher.search(text, vector=vector, k=self.kb.k, floor=self.kb.floor)
 
     def _system_prompt(self, hits: list[Hit] | None) -> str:
         base = self.settings.system_prompt
@@ -118,7 +119,7 @@ class Engine:
                     return Turn(self.sessions, session_id, FixedReply("", "handoff"), meta=meta, store_reply=False)
                 return Turn(self.sessions, session_id, FixedReply(plan.text, "stop"), meta=meta)
         question = plan.query if plan is not None and plan.query else text
-        hits = self.retrieve(question)
+        hits = self.retrieve(question, plan.vector if plan is not None else None)
         if hits is not None and not hits:
             self.sessions.add_message(session_id, "user", text)
             if self.dialogue is not None:

@@ -38,6 +38,7 @@ class Plan:
     actions: list[str] = field(default_factory=list)
     slots: dict[str, str] = field(default_factory=dict)  # the flow's slots at the end of the turn
     query: str = ""  # for `answer`: the question to answer when it is not this message (after a switch)
+    vector: Any = None  # the message's sentence embedding, reused by retrieval
 
 
 class _Lenient(dict[str, Any]):
@@ -78,12 +79,16 @@ class Dialogue:
         self.bundle_messages = bundle_messages
         self.responses = catalog.responses
 
-    def classify(self, text: str) -> Classification:
+    def classify(self, text: str) -> tuple[Classification, Any]:
+        """The classification, and the text's embedding when one was computed (retrieval reuses it)."""
         clicked = quick_reply_intent(self.catalog, text)
         if clicked is not None:
-            return Classification([(clicked.name, 1.0)])
-        pred = self.classifier.predict([text])[0]
-        return Classification([(s.intent, s.confidence) for s in pred.top], oos=pred.out_of_scope)
+            return Classification([(clicked.name, 1.0)]), None
+        encoder = getattr(self.classifier, "encoder", None)
+        vectors = encoder.embed([text]) if encoder is not None else None
+        pred = self.classifier.predict([text], vectors)[0]
+        vector = vectors[0] if vectors is not None else None
+        return Classification([(s.intent, s.confidence) for s in pred.top], oos=pred.out_of_scope), vector
 
     def plan(self, session_id: str, text: str) -> Plan:
         state = self.store.load(session_id)
@@ -92,9 +97,11 @@ class Dialogue:
         else:
             if state.outcome in ("resolved", "abandoned"):
                 state.outcome = None  # a new request reopens the conversation
-            cls = self.classify(text)
+            cls, vector = self.classify(text)
             state.last_scores = [[n, p] for n, p in cls.scores]
             plan = self._plan(session_id, state, text, cls)
+            if not plan.query:
+                plan.vector = vector
             if not plan.slots:
                 plan.slots = dict(state.slots)
         self.store.save(session_id, state)

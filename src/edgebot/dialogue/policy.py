@@ -64,10 +64,10 @@ def confident(catalog: Catalog, cls: Classification) -> Intent | None:
 def decide(catalog: Catalog, cls: Classification, state: DialogueState, text: str) -> Decision:
     name, p = cls.best
     intent = confident(catalog, cls)
-    if HUMAN_RE.search(text) or (intent is not None and intent.handler == "handoff"):
-        return Decision("handoff", intent.name if intent else None, p, "user asked for a person")
     if intent is not None and intent.contract.safety_critical:
         return Decision("handoff", intent.name, p, f"safety-critical intent {intent.name}")
+    if HUMAN_RE.search(text) or (intent is not None and intent.handler == "handoff"):
+        return Decision("handoff", intent.name if intent else None, p, "user asked for a person")
     if intent is None:
         if state.failures + 1 >= catalog.defaults.handoff_after_failures:
             return Decision("offer_human", None, p, f"second failure in a row (best {name} at {p:.2f})")

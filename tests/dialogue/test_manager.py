@@ -1,0 +1,139 @@
+"""The dialogue manager's state machine on a real SQLite file. The classifier is a stand-in (a lookup table)
+so each branch is reached on purpose; the real classifier runs in the stories (test_stories.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from edgebot.actions import ActionResult, build_actions
+from edgebot.dialogue.catalog import demo_catalog_path, load_catalog
+from edgebot.dialogue.manager import Dialogue
+from edgebot.dialogue.slots import SlotFiller
+from edgebot.dialogue.state import DialogueStore
+from edgebot.nlu.classifier import IntentPrediction, IntentScore
+from edgebot.storage import Database, SessionStore
+
+CATALOG = load_catalog(demo_catalog_path())
+
+
+class TableClassifier:
+    def __init__(self, table: dict[str, tuple[str | None, float]]) -> None:
+        self.table = table
+
+    def predict(self, texts, embeddings=None):
+        out = []
+        for text in texts:
+            intent, p = self.table.get(text, (None, 0.1))
+            top = [IntentScore(intent or "greet", p)]
+            out.append(IntentPrediction(intent=intent, confidence=p, top=top))
+        return out
+
+
+TABLE = {
+    "where is my order": ("check_order_status", 0.95), "what is your return policy": ("return_policy", 0.9),
+    "I forgot my password": ("reset_password", 0.93), "thanks": ("thanks", 0.97),
+    "my card was stolen": ("report_fraud", 0.91),
+}
+
+
+def make(path: Path, table: dict[str, tuple[str | None, float]] = TABLE, actions=None) -> tuple[Dialogue, str]:
+    db = Database(path)
+    sessions = SessionStore(db)
+    dialogue = Dialogue(CATALOG, TableClassifier(table), DialogueStore(db), sessions, SlotFiller(CATALOG),
+                        actions if actions is not None else build_actions(CATALOG))
+    return dialogue, sessions.create()[0]
+
+
+def test_state_survives_another_process_and_the_flow_completes(tmp_path: Path) -> None:
+    first, sid = make(tmp_path / "e.sqlite3")
+    plan = first.plan(sid, "where is my order")
+    assert (plan.decision, plan.intent) == ("ask_slot", "check_order_status")
+    assert first.plan(sid, "NW-10042").slots == {"order_id": "NW-10042"}
+    first.store.db.close()
+    db = Database(tmp_path / "e.sqlite3")  # a new connection, as another process would open
+    second = Dialogue(CATALOG, TableClassifier(TABLE), DialogueStore(db), SessionStore(db), SlotFiller(CATALOG),
+                      build_actions(CATALOG))
+    plan = second.plan(sid, "sam@example.com")
+    assert plan.actions == ["orders"] and "shipped" in plan.text
+    state = second.store.load(sid)
+    assert state.outcome == "resolved" and state.intent is None
+    decisions = second.store.decisions(sid)
+    assert [d["decision"] for d in decisions] == ["ask_slot", "ask_slot", "flow"]
+    assert decisions[0]["confidence"] == pytest.approx(0.95)
+
+
+def test_branching_flow_and_interruption_resume(tmp_path: Path) -> None:
+    dialogue, sid = make(tmp_path / "e.sqlite3")
+    assert "arrive" in dialogue.plan(sid, "I forgot my password").text
+    switch = dialogue.plan(sid, "what is your return policy")
+    assert switch.decision == "confirm_switch" and switch.quick_replies == ["Yes, switch", "No, continue"]
+    resumed = dialogue.plan(sid, "no, continue")
+    assert resumed.decision == "resume" and "arrive" in resumed.text
+    assert "spam" in dialogue.plan(sid, "no").text
+
+
+def test_slot_failing_twice_hands_off_with_a_full_bundle(tmp_path: Path) -> None:
+    dialogue, sid = make(tmp_path / "e.sqlite3")
+    dialogue.sessions.add_message(sid, "user", "hello")
+    dialogue.plan(sid, "where is my order")
+    assert dialogue.plan(sid, "no idea").decision == "reprompt"
+    plan = dialogue.plan(sid, "still no idea")
+    assert plan.decision == "handoff" and plan.handoff_id is not None
+    handoff = dialogue.store.handoff(plan.handoff_id)
+    bundle = handoff.bundle
+    assert handoff.status == "open" and "order_id not understood 2 times" in handoff.reason
+    assert bundle["intent"] == "check_order_status" and bundle["messages"][-1]["content"] == "still no idea"
+    assert bundle["summary"].startswith("The customer wants check an order's status")
+    assert {"slots", "entities", "actions", "confidence", "reason"} <= set(bundle)
+    relay = dialogue.plan(sid, "hello? anyone?")
+    assert relay.kind == "relay" and relay.text == ""
+
+
+def test_a_failing_integration_takes_its_failure_branch_or_hands_off(tmp_path: Path) -> None:
+    class Down:
+        name = "orders"
+
+        def run(self, slots: dict[str, str]) -> ActionResult:
+            return ActionResult(ok=False, error="connection refused")
+
+    catalog_steps = CATALOG.get("check_order_status")
+    assert catalog_steps is not None and catalog_steps.steps[0].on_failure  # the demo jumps to "not found"
+    dialogue, sid = make(tmp_path / "e.sqlite3", actions={"orders": Down()})
+    plan = dialogue.plan(sid, "where is my order")
+    plan = dialogue.plan(sid, "NW-10042 sam@example.com")
+    assert plan.actions == ["orders"] and "couldn't find" in plan.text  # on_failure step, not a handoff
+    assert dialogue.store.load(sid).outcome is None  # action_ok success condition not met
+
+    import msgspec
+
+    intent = CATALOG.get("check_order_status")
+    assert intent is not None
+    strict = msgspec.structs.replace(intent, steps=[msgspec.structs.replace(intent.steps[0], on_failure=""),
+                                                    *intent.steps[1:]])
+    dialogue.catalog = msgspec.structs.replace(CATALOG, intent=[strict if i.name == strict.name else i
+                                                                for i in CATALOG.intent])
+    sid = dialogue.sessions.create()[0]
+    dialogue.plan(sid, "where is my order")
+    plan = dialogue.plan(sid, "NW-10042 sam@example.com")
+    assert plan.decision == "handoff" and plan.text.startswith("Sorry, I couldn't complete that")
+    bundle = dialogue.store.handoff(plan.handoff_id).bundle  # type: ignore[arg-type]
+    assert bundle["actions"] == [{"action": "orders", "ok": False, "error": "connection refused"}]
+    assert bundle["slots"] == {"order_id": "NW-10042", "email": "sam@example.com"}
+
+
+def test_safety_critical_mid_flow_and_max_turns(tmp_path: Path) -> None:
+    dialogue, sid = make(tmp_path / "e.sqlite3")
+    dialogue.plan(sid, "where is my order")
+    plan = dialogue.plan(sid, "my card was stolen")
+    assert plan.decision == "handoff" and plan.intent == "report_fraud"
+    assert dialogue.store.handoff(plan.handoff_id).bundle["intent"] == "report_fraud"  # type: ignore[arg-type]
+
+
+def test_smalltalk_inside_a_flow_keeps_the_flow(tmp_path: Path) -> None:
+    dialogue, sid = make(tmp_path / "e.sqlite3")
+    dialogue.plan(sid, "where is my order")
+    plan = dialogue.plan(sid, "thanks")
+    assert plan.intent == "thanks" and "order number" in plan.text
+    assert dialogue.plan(sid, "NW-10042").slots == {"order_id": "NW-10042"}

@@ -1,0 +1,107 @@
+"""The dialogue over real HTTP: flows and quick replies in JSON replies, a handoff's context bundle in
+the agent API, an agent's reply reaching the user's open event stream, feedback, and key checks."""
+
+from __future__ import annotations
+
+import json
+import queue
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support import Server
+
+AGENT = {"X-API-Key": "agent-key"}
+
+
+@pytest.fixture(scope="module")
+def bot(tmp_path_factory: pytest.TempPathFactory, models_dir: Path) -> Iterator[Server]:
+    srv = Server(tmp_path_factory.mktemp("dialogue"), models_dir, llm_max_tokens="24", llm_temperature="0",
+                 dialogue_catalog="demo", dialogue_agent_key="agent-key")
+    yield srv
+    srv.stop()
+
+
+def say(bot: Server, sid: str, auth: dict[str, str], text: str) -> dict:
+    r = httpx.post(f"{bot.url}/v1/sessions/{sid}/messages", json={"text": text}, headers=auth, timeout=60)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_flow_and_clarification_in_json_replies(bot: Server) -> None:
+    sid, auth = bot.session()
+    first = say(bot, sid, auth, "where is my order?")
+    assert first["decision"] == "ask_slot" and first["intent"] == "check_order_status"
+    done = say(bot, sid, auth, "NW-10042 and my email is sam@example.com")
+    assert done["actions"] == ["orders"] and "shipped" in done["text"]
+    sid, auth = bot.session()
+    unclear = say(bot, sid, auth, "what's the weather like in Paris?")
+    assert unclear["decision"] == "clarify" and 1 <= len(unclear["quick_replies"]) <= 3
+    history = httpx.get(f"{bot.url}/v1/sessions/{sid}", headers=auth).json()["messages"]
+    assert [m["role"] for m in history] == ["user", "assistant"]
+
+
+def test_handoff_bundle_and_agent_reply_reach_the_open_stream(bot: Server) -> None:
+    sid, auth = bot.session()
+    say(bot, sid, auth, "where is my order?")
+    reply = say(bot, sid, auth, "someone used my credit card without my permission")
+    assert reply["decision"] == "handoff" and reply["intent"] == "report_fraud"
+    handoff_id = reply["handoff_id"]
+
+    listed = httpx.get(f"{bot.url}/v1/handoffs", params={"status": "open"}, headers=AGENT).json()
+    mine = next(h for h in listed if h["id"] == handoff_id)
+    bundle = mine["bundle"]
+    assert mine["session_id"] == sid and "safety-critical" in mine["reason"]
+    assert [m["content"] for m in bundle["messages"]][-3:] == [
+        "where is my order?", "What's your order number? It looks like NW-12345 and is in your confirmation email.",
+        "someone used my credit card without my permission"]
+    assert bundle["confidence"][0]["intent"] == "report_fraud" and bundle["summary"]
+
+    events: queue.Queue[tuple[str, dict]] = queue.Queue()
+
+    def listen() -> None:
+        with httpx.stream("GET", f"{bot.url}/v1/sessions/{sid}/events", headers=auth, timeout=30) as r:
+            event = None
+            for line in r.iter_lines():
+                if line.startswith("event:"):
+                    event = line.split(":", 1)[1].strip()
+                elif line.startswith("data:") and event:
+                    events.put((event, json.loads(line.split(":", 1)[1])))
+                    if event == "agent_message":
+                        return
+
+    listener = threading.Thread(target=listen, daemon=True)
+    listener.start()
+    assert events.get(timeout=10)[0] == "ready"
+    claimed = httpx.post(f"{bot.url}/v1/handoffs/{handoff_id}/claim", json={"agent": "Dana"}, headers=AGENT)
+    assert claimed.status_code == 200 and claimed.json()["status"] == "claimed"
+    assert events.get(timeout=10) == ("handoff", {"id": handoff_id, "status": "claimed", "agent": "Dana"})
+    quiet = say(bot, sid, auth, "hello? is someone there?")
+    assert quiet["decision"] == "relay" and quiet["text"] == ""
+    sent = httpx.post(f"{bot.url}/v1/handoffs/{handoff_id}/messages", json={"text": "Hi, Dana here. I've frozen the card."},
+                      headers=AGENT).json()
+    assert sent["delivered_to_streams"] == 1
+    event, data = events.get(timeout=10)
+    assert event == "agent_message" and data["text"] == "Hi, Dana here. I've frozen the card."
+    listener.join(10)
+    history = httpx.get(f"{bot.url}/v1/sessions/{sid}", headers=auth).json()["messages"]
+    assert history[-1]["content"] == "Hi, Dana here. I've frozen the card." and history[-1]["finish_reason"] == "agent"
+
+    closed = httpx.post(f"{bot.url}/v1/handoffs/{handoff_id}/close", headers=AGENT).json()
+    assert closed["status"] == "closed"
+    assert say(bot, sid, auth, "thanks")["decision"] == "smalltalk"  # the bot has the conversation again
+
+
+def test_agent_api_needs_the_key_and_feedback_is_checked(bot: Server) -> None:
+    assert httpx.get(f"{bot.url}/v1/handoffs").status_code == 401
+    assert httpx.get(f"{bot.url}/v1/handoffs", headers={"X-API-Key": "nope"}).json()["code"] == "bad_api_key"
+    assert httpx.get(f"{bot.url}/v1/handoffs/999999", headers=AGENT).status_code == 404
+    sid, auth = bot.session()
+    ok = httpx.post(f"{bot.url}/v1/sessions/{sid}/feedback", json={"rating": 5, "comment": "quick"}, headers=auth)
+    assert ok.status_code == 201 and ok.json()["id"] >= 1
+    bad = httpx.post(f"{bot.url}/v1/sessions/{sid}/feedback", json={"rating": 9}, headers=auth)
+    assert bad.status_code == 422 and bad.json()["code"] == "bad_rating"
+    assert httpx.post(f"{bot.url}/v1/sessions/{sid}/feedback", json={"thumbs": "up"}).status_code == 401
