@@ -137,3 +137,17 @@ def test_smalltalk_inside_a_flow_keeps_the_flow(tmp_path: Path) -> None:
     plan = dialogue.plan(sid, "thanks")
     assert plan.intent == "thanks" and "order number" in plan.text
     assert dialogue.plan(sid, "NW-10042").slots == {"order_id": "NW-10042"}
+
+
+def test_idle_sessions_without_an_outcome_become_abandoned(tmp_path: Path) -> None:
+    dialogue, sid = make(tmp_path / "e.sqlite3")
+    done = dialogue.sessions.create()[0]
+    dialogue.plan(sid, "where is my order")
+    dialogue.plan(done, "thanks")  # resolved by the user's confirmation
+    assert dialogue.store.load(done).outcome == "resolved"
+    assert dialogue.store.mark_abandoned(30) == 0  # nobody idle yet
+    with dialogue.store.db.write() as conn:
+        conn.execute("UPDATE sessions SET updated_at = '2020-01-01T00:00:00.000Z'")
+    assert dialogue.store.mark_abandoned(30) == 1
+    assert dialogue.store.load(sid).outcome == "abandoned" and dialogue.store.load(done).outcome == "resolved"
+    assert dialogue.plan(sid, "thanks").decision == "smalltalk"  # a new message reopens the conversation

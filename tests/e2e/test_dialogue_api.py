@@ -3,6 +3,9 @@ the agent API, an agent's reply reaching the user's open event stream, feedback,
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import http.server
 import json
 import queue
 import threading
@@ -17,10 +20,40 @@ from tests.support import Server
 AGENT = {"X-API-Key": "agent-key"}
 
 
+class Hooks(http.server.ThreadingHTTPServer):
+    """Records the webhooks edgebot sends."""
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), HookHandler)
+        self.received: queue.Queue[tuple[dict[str, str], bytes]] = queue.Queue()
+
+
+class HookHandler(http.server.BaseHTTPRequestHandler):
+    server: Hooks
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.server.received.put((dict(self.headers), body))
+        self.send_response(204)
+        self.end_headers()
+
+
 @pytest.fixture(scope="module")
-def bot(tmp_path_factory: pytest.TempPathFactory, models_dir: Path) -> Iterator[Server]:
+def hooks() -> Iterator[Hooks]:
+    srv = Hooks()
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    yield srv
+    srv.shutdown()
+
+
+@pytest.fixture(scope="module")
+def bot(tmp_path_factory: pytest.TempPathFactory, models_dir: Path, hooks: Hooks) -> Iterator[Server]:
     srv = Server(tmp_path_factory.mktemp("dialogue"), models_dir, llm_max_tokens="24", llm_temperature="0",
-                 dialogue_catalog="demo", dialogue_agent_key="agent-key")
+                 dialogue_catalog="demo", dialogue_agent_key="agent-key", dialogue_webhook_secret="hook-secret",
+                 dialogue_handoff_webhook_url=f"http://127.0.0.1:{hooks.server_address[1]}/hooks/handoff")
     yield srv
     srv.stop()
 
@@ -44,7 +77,7 @@ def test_flow_and_clarification_in_json_replies(bot: Server) -> None:
     assert [m["role"] for m in history] == ["user", "assistant"]
 
 
-def test_handoff_bundle_and_agent_reply_reach_the_open_stream(bot: Server) -> None:
+def test_handoff_bundle_and_agent_reply_reach_the_open_stream(bot: Server, hooks: Hooks) -> None:
     sid, auth = bot.session()
     say(bot, sid, auth, "where is my order?")
     reply = say(bot, sid, auth, "someone used my credit card without my permission")
@@ -59,6 +92,12 @@ def test_handoff_bundle_and_agent_reply_reach_the_open_stream(bot: Server) -> No
         "where is my order?", "What's your order number? It looks like NW-12345 and is in your confirmation email.",
         "someone used my credit card without my permission"]
     assert bundle["confidence"][0]["intent"] == "report_fraud" and bundle["summary"]
+
+    headers, body = hooks.received.get(timeout=10)  # the signed webhook about the new handoff
+    assert json.loads(body)["handoff"]["id"] == handoff_id and json.loads(body)["event"] == "handoff.created"
+    ts = headers["X-Edgebot-Signature"].split(",")[0].removeprefix("t=")
+    mac = hmac.new(b"hook-secret", f"{ts}.".encode() + body, hashlib.sha256).hexdigest()
+    assert headers["X-Edgebot-Signature"] == f"t={ts},v1={mac}"
 
     events: queue.Queue[tuple[str, dict]] = queue.Queue()
 

@@ -57,6 +57,12 @@ def test_second_training_hits_the_embedding_cache(trained, encoder: Encoder) -> 
     result, cache, folder = trained
     again = train(load_examples(FIXTURES / "intents_train.csv", "train"), None, encoder, cache, folder / "m2.onnx")
     assert result.encoded == 55 and again.encoded == 0
+    # Without validation data, temperature and threshold come from cross-validation on the training data.
+    assert "cross_validation" in again.metrics and again.temperature != 1.0
+    assert 0.0 < again.threshold < 1.0 and again.metrics["cross_validation"]["n"] == 39  # type: ignore[index]
+    plain = train(load_examples(FIXTURES / "intents_train.csv", "train"), None, encoder, cache, folder / "m3.onnx",
+                  cv_folds=1)
+    assert plain.temperature == 1.0 and "cross_validation" not in plain.metrics
 
 
 def test_encoder_mismatch_is_refused(trained, encoder: Encoder) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from litestar import Litestar
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
@@ -15,8 +17,33 @@ from edgebot.api.routes import ROUTES
 from edgebot.runtime import Runtime
 
 
+ABANDON_CHECK_S = 60.0
+
+
+async def _mark_abandoned(runtime: Runtime) -> None:
+    """Every minute: sessions idle past dialogue.idle_minutes without an outcome become abandoned."""
+    from edgebot.dialogue.state import DialogueStore
+
+    store = DialogueStore(runtime.db)
+    while True:
+        await asyncio.to_thread(store.mark_abandoned, runtime.settings.dialogue.idle_minutes)
+        await asyncio.sleep(ABANDON_CHECK_S)
+
+
 def create_app(runtime: Runtime) -> Litestar:
+    tasks: list[asyncio.Task[None]] = []
+
+    async def start() -> None:
+        if runtime.engine.dialogue is not None:
+            tasks.append(asyncio.create_task(_mark_abandoned(runtime)))
+
+    async def stop() -> None:
+        for task in tasks:
+            task.cancel()
+
     return Litestar(
+        on_startup=[start],
+        on_shutdown=[stop],
         route_handlers=[*ROUTES, *KB_ROUTES, *DIALOGUE_ROUTES],
         state=State({"runtime": runtime, "events": SessionEvents()}),
         exception_handlers={Exception: handle_exception},

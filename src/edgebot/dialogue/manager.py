@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from edgebot.actions import Action, ActionResult
 from edgebot.dialogue.catalog import Catalog, Intent
-from edgebot.dialogue.policy import Classification, Decision, confident, decide, label, quick_reply_intent
+from edgebot.dialogue.policy import HUMAN_RE, Classification, Decision, confident, decide, label, quick_reply_intent
 from edgebot.dialogue.slots import SlotFiller, yes_no
 from edgebot.dialogue.state import DialogueState, DialogueStore, Handoff
 from edgebot.nlu.classifier import IntentClassifierProtocol
@@ -133,10 +133,14 @@ class Dialogue:
             if switched is not None:
                 return switched
         decision = decide(self.catalog, cls, state, text)
+        urgent = decision.kind == "handoff" and (decision.reason.startswith("safety-critical") or
+                                                 HUMAN_RE.search(text) is not None)
+        if not urgent and state.intent is not None and self._answers_pending(state, text):
+            return self._continue_flow(session_id, state, text, cls)  # a slot value is not an intent
         if decision.kind == "handoff":
             return self._handoff(session_id, state, text, cls, decision.reason, intent=decision.intent)
         if state.intent is not None:
-            return self._continue_flow(session_id, state, text, cls, decision)
+            return self._continue_flow(session_id, state, text, cls)
         if decision.kind == "clarify":
             state.failures += 1
             return Plan("reply", "clarify", self.responses.clarify, None, p, decision.reason, list(decision.options))
@@ -191,8 +195,18 @@ class Dialogue:
         return Plan("reply", "resume", self.responses.resume.format(prompt=prompt).strip(), state.intent, None,
                     "user chose to continue")
 
-    def _continue_flow(self, session_id: str, state: DialogueState, text: str, cls: Classification,
-                       decision: Decision) -> Plan:
+    def _answers_pending(self, state: DialogueState, text: str) -> bool:
+        """Whether TEXT holds what the flow is waiting for (a slot's value, or a yes/no)."""
+        intent = self.catalog.get(state.intent or "")
+        kind, _, arg = (state.pending or "").partition(":")
+        if intent is None:
+            return False
+        if kind == "slot":
+            slot = next((s for s in intent.contract.slots if s.name == arg), None)
+            return slot is not None and slot.extractor != "text" and self.filler.extract(slot, text) is not None
+        return kind == "yesno" and yes_no(text) is not None
+
+    def _continue_flow(self, session_id: str, state: DialogueState, text: str, cls: Classification) -> Plan:
         intent = self.catalog.get(state.intent or "")
         if intent is None:  # the catalog changed under a stored session
             state.end_flow()

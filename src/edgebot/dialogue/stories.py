@@ -30,7 +30,7 @@ from edgebot.dialogue.engine import Engine
 from edgebot.dialogue.turn import TurnDone
 from edgebot.errors import UsageError
 
-FALLBACK_DECISIONS = {"clarify", "offer_human", "dont_know"}
+FALLBACK_DECISIONS = {"clarify", "offer_human"}  # the bot did not understand (a KB miss is not a fallback)
 
 
 class Expect(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

@@ -102,9 +102,11 @@ def train(
     holdout: float = 1 / 3,
     oos_recall_target: float = 0.8,
     progress: Callable[[str, int], Callable[[int], None]] | None = None,
+    cv_folds: int = 5,
 ) -> TrainResult:
     """Fit, calibrate and export to OUT. Validation data is split into a tuning part (temperature and
-    threshold) and a holdout part that only reports."""
+    threshold) and a holdout part that only reports. Without validation data (an intent catalog), the
+    temperature and threshold come from CV_FOLDS-fold cross-validation on the training data instead."""
     started = time.perf_counter()
     check_trainable(train_set)
     labels = sorted({label for label in train_set.labels if label != OOS})
@@ -126,6 +128,12 @@ def train(
 
     temperature, threshold = 1.0, DEFAULT_THRESHOLD
     metrics: dict[str, object] = {"train": {"n": len(train_set), "labels": len(labels)}}
+    if val_set is None and cv_folds > 1:
+        oof = cross_validated_logits(x_train, train_set.texts, y, len(labels), cv_folds)
+        temperature = softmax.fit_temperature(oof, y)
+        p_oof = _softmax(oof / temperature)
+        threshold = choose_threshold(p_oof, train_set.labels, labels, oos_recall_target)
+        metrics["cross_validation"] = intent_metrics(train_set.labels, decide(p_oof, labels, threshold)[0])
     if val_set is not None:
         unknown = sorted({label for label in val_set.labels if label not in index and label != OOS})
         if unknown:
@@ -149,6 +157,27 @@ def train(
                     train_set.digest(), metrics)
     export(out, model, grams, meta)
     return TrainResult(out, labels, threshold, temperature, metrics, seconds, encoded)
+
+
+def cross_validated_logits(x: np.ndarray, texts: Sequence[str], y: np.ndarray, n_classes: int, folds: int,
+                           seed: int = 0) -> np.ndarray:
+    """Out-of-fold logits: each example scored by a model (and n-gram vocabulary) fitted without it."""
+    rng = np.random.default_rng(seed)
+    fold = np.zeros(len(y), dtype=int)
+    for label in np.unique(y):  # stratified: each class spread over the folds
+        idx = rng.permutation(np.flatnonzero(y == label))
+        fold[idx] = np.arange(len(idx)) % folds
+    out = np.zeros((len(y), n_classes), dtype=np.float64)
+    for k in range(folds):
+        test, train_idx = np.flatnonzero(fold == k), np.flatnonzero(fold != k)
+        if not len(test):
+            continue
+        train_texts = [texts[int(i)] for i in train_idx]
+        grams = CharNgrams.fit(train_texts)
+        model = softmax.fit(x[train_idx], grams.matrix(train_texts), y[train_idx], n_classes,
+                            l2=1.0 / (C_REG * len(train_idx)))
+        out[test] = model.logits(x[test], grams.matrix([texts[int(i)] for i in test]))
+    return out
 
 
 def _softmax(z: np.ndarray) -> np.ndarray:
