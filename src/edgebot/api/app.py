@@ -16,7 +16,6 @@ from edgebot.api.kb_routes import KB_ROUTES
 from edgebot.api.routes import ROUTES
 from edgebot.runtime import Runtime
 
-
 ABANDON_CHECK_S = 60.0
 
 
