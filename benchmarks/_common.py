@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -20,6 +21,15 @@ def load_encoder(models_dir: Path | str = MODELS_DIR) -> Encoder:
     store = ModelStore(Path(models_dir))
     return Encoder(store.require("minilm-l6-v2-int8-dynamic"), store.require("minilm-l6-v2-tokenizer"),
                    sha256=store.entry("minilm-l6-v2-int8-dynamic").sha256)
+
+
+def dev_set_args(doc: str) -> argparse.Namespace:
+    """--data (a BEIR folder, default the DBpedia development set), --models-dir and --out."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "datasets" / "dbpedia-entity-5k")
+    parser.add_argument("--models-dir", default=MODELS_DIR)
+    parser.add_argument("--out", type=Path)
+    return parser.parse_args()
 
 
 def machine() -> dict[str, Any]:

@@ -10,21 +10,18 @@ scored leave-one-query-out (each query ranked by a model fitted on the other que
 
 from __future__ import annotations
 
-import argparse
-import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from _common import command, load_encoder, write_result
+from _common import command, dev_set_args, load_encoder, write_result
 
 from edgebot.kb import Ingestor, KnowledgeStore, SourceDocument
 from edgebot.kb.evaluate import load_beir, ndcg_at
 from edgebot.kb.search import fuse
 from edgebot.storage import Database
 
-ROOT = Path(__file__).resolve().parents[1]
 Scores = dict[int, float]
 
 
@@ -128,11 +125,7 @@ class Study:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "datasets" / "dbpedia-entity-5k")
-    parser.add_argument("--models-dir", default=os.environ.get("EDGEBOT_TEST_MODELS_DIR", ROOT / ".cache/models"))
-    parser.add_argument("--out", type=Path)
-    args = parser.parse_args()
+    args = dev_set_args(__doc__ or "")
     encoder = load_encoder(args.models_dir)
     corpus, queries, qrels = load_beir(args.data)
     with tempfile.TemporaryDirectory() as tmp:

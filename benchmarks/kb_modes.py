@@ -5,23 +5,13 @@
 
 from __future__ import annotations
 
-import argparse
-import os
-from pathlib import Path
-
-from _common import command, load_encoder, write_result
+from _common import command, dev_set_args, load_encoder, write_result
 
 from edgebot.kb.evaluate import evaluate
 
-ROOT = Path(__file__).resolve().parents[1]
-
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "datasets" / "dbpedia-entity-5k")
-    parser.add_argument("--models-dir", default=os.environ.get("EDGEBOT_TEST_MODELS_DIR", ROOT / ".cache/models"))
-    parser.add_argument("--out", type=Path)
-    args = parser.parse_args()
+    args = dev_set_args(__doc__ or "")
     encoder = load_encoder(args.models_dir)
     results = evaluate(args.data, encoder, ["hybrid", "vector", "bm25"])
     out = {"command": command("kb_modes.py"), "data": args.data.name,

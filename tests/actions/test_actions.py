@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import http.server
 import json
-import threading
 from collections.abc import Iterator
 from urllib.parse import parse_qs, urlparse
 
@@ -20,24 +18,18 @@ from edgebot.actions.orders import OrdersAction
 from edgebot.dialogue.catalog import Catalog, Integration, Intent
 from edgebot.dialogue.webhook import post_signed, signature
 from edgebot.errors import UsageError
+from tests.support import LocalServer, QuietHandler
 
 
-class Recorder(http.server.ThreadingHTTPServer):
+class Recorder(LocalServer):
     def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), Handler)
+        super().__init__(Handler)
         self.seen: list[tuple[str, str, dict[str, str], bytes]] = []
         self.fail_next = 0
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
 
-
-class Handler(http.server.BaseHTTPRequestHandler):
+class Handler(QuietHandler):
     server: Recorder
-
-    def log_message(self, *args: object) -> None:
-        pass
 
     def _handle(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
@@ -65,10 +57,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def server() -> Iterator[Recorder]:
-    srv = Recorder()
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    yield srv
-    srv.shutdown()
+    with Recorder() as srv:
+        yield srv
 
 
 def test_breaker_opens_after_failures_and_half_opens_later() -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import http.server
 import json
 import queue
 import threading
@@ -15,24 +14,21 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support import Server
+from tests.support import LocalServer, QuietHandler, Server
 
 AGENT = {"X-API-Key": "agent-key"}
 
 
-class Hooks(http.server.ThreadingHTTPServer):
+class Hooks(LocalServer):
     """Records the webhooks edgebot sends."""
 
     def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), HookHandler)
+        super().__init__(HookHandler)
         self.received: queue.Queue[tuple[dict[str, str], bytes]] = queue.Queue()
 
 
-class HookHandler(http.server.BaseHTTPRequestHandler):
+class HookHandler(QuietHandler):
     server: Hooks
-
-    def log_message(self, *args: object) -> None:
-        pass
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
@@ -43,10 +39,8 @@ class HookHandler(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def hooks() -> Iterator[Hooks]:
-    srv = Hooks()
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    yield srv
-    srv.shutdown()
+    with Hooks() as srv:
+        yield srv
 
 
 @pytest.fixture(scope="module")

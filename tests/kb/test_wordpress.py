@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import http.server
 import json
-import threading
 import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,25 +12,19 @@ import pytest
 from edgebot.cli import main
 from edgebot.errors import UsageError
 from edgebot.kb import read_wordpress
+from tests.support import LocalServer, QuietHandler
 
 RECORDED = Path(__file__).parent / "fixtures" / "wordpress"
 
 
-class WordPress(http.server.ThreadingHTTPServer):
+class WordPress(LocalServer):
     def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), Handler)
+        super().__init__(Handler)
         self.seen: list[str] = []
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
 
-
-class Handler(http.server.BaseHTTPRequestHandler):
+class Handler(QuietHandler):
     server: WordPress
-
-    def log_message(self, *args: object) -> None:
-        pass
 
     def do_GET(self) -> None:
         parsed = urllib.parse.urlparse(self.path)
@@ -55,11 +47,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def wordpress() -> Iterator[WordPress]:
-    srv = WordPress()
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    yield srv
-    srv.shutdown()
-    srv.server_close()
+    with WordPress() as srv:
+        yield srv
 
 
 def test_every_page_of_posts_and_pages_published_only(wordpress: WordPress) -> None:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-import http.server
 import io
-import threading
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,16 +13,17 @@ import pytest
 from edgebot.cli import main
 from edgebot.errors import ModelMissingError, UsageError
 from edgebot.modelstore import FetchError, ModelEntry, ModelStore, SourcePart, add_user_model
+from tests.support import LocalServer, QuietHandler
 
 PAYLOAD = bytes(range(256)) * 4096  # 1 MiB
 SHA = hashlib.sha256(PAYLOAD).hexdigest()
 
 
-class FileServer(http.server.ThreadingHTTPServer):
+class FileServer(LocalServer):
     """Serves PAYLOAD at /model.gguf; can cut the first response short or ignore Range."""
 
     def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), Handler)
+        super().__init__(Handler)
         self.body = PAYLOAD
         self.cut_after: int | None = None
         self.ranges = True
@@ -35,11 +34,8 @@ class FileServer(http.server.ThreadingHTTPServer):
         return f"http://127.0.0.1:{self.server_address[1]}/model.gguf"
 
 
-class Handler(http.server.BaseHTTPRequestHandler):
+class Handler(QuietHandler):
     server: FileServer
-
-    def log_message(self, *args: object) -> None:
-        pass
 
     def do_GET(self) -> None:
         srv = self.server
@@ -66,12 +62,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def http_server() -> Iterator[FileServer]:
-    srv = FileServer()
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    yield srv
-    srv.shutdown()
-    srv.server_close()
+    with FileServer() as srv:
+        yield srv
 
 
 def url_entry(url: str, sha: str = SHA, name: str = "tiny") -> ModelEntry:
