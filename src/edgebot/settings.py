@@ -93,6 +93,12 @@ class DialogueSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown
     idle_minutes: Annotated[float, _doc("A session idle this long without an outcome counts as abandoned.", gt=0)] = 30.0
 
 
+class BridgeSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    secret: Annotated[str, _doc("Site secret shared with the WordPress plugin; signs its requests (HMAC-SHA256).")] = ""
+    require_signature: Annotated[bool, _doc("Refuse unsigned /v1 requests (set when only WordPress talks to edgebot).")] = False
+    max_skew_s: Annotated[int, _doc("Largest clock difference accepted on a signed request, in seconds.", ge=1)] = 300
+
+
 class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     paths: PathsSettings = PathsSettings()
     server: ServerSettings = ServerSettings()
@@ -100,6 +106,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     encoder: EncoderSettings = EncoderSettings()
     kb: KbSettings = KbSettings()
     dialogue: DialogueSettings = DialogueSettings()
+    bridge: BridgeSettings = BridgeSettings()
 
     @property
     def data_dir(self) -> Path:

@@ -9,6 +9,7 @@ from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 
 from edgebot import __version__
+from edgebot.api.bridge_routes import BRIDGE_ROUTES, check_signature
 from edgebot.api.dialogue_routes import DIALOGUE_ROUTES
 from edgebot.api.errors import handle_exception
 from edgebot.api.events import SessionEvents
@@ -43,7 +44,8 @@ def create_app(runtime: Runtime) -> Litestar:
     return Litestar(
         on_startup=[start],
         on_shutdown=[stop],
-        route_handlers=[*ROUTES, *KB_ROUTES, *DIALOGUE_ROUTES],
+        route_handlers=[*ROUTES, *KB_ROUTES, *DIALOGUE_ROUTES, *BRIDGE_ROUTES],
+        before_request=check_signature,
         state=State({"runtime": runtime, "events": SessionEvents()}),
         exception_handlers={Exception: handle_exception},
         request_max_body_size=runtime.settings.server.max_body_bytes,

@@ -45,7 +45,8 @@ def authorize(request: Request, session_id: str) -> StoredSession:
 
 @post("/v1/sessions", operation_id="createSession", summary="Create a chat session", status_code=201)
 async def create_session(request: Request) -> SessionCreated:
-    session_id, token = runtime_of(request).sessions.create()
+    claims = getattr(request.state, "bridge", None)  # a signed WordPress user claim, when the bridge sent it
+    session_id, token = runtime_of(request).sessions.create(claims.user_id if claims else None)
     return SessionCreated(session_id=session_id, token=token)
 
 

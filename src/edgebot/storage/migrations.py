@@ -92,6 +92,13 @@ m006_create_dialogue = [
     )""",
 ]
 
+m007_create_bridge = [
+    "CREATE TABLE bridge_nonces (nonce TEXT PRIMARY KEY, seen_at REAL NOT NULL)",
+    "CREATE INDEX bridge_nonces_seen ON bridge_nonces (seen_at)",
+    "ALTER TABLE sessions ADD COLUMN wp_user_id INTEGER",
+    "CREATE INDEX sessions_wp_user ON sessions (wp_user_id)",
+]
+
 MIGRATIONS: list[tuple[int, str, list[str]]] = [
     (1, "m001_create_sessions", m001_create_sessions),
     (2, "m002_create_messages", m002_create_messages),
@@ -99,4 +106,5 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
     (4, "m004_add_message_citations", m004_add_message_citations),
     (5, "m005_create_kb_meta", m005_create_kb_meta),
     (6, "m006_create_dialogue", m006_create_dialogue),
+    (7, "m007_create_bridge", m007_create_bridge),
 ]

@@ -48,13 +48,26 @@ class SessionStore:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    def create(self) -> tuple[str, str]:
-        """A new session; returns (session_id, token). Only the token's hash is stored."""
+    def create(self, wp_user_id: int | None = None) -> tuple[str, str]:
+        """A new session; returns (session_id, token). Only the token's hash is stored. WP_USER_ID: the
+        WordPress user it belongs to (a signed claim of the bridge), for privacy export and erasure."""
         session_id = uuid.uuid4().hex
         token = secrets.token_urlsafe(32)
         with self.db.write() as conn:
-            conn.execute("INSERT INTO sessions (id, token_sha256) VALUES (?, ?)", (session_id, _digest(token)))
+            conn.execute("INSERT INTO sessions (id, token_sha256, wp_user_id) VALUES (?, ?, ?)",
+                         (session_id, _digest(token), wp_user_id))
         return session_id, token
+
+    def of_wp_user(self, wp_user_id: int) -> list[str]:
+        rows = self.db.query("SELECT id FROM sessions WHERE wp_user_id = ? ORDER BY created_at", (wp_user_id,))
+        return [str(r[0]) for r in rows]
+
+    def erase(self, session_ids: list[str]) -> int:
+        """Delete sessions with everything stored for them (messages, state, handoffs, feedback)."""
+        with self.db.write() as conn:
+            for sid in session_ids:
+                conn.execute("DELETE FROM sessions WHERE id = ?", (sid,))
+        return len(session_ids)
 
     def get(self, session_id: str) -> StoredSession:
         rows = self.db.query("SELECT id, created_at, updated_at FROM sessions WHERE id = ?", (session_id,))

@@ -1,0 +1,122 @@
+"""Routes for the WordPress bridge: signature checks on /v1 requests, content sync, and privacy
+export / erase for WordPress's personal-data tools. The signing scheme is in bridge/signing.py."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import Request, get, post
+
+from edgebot.api.errors import ApiError
+from edgebot.api.routes import runtime_of
+from edgebot.bridge import BridgeClaims, SignatureError, verify
+from edgebot.kb import Ingestor, SourceDocument, html_to_text
+
+ALWAYS_SIGNED = ("/v1/kb/wordpress", "/v1/privacy/")
+SIGNATURE_HEADERS = ("x-edgebot-signature", "x-edgebot-timestamp", "x-edgebot-nonce")
+
+
+async def check_signature(request: Request) -> None:
+    """Before every handler: verify a bridge signature where one is required or present, and keep its
+    claims on `request.state.bridge`."""
+    path = request.url.path
+    if not path.startswith("/v1/"):
+        return
+    runtime = runtime_of(request)
+    settings = runtime.settings.bridge
+    required = path.startswith(ALWAYS_SIGNED) or settings.require_signature
+    present = any(h in request.headers for h in SIGNATURE_HEADERS)
+    if not (required or present):
+        return
+    if not settings.secret:
+        raise ApiError(403, "bridge_disabled", "set bridge.secret (EDGEBOT_BRIDGE_SECRET) to accept the "
+                       "WordPress bridge's signed requests")
+    target = path + (f"?{request.url.query}" if request.url.query else "")
+    try:
+        claims = verify(runtime.db, settings.secret, request.method, target, dict(request.headers),
+                        await request.body(), max_skew_s=settings.max_skew_s)
+    except SignatureError as exc:
+        raise ApiError(401, exc.code, str(exc)) from None
+    request.state.bridge = claims
+
+
+def claims_of(request: Request) -> BridgeClaims | None:
+    return getattr(request.state, "bridge", None)
+
+
+class WordPressPost(msgspec.Struct, frozen=True, kw_only=True):
+    id: int
+    type: str = "post"
+    status: str = "publish"
+    link: str | None = None
+    title: str = ""
+    content: str = ""  # rendered HTML
+    modified_gmt: str | None = None
+
+
+class WordPressEvent(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    event: str  # upsert | delete
+    site: str  # the site's home URL (the same prefix `edgebot kb ingest --wordpress` uses)
+    post: WordPressPost
+
+
+class SyncResult(msgspec.Struct, frozen=True):
+    source: str
+    status: str  # added | updated | unchanged | removed | absent
+
+
+@post("/v1/kb/wordpress", operation_id="wordpressSync", status_code=200,
+      summary="Content sync from the WordPress bridge (signed): a post or page was published, updated or removed")
+async def wordpress_sync(request: Request, data: WordPressEvent) -> SyncResult:
+    runtime = runtime_of(request)
+    if runtime.searcher is None:
+        raise ApiError(409, "kb_disabled", "the knowledge base is turned off (kb.enabled = false)")
+    kind = "pages" if data.post.type == "page" else "posts"
+    source = f"wp:{data.site.rstrip('/')}/{kind}/{data.post.id}"
+    if data.event not in ("upsert", "delete"):
+        raise ApiError(422, "bad_event", "event is upsert or delete")
+    if data.event == "delete" or data.post.status != "publish":
+        document = runtime.kb.find(source)
+        removed = document is not None and runtime.kb.delete(document.id)
+        return SyncResult(source, "removed" if removed else "absent")
+    text = html_to_text(data.post.content)[0]
+    title = html_to_text(data.post.title)[0].strip() or f"{kind[:-1]} {data.post.id}"
+    if not text.strip():
+        raise ApiError(422, "empty_document", "the post has no text")
+    report = Ingestor(runtime.kb, runtime.searcher.encoder).ingest(
+        [SourceDocument(source, title, text, data.post.link, data.post.modified_gmt)])
+    status = "added" if report.added else "updated" if report.updated else "unchanged"
+    return SyncResult(source, status)
+
+
+def _wp_user(request: Request, wp_user_id: int) -> list[str]:
+    if wp_user_id < 1:
+        raise ApiError(422, "bad_user", "wp_user_id is a WordPress user id (1 or more)")
+    return runtime_of(request).sessions.of_wp_user(wp_user_id)
+
+
+@get("/v1/privacy/export", operation_id="privacyExport",
+     summary="Everything stored for a WordPress user's sessions (signed; for WordPress's personal data exporter)")
+async def privacy_export(request: Request, wp_user_id: int) -> dict[str, Any]:
+    sessions = runtime_of(request).sessions
+    out = []
+    for sid in _wp_user(request, wp_user_id):
+        meta = sessions.get(sid)
+        out.append({"session_id": sid, "created_at": meta.created_at, "messages": [
+            {"role": m.role, "content": m.content, "created_at": m.created_at} for m in sessions.messages(sid)]})
+    return {"wp_user_id": wp_user_id, "sessions": out}
+
+
+class EraseRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    wp_user_id: int
+
+
+@post("/v1/privacy/erase", operation_id="privacyErase", status_code=200,
+      summary="Erase a WordPress user's sessions and everything stored with them (signed; for the eraser)")
+async def privacy_erase(request: Request, data: EraseRequest) -> dict[str, int]:
+    ids = _wp_user(request, data.wp_user_id)
+    return {"sessions_erased": runtime_of(request).sessions.erase(ids)}
+
+
+BRIDGE_ROUTES = [wordpress_sync, privacy_export, privacy_erase]
