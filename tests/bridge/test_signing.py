@@ -42,7 +42,7 @@ def test_a_signed_request_passes_once_with_its_claims(db: Database) -> None:
     (lambda h: {k: v for k, v in h.items() if k != "X-Edgebot-Signature"}, "missing_signature"),
     (lambda h: h | {"X-Edgebot-Nonce": "short"}, "bad_nonce"),
 ], ids=["forged", "swapped-user", "swapped-ip", "unsigned", "bad-nonce"])
-def test_tampering_is_refused(db: Database, change, code: str) -> None:  # noqa: ANN001
+def test_tampering_is_refused(db: Database, change, code: str) -> None:
     with pytest.raises(SignatureError) as err:
         verify(db, SECRET, "POST", "/v1/sessions", change(headers()), b'{"a":1}', now=NOW)
     assert err.value.code == code
