@@ -67,7 +67,7 @@ def test_published_post_is_answered_from_then_removed(edge: Server) -> None:
     assert draft.json()["status"] == "absent"  # unpublished content never enters the knowledge base
 
     exported = signed(edge, "GET", "/v1/privacy/export?wp_user_id=5").json()
-    assert [m["content"] for m in exported["sessions"][0]["messages"]][0] == body["text"]
+    assert exported["sessions"][0]["messages"][0]["content"] == body["text"]
     erased = signed(edge, "POST", "/v1/privacy/erase", {"wp_user_id": 5}).json()
     assert erased == {"sessions_erased": 1}
     assert signed(edge, "GET", "/v1/privacy/export?wp_user_id=5").json()["sessions"] == []
