@@ -1,0 +1,176 @@
+<?php
+/**
+ * Settings page (Settings API, manage_options): edgebot URL and secret, widget look, where it shows,
+ * "Test connection", "Resync all" and the content sync failures waiting for a retry.
+ *
+ * @package edgebot
+ */
+
+add_action( 'admin_menu', 'edgebot_admin_menu' );
+add_action( 'admin_init', 'edgebot_register_settings' );
+add_action( 'admin_post_edgebot_resync', 'edgebot_handle_resync' );
+
+/**
+ * Add Settings > edgebot.
+ */
+function edgebot_admin_menu(): void {
+	add_options_page( __( 'edgebot', 'edgebot' ), __( 'edgebot', 'edgebot' ), 'manage_options', 'edgebot', 'edgebot_render_settings' );
+}
+
+/**
+ * Register the option and its fields.
+ */
+function edgebot_register_settings(): void {
+	register_setting(
+		'edgebot',
+		'edgebot_options',
+		array(
+			'type'              => 'array',
+			'sanitize_callback' => 'edgebot_sanitize_options',
+			'default'           => edgebot_option_defaults(),
+		)
+	);
+	add_settings_section( 'edgebot_main', __( 'Connection and widget', 'edgebot' ), '__return_false', 'edgebot' );
+	$fields = array(
+		'url'      => __( 'edgebot URL', 'edgebot' ),
+		'secret'   => __( 'Site secret', 'edgebot' ),
+		'title'    => __( 'Widget title', 'edgebot' ),
+		'greeting' => __( 'Greeting', 'edgebot' ),
+		'accent'   => __( 'Accent colour', 'edgebot' ),
+		'position' => __( 'Position', 'edgebot' ),
+		'pages'    => __( 'Show on', 'edgebot' ),
+		'page_ids' => __( 'Page IDs (for "only these")', 'edgebot' ),
+		'guests'   => __( 'Guests may chat', 'edgebot' ),
+	);
+	foreach ( $fields as $key => $label ) {
+		add_settings_field( 'edgebot_' . $key, $label, 'edgebot_render_field', 'edgebot', 'edgebot_main', array( 'key' => $key ) );
+	}
+}
+
+/**
+ * One settings field. The secret is never echoed back: an empty field keeps the saved one.
+ *
+ * @param array $args Field arguments (key).
+ */
+function edgebot_render_field( array $args ): void {
+	$key   = $args['key'];
+	$name  = 'edgebot_options[' . $key . ']';
+	$value = edgebot_option( $key );
+	switch ( $key ) {
+		case 'secret':
+			$set = '' !== (string) $value;
+			printf(
+				'<input type="password" name="%1$s" value="" autocomplete="new-password" class="regular-text" placeholder="%2$s">',
+				esc_attr( $name ),
+				esc_attr( $set ? __( 'saved; type a new one to replace it', 'edgebot' ) : __( 'the bridge.secret of edgebot', 'edgebot' ) )
+			);
+			break;
+		case 'position':
+		case 'pages':
+			$choices = 'position' === $key
+				? array(
+					'right' => __( 'Bottom right', 'edgebot' ),
+					'left'  => __( 'Bottom left', 'edgebot' ),
+				)
+				: array(
+					'all'  => __( 'Every page', 'edgebot' ),
+					'only' => __( 'Only these pages', 'edgebot' ),
+					'none' => __( 'Nowhere (shortcode and block only)', 'edgebot' ),
+				);
+			echo '<select name="' . esc_attr( $name ) . '">';
+			foreach ( $choices as $choice => $label ) {
+				echo '<option value="' . esc_attr( $choice ) . '"' . selected( $value, $choice, false ) . '>' . esc_html( $label ) . '</option>';
+			}
+			echo '</select>';
+			break;
+		case 'guests':
+			echo '<input type="checkbox" name="' . esc_attr( $name ) . '" value="1"' . checked( (int) $value, 1, false ) . '>';
+			break;
+		default:
+			$type = 'accent' === $key ? 'color' : ( 'url' === $key ? 'url' : 'text' );
+			printf( '<input type="%1$s" name="%2$s" value="%3$s" class="regular-text">', esc_attr( $type ), esc_attr( $name ), esc_attr( (string) $value ) );
+	}
+}
+
+/**
+ * The settings page.
+ */
+function edgebot_render_settings(): void {
+	if ( ! current_user_can( 'manage_options' ) ) {
+		return;
+	}
+	echo '<div class="wrap"><h1>' . esc_html__( 'edgebot', 'edgebot' ) . '</h1>';
+	if ( isset( $_GET['edgebot_test'] ) && check_admin_referer( 'edgebot_test' ) ) {
+		edgebot_render_connection_test();
+	}
+	if ( isset( $_GET['edgebot_resynced'] ) ) {
+		/* translators: %d: number of posts and pages sent to edgebot. */
+		echo '<div class="notice notice-info"><p>' . esc_html( sprintf( __( 'Sent %d posts and pages to edgebot.', 'edgebot' ), absint( $_GET['edgebot_resynced'] ) ) ) . '</p></div>';
+	}
+	echo '<form method="post" action="options.php">';
+	settings_fields( 'edgebot' );
+	do_settings_sections( 'edgebot' );
+	submit_button();
+	echo '</form>';
+	$test = wp_nonce_url( admin_url( 'options-general.php?page=edgebot&edgebot_test=1' ), 'edgebot_test' );
+	echo '<p><a class="button" id="edgebot-test" href="' . esc_url( $test ) . '">' . esc_html__( 'Test connection', 'edgebot' ) . '</a></p>';
+	echo '<form method="post" action="' . esc_url( admin_url( 'admin-post.php' ) ) . '">';
+	echo '<input type="hidden" name="action" value="edgebot_resync">';
+	wp_nonce_field( 'edgebot_resync' );
+	submit_button( __( 'Resync all content', 'edgebot' ), 'secondary', 'submit', false );
+	echo '</form>';
+	$queue = edgebot_sync_queue();
+	if ( $queue ) {
+		echo '<h2>' . esc_html__( 'Content waiting to be sent again', 'edgebot' ) . '</h2><ul>';
+		foreach ( $queue as $item ) {
+			/* translators: 1: post id, 2: number of attempts, 3: last error. */
+			echo '<li>' . esc_html( sprintf( __( 'Post %1$d: %2$d attempts, last error: %3$s', 'edgebot' ), $item['post_id'], $item['attempts'], $item['error'] ) ) . '</li>';
+		}
+		echo '</ul>';
+	}
+	echo '</div>';
+}
+
+/**
+ * Ask edgebot's /readyz and show readiness and version.
+ */
+function edgebot_render_connection_test(): void {
+	$result = Edgebot_Client::from_options()->request( 'GET', '/readyz', null, array(), false );
+	if ( is_wp_error( $result ) ) {
+		/* translators: %s: the error message. */
+		$message = sprintf( __( 'Could not reach edgebot: %s', 'edgebot' ), $result->get_error_message() );
+		echo '<div class="notice notice-error" id="edgebot-test-result"><p>' . esc_html( $message ) . '</p></div>';
+		return;
+	}
+	$body  = is_array( $result['body'] ) ? $result['body'] : array();
+	$ready = ! empty( $body['ready'] );
+	/* translators: 1: "ready" or "not ready", 2: edgebot's version, 3: the model. */
+	$message = sprintf( __( 'edgebot is %1$s (version %2$s, model %3$s).', 'edgebot' ), $ready ? __( 'ready', 'edgebot' ) : __( 'not ready', 'edgebot' ), $body['version'] ?? '?', $body['model'] ?? '?' );
+	if ( 401 === $result['status'] ) {
+		$message = __( 'edgebot refused the signature: check that the site secret matches its bridge.secret.', 'edgebot' );
+	}
+	echo '<div class="notice ' . ( $ready ? 'notice-success' : 'notice-error' ) . '" id="edgebot-test-result"><p>' . esc_html( $message ) . '</p></div>';
+}
+
+/**
+ * "Resync all": send every published post and page.
+ */
+function edgebot_handle_resync(): void {
+	if ( ! current_user_can( 'manage_options' ) ) {
+		wp_die( esc_html__( 'Not allowed.', 'edgebot' ) );
+	}
+	check_admin_referer( 'edgebot_resync' );
+	$ids = get_posts(
+		array(
+			'post_type'      => array( 'post', 'page' ),
+			'post_status'    => 'publish',
+			'posts_per_page' => -1,
+			'fields'         => 'ids',
+		)
+	);
+	foreach ( $ids as $id ) {
+		edgebot_sync_post( (int) $id, 'upsert' );
+	}
+	wp_safe_redirect( admin_url( 'options-general.php?page=edgebot&edgebot_resynced=' . count( $ids ) ) );
+	exit;
+}
