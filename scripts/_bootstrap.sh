@@ -70,3 +70,16 @@ ensure_chromium() {
     say "no chromium: the browser tests will be skipped (Debian/Ubuntu: sudo apt-get install chromium)"
   fi
 }
+
+# ensure_apt PACKAGE...: install the Debian packages that are missing (as root), or say how.
+ensure_apt() {
+  local missing=()
+  for pkg in "$@"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
+  [ "${#missing[@]}" = 0 ] && return 0
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    say "installing ${missing[*]} (apt)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    die "missing Debian packages: ${missing[*]} (sudo apt-get install ${missing[*]})"
+  fi
+}

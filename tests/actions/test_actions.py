@@ -15,6 +15,7 @@ from edgebot.actions import CircuitBreaker, build_actions
 from edgebot.actions import base as actions_base
 from edgebot.actions.http import HttpAction
 from edgebot.actions.orders import OrdersAction
+from edgebot.bridge import sign
 from edgebot.dialogue.catalog import Catalog, Integration, Intent
 from edgebot.dialogue.webhook import post_signed, signature
 from edgebot.errors import UsageError
@@ -95,6 +96,14 @@ def test_orders_action_over_http_and_from_fixtures(server: Recorder) -> None:
     remote = OrdersAction("orders", Integration(type="orders", url=server.url + "/wp-json/edgebot/v1/orders"))
     result = remote.run({"order_id": "nw10042", "email": "Sam@Example.com"})
     assert result.ok and result.data["query"] == {"order_id": "NW-10042", "email": "sam@example.com"}
+    signed = OrdersAction("orders", Integration(type="orders", url=server.url + "/wp-json/edgebot/v1/orders",
+                                                  key="site-secret"))
+    assert signed.run({"order_id": "NW-10042", "email": "sam@example.com"}).ok
+    headers = server.seen[-1][2]
+    path = server.seen[-1][1]
+    expected = sign("site-secret", "GET", path, timestamp=int(headers["X-Edgebot-Timestamp"]),
+                    nonce=headers["X-Edgebot-Nonce"])["X-Edgebot-Signature"]
+    assert headers["X-Edgebot-Signature"] == expected and "Authorization" not in headers
     local = OrdersAction("orders", Integration(type="orders", fixtures="demo"))
     assert local.run({"order_id": "NW-10042", "email": "sam@example.com"}).data["status"] == "shipped"
     assert not local.run({"order_id": "NW-10042", "email": "eve@example.com"}).ok  # wrong email: not found

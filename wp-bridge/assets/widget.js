@@ -21,9 +21,15 @@ function el(tag, cls, text) {
   return node;
 }
 
+/** A route under edgebot/v1 (plain permalinks put the route in `?rest_route=`). @param {string} path */
+function routeUrl(path) {
+  const [route, query] = path.split("?");
+  return config.api + route + (query ? (config.api.includes("?") ? "&" : "?") + query : "");
+}
+
 /** @param {string} path @param {RequestInit} [init] */
 function call(path, init = {}) {
-  return fetch(config.api + path, {
+  return fetch(routeUrl(path), {
     ...init,
     credentials: "same-origin",
     headers: { "Content-Type": "application/json", "X-WP-Nonce": config.nonce, ...(init.headers || {}) },
@@ -89,7 +95,10 @@ function mount(root, inline) {
   let seen = 0;
 
   if (!inline) {
-    const launcher = el("button", "edgebot-launcher", "💬");
+    const launcher = el("button", "edgebot-launcher");
+    // A fixed icon (no emoji: WordPress's emoji script would swap in images from the internet).
+    launcher.innerHTML = '<svg viewBox="0 0 24 24" width="26" height="26" aria-hidden="true" fill="currentColor">' +
+      '<path d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4H4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z"/></svg>';
     launcher.setAttribute("aria-label", t("open"));
     launcher.setAttribute("aria-expanded", "false");
     const close = el("button", "edgebot-close", "×");
@@ -137,15 +146,14 @@ function mount(root, inline) {
   function rating() {
     const box = el("div", "edgebot-rating");
     box.append(el("span", "", t("helpful") + " "));
-    for (const [thumbs, label] of [["up", "👍"], ["down", "👎"]]) {
+    for (const [thumbs, label] of [["up", t("yes")], ["down", t("no")]]) {
       const b = el("button", "edgebot-thumb", label);
       b.setAttribute("type", "button");
-      b.setAttribute("aria-label", thumbs === "up" ? "yes" : "no");
       b.dataset.thumbs = thumbs;
       b.addEventListener("click", async () => {
         const info = await session();
-        await call("feedback", { method: "POST", body: JSON.stringify({ ...info, thumbs }) });
-        box.replaceChildren(el("span", "", t("thanks")));
+        const res = await call("feedback", { method: "POST", body: JSON.stringify({ ...info, thumbs }) });
+        box.replaceChildren(el("span", "", res.ok ? t("thanks") : t("error")));
       });
       box.append(b);
     }
@@ -198,7 +206,7 @@ function mount(root, inline) {
           if (citations.length) after.push(sources(citations));
           if (payload.quick_replies && payload.quick_replies.length) after.push(quick(payload.quick_replies));
           if (payload.handoff_id) { after.push(el("p", "edgebot-note", t("handoff"))); follow(); }
-          else if (payload.decision === "answer") after.push(rating());
+          else if (!payload.quick_replies || !payload.quick_replies.length) after.push(rating());
           out.after(...after);
         }
       }

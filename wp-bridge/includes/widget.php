@@ -48,6 +48,8 @@ function edgebot_register_assets(): void {
 			'input'    => __( 'Your message', 'edgebot' ),
 			'sources'  => __( 'Sources:', 'edgebot' ),
 			'helpful'  => __( 'Was this helpful?', 'edgebot' ),
+			'yes'      => __( 'Yes', 'edgebot' ),
+			'no'       => __( 'No', 'edgebot' ),
 			'thanks'   => __( 'Thanks for the feedback!', 'edgebot' ),
 			'handoff'  => __( 'A person from the team will answer here.', 'edgebot' ),
 			'error'    => __( 'Sorry, something went wrong. Please try again.', 'edgebot' ),

@@ -23,10 +23,10 @@ class HttpAction:
         self.config = config
         self.breaker = CircuitBreaker(config.failure_threshold, config.reset_seconds)
 
-    def _key(self) -> str:
+    def key(self) -> str:
         return os.environ.get(self.config.key_env, "") if self.config.key_env else self.config.key
 
-    def request(self, url: str, body: dict[str, Any] | None) -> ActionResult:
+    def request(self, url: str, body: dict[str, Any] | None, headers: dict[str, str] | None = None) -> ActionResult:
         if not self.breaker.allow():
             return ActionResult(ok=False, error=f"{self.name}: circuit open after repeated failures")
         data = json.dumps(body).encode() if body is not None else None
@@ -34,7 +34,10 @@ class HttpAction:
         req.add_header("Accept", "application/json")
         if data is not None:
             req.add_header("Content-Type", "application/json")
-        if key := self._key():
+        if headers is not None:
+            for name, value in headers.items():
+                req.add_header(name, value)
+        elif key := self.key():
             req.add_header("Authorization", f"Bearer {key}")
         try:
             with urllib.request.urlopen(req, timeout=self.config.timeout) as resp:

@@ -1,7 +1,8 @@
 """The `orders` action: an order's status by order id + the buyer's email.
 
-With `url`, it calls the WordPress bridge's order endpoint (`GET {url}?order_id=..&email=..`, see the
-wp-bridge issue); with `fixtures`, it answers from a local JSON file of orders (the demo shop and tests).
+With `url`, it calls the WordPress bridge's order endpoint (`GET {url}?order_id=..&email=..`), signed
+with the site secret given as `key` or `key_env` (e.g. key_env = "EDGEBOT_BRIDGE_SECRET"), the same HMAC
+scheme as the bridge's requests (bridge/signing.py); with `fixtures`, it answers from a local JSON file of orders (the demo shop and tests).
 The email must match the order's: a wrong pair reads as "not found", so ids cannot be probed.
 """
 
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from edgebot.actions.base import ActionResult
 from edgebot.actions.http import HttpAction
+from edgebot.bridge.signing import sign
 from edgebot.errors import UsageError
 
 if TYPE_CHECKING:
@@ -50,8 +52,11 @@ class OrdersAction:
         order_id, email = normalise_id(slots.get("order_id", "")), slots.get("email", "").lower()
         if self.http is not None:
             query = urllib.parse.urlencode({"order_id": order_id, "email": email})
-            sep = "&" if "?" in self.config.url else "?"
-            return self.http.request(f"{self.config.url}{sep}{query}", None)
+            url = f"{self.config.url}{'&' if '?' in self.config.url else '?'}{query}"
+            parts = urllib.parse.urlsplit(url)
+            # Signed like the bridge's own requests, with the site secret (key or key_env).
+            headers = sign(self.http.key(), "GET", f"{parts.path}?{parts.query}") if self.http.key() else None
+            return self.http.request(url, None, headers)
         order = (self.fixtures or {}).get(order_id)
         if order is None or str(order.get("email", "")).lower() != email:
             return ActionResult(ok=False, error="order not found", data={"found": False})

@@ -1,0 +1,33 @@
+"""The WordPress plugin end to end (scripts/wp-e2e): a real WordPress, MariaDB, the plugin from its zip,
+`edgebot serve` and Debian's Chromium. scripts/test installs what it needs with apt when run as root."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+NEEDED = [shutil.which("php"), shutil.which("mariadbd") or shutil.which("mysqld"), shutil.which("phpunit"),
+          shutil.which("npm"), shutil.which("chromium")]
+
+
+def test_wp_e2e_script_passes(models_dir: Path) -> None:
+    if not all(NEEDED) or not Path("/usr/share/wordpress/wp-settings.php").is_file():
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI must have php, mariadb, Debian's wordpress, phpunit, npm and chromium: scripts/test installs them")
+        pytest.skip("WordPress, PHP or MariaDB is not installed (scripts/test installs them with apt as root)")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EDGEBOT_") or k == "EDGEBOT_TEST_MODELS_DIR"}
+    env["EDGEBOT_TEST_MODELS_DIR"] = str(models_dir)
+    result = subprocess.run([str(ROOT / "scripts" / "wp-e2e")], capture_output=True, text=True, env=env, timeout=900,
+                            check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-4000:]
+    for line in ["the answer streamed in pieces", "the answer cites the Shipping page",
+                 "rating the answer is stored", "a post published in WordPress is answered from within 10 s",
+                 "a request without a valid wp_rest nonce is refused", "a forged signature straight to edgebot is refused"]:
+        assert f"ok - {line}" in output
+    assert (ROOT / "benchmarks" / "results" / "wp-widget.png").stat().st_size > 10_000
