@@ -69,6 +69,27 @@ try {
   const kept = await page.evaluate(() => localStorage.getItem("edgebot.session"));
   check(kept && JSON.parse(kept).session_id.length === 32, "the session is kept across page loads");
 
+  // The site owner's side: log in, "Test connection" on Settings > edgebot.
+  await page.goto(WP_URL + "/wp-login.php");
+  await page.fill("#user_login", "admin");
+  await page.fill("#user_pass", "admin-password");
+  await Promise.all([page.waitForNavigation(), page.click("#wp-submit")]);
+  await page.goto(WP_URL + "/wp-admin/options-general.php?page=edgebot");
+  await Promise.all([page.waitForNavigation(), page.click("#edgebot-test")]);
+  const tested = (await page.textContent("#edgebot-test-result")) || "";
+  check(tested.includes("edgebot is ready") && tested.includes("version"), "Test connection shows readiness and version: " + tested.trim());
+  check((await page.inputValue("input[name='edgebot_options[secret]']")) === "", "the saved secret is never echoed back");
+
+  // A logged-in visitor: the user travels as a signed claim, so WordPress's exporter finds the conversation.
+  await page.goto(WP_URL + "/");
+  await page.evaluate(() => localStorage.clear());
+  await page.reload();
+  await page.click(".edgebot-launcher");
+  await ask(page, "Do you ship to Canada?");
+  const exported = JSON.parse(execFileSync("php", [WORK + "/export.php"], { env: { ...process.env, WP_DIR } }).toString());
+  check(exported.data.length === 1 && exported.data[0].data[1].value.includes("Do you ship to Canada?"),
+    "the personal data exporter returns the logged-in user's conversation");
+
   const route = (r) => WP_URL + "/?rest_route=/edgebot/v1/" + r;
   const noNonce = await fetch(route("session"), { method: "POST" });
   check(noNonce.status === 403, "a request without a valid wp_rest nonce is refused (" + noNonce.status + ")");
