@@ -59,7 +59,16 @@ def open_dialogue(settings: Settings, encoder: SentenceEncoder, provider: ModelP
     notifier = HandoffNotifier(d.handoff_webhook_url, d.webhook_secret) if d.handoff_webhook_url else None
     return Dialogue(catalog, classifier, DialogueStore(db), sessions, SlotFiller(catalog, provider),
                     build_actions(catalog), on_handoff=notifier.notify if notifier else None,
-                    bundle_messages=d.bundle_messages)
+                    bundle_messages=d.bundle_messages, redact=redactor(settings))
+
+
+def redactor(settings: Settings) -> Callable[[str], str] | None:
+    """PII redaction applied before messages and handoff bundles are stored (privacy.redact)."""
+    if not settings.privacy.redact:
+        return None
+    from edgebot.privacy import Detector, Redactor
+
+    return Redactor(Detector(settings.privacy.custom_patterns or None))
 
 
 @dataclass
@@ -97,7 +106,7 @@ class Runtime:
         searcher = Searcher(kb_store, encoder) if settings.kb.enabled else None
         dialogue = open_dialogue(settings, encoder, provider, db, sessions) if settings.dialogue.catalog else None
         engine = Engine(llm, scheduler, sessions, max_message_chars=settings.server.max_message_chars,
-                        kb=settings.kb, searcher=searcher, dialogue=dialogue)
+                        kb=settings.kb, searcher=searcher, dialogue=dialogue, redactor=redactor(settings))
         return cls(settings, provider, scheduler, db, sessions, engine, kb_store, searcher)
 
     def close(self) -> None:

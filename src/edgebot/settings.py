@@ -99,6 +99,12 @@ class BridgeSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     max_skew_s: Annotated[int, _doc("Largest clock difference accepted on a signed request, in seconds.", ge=1)] = 300
 
 
+class PrivacySettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    redact: Annotated[bool, _doc("Replace PII with [TYPE_N] placeholders before messages and handoffs are stored.")] = True
+    custom_patterns: Annotated[dict[str, str], _doc(
+        "More PII types as {TYPE = \"regex\"}, e.g. {ORDER_ID = \"NW-\\\\d{5}\"} to treat order ids as sensitive.")] = {}
+
+
 class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     paths: PathsSettings = PathsSettings()
     server: ServerSettings = ServerSettings()
@@ -107,6 +113,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     kb: KbSettings = KbSettings()
     dialogue: DialogueSettings = DialogueSettings()
     bridge: BridgeSettings = BridgeSettings()
+    privacy: PrivacySettings = PrivacySettings()
 
     @property
     def data_dir(self) -> Path:
@@ -280,6 +287,8 @@ def _toml_value(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, (int, float)):
         return repr(value)
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + "}"
     if isinstance(value, list):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     return msgspec.json.encode(str(value)).decode()

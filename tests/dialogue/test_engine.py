@@ -36,10 +36,10 @@ def test_turn_streams_and_stores_both_sides(runtime: Runtime) -> None:
 
 def test_history_is_carried_into_the_next_prompt(runtime: Runtime) -> None:
     sid, _ = runtime.sessions.create()
-    list(runtime.engine.start_turn(sid, "My name is Ada.").events_sync())
-    prompt = runtime.engine.build_prompt(sid, "What is my name?")
+    list(runtime.engine.start_turn(sid, "My favourite colour is teal.").events_sync())
+    prompt = runtime.engine.build_prompt(sid, "What is my favourite colour?")
     assert [m.role for m in prompt] == ["system", "user", "assistant", "user"]
-    assert prompt[1].content == "My name is Ada."
+    assert prompt[1].content == "My favourite colour is teal."
 
 
 def test_async_consumer_gone_stores_partial_reply_as_cancelled(runtime: Runtime) -> None:

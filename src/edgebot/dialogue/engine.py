@@ -11,6 +11,7 @@ reach the model.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 from edgebot.dialogue.manager import NO_HUMAN, YES_HUMAN, Dialogue
@@ -44,8 +45,10 @@ class Engine:
         kb: KbSettings | None = None,
         searcher: Searcher | None = None,
         dialogue: Dialogue | None = None,
+        redactor: Callable[[str], str] | None = None,
     ) -> None:
         self.dialogue = dialogue
+        self.redact: Callable[[str], str] = redactor or (lambda text: text)
         self.settings = settings
         self.scheduler = scheduler
         self.sessions = sessions
@@ -114,22 +117,22 @@ class Engine:
                     "quick_replies": plan.quick_replies, "handoff_id": plan.handoff_id, "actions": plan.actions,
                     "slots": plan.slots}
             if plan.kind != "answer":
-                self.sessions.add_message(session_id, "user", text)
+                self.sessions.add_message(session_id, "user", self.redact(text))
                 if plan.kind == "relay":  # a person has the conversation: no bot reply
                     return Turn(self.sessions, session_id, FixedReply("", "handoff"), meta=meta, store_reply=False)
-                return Turn(self.sessions, session_id, FixedReply(plan.text, "stop"), meta=meta)
+                return Turn(self.sessions, session_id, FixedReply(plan.text, "stop"), meta=meta, redact=self.redact)
         question = plan.query if plan is not None and plan.query else text
         hits = self.retrieve(question, plan.vector if plan is not None else None)
         if hits is not None and not hits:
-            self.sessions.add_message(session_id, "user", text)
+            self.sessions.add_message(session_id, "user", self.redact(text))
             if self.dialogue is not None:
                 self.dialogue.offer_human(session_id, "nothing relevant in the knowledge base")
                 meta |= {"decision": "dont_know", "quick_replies": [YES_HUMAN, NO_HUMAN]}
-            return Turn(self.sessions, session_id, FixedReply(self.kb.dont_know), meta=meta)
+            return Turn(self.sessions, session_id, FixedReply(self.kb.dont_know), meta=meta, redact=self.redact)
         messages = self.build_prompt(session_id, question, hits)
         job = self.scheduler.submit(messages, self.options, loop)
         try:
-            self.sessions.add_message(session_id, "user", text)
+            self.sessions.add_message(session_id, "user", self.redact(text))
         except BaseException:
             job.cancel()
             raise
@@ -138,4 +141,4 @@ class Engine:
             citation = Citation(hit.chunk.title, hit.chunk.url, hit.chunk.heading)
             if citation not in citations:
                 citations.append(citation)
-        return Turn(self.sessions, session_id, job, citations, meta=meta)
+        return Turn(self.sessions, session_id, job, citations, meta=meta, redact=self.redact)

@@ -67,8 +67,9 @@ class Dialogue:
     def __init__(
         self, catalog: Catalog, classifier: IntentClassifierProtocol, store: DialogueStore, sessions: SessionStore,
         filler: SlotFiller, actions: dict[str, Action], *, on_handoff: Callable[[Handoff], object] | None = None,
-        bundle_messages: int = 10,
+        bundle_messages: int = 10, redact: Callable[[str], str] | None = None,
     ) -> None:
+        self.redact: Callable[[str], str] = redact or (lambda text: text)
         self.catalog = catalog
         self.classifier = classifier
         self.store = store
@@ -338,7 +339,7 @@ class Dialogue:
                intent: str | None) -> dict[str, Any]:
         messages: list[dict[str, Any]] = [{"role": m.role, "content": m.content, "at": m.created_at}
                     for m in self.sessions.messages(session_id, last=self.bundle_messages)]
-        messages.append({"role": "user", "content": text, "at": None})
+        messages.append({"role": "user", "content": self.redact(text), "at": None})
         described = self.catalog.get(intent or "")
         wants = described.description.lower() if described else "help"
         filled = ", ".join(f"{k} {v}" for k, v in state.slots.items())

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, Protocol
 
@@ -95,8 +95,9 @@ class Turn:
 
     def __init__(
         self, sessions: SessionStore, session_id: str, job: ReplySource, citations: list[Citation] | None = None,
-        *, meta: dict[str, Any] | None = None, store_reply: bool = True,
+        *, meta: dict[str, Any] | None = None, store_reply: bool = True, redact: Callable[[str], str] | None = None,
     ) -> None:
+        self._redact = redact
         self._sessions = sessions
         self._session_id = session_id
         self.job = job
@@ -127,7 +128,7 @@ class Turn:
             message_id = self._sessions.add_message(
                 self._session_id,
                 "assistant",
-                text,
+                self._redact(text) if self._redact else text,
                 finish_reason=finish_reason,
                 prompt_tokens=usage.prompt_tokens,
                 completion_tokens=usage.completion_tokens,

@@ -1,0 +1,68 @@
+"""`edgebot privacy ...`: detect and redact PII (JSONL / text on stdin), and evaluate detection."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from edgebot.cli.common import Add
+from edgebot.errors import UsageError
+from edgebot.settings import LoadedSettings
+
+
+def _detector(loaded: LoadedSettings) -> Any:
+    from edgebot.privacy import Detector
+
+    return Detector(loaded.settings.privacy.custom_patterns or None)
+
+
+def cmd_privacy_detect(args: argparse.Namespace, loaded: LoadedSettings) -> int:
+    detector = _detector(loaded)
+    for n, line in enumerate(sys.stdin, start=1):
+        if not line.strip():
+            continue
+        try:
+            text = json.loads(line)["text"]
+        except (json.JSONDecodeError, KeyError, TypeError):
+            raise UsageError(f"stdin line {n}: expected JSON with a \"text\" field, e.g. {{\"text\": \"...\"}}") from None
+        spans = [{"start": s.start, "end": s.end, "type": s.type} for s in detector.detect(str(text))]
+        print(json.dumps({"spans": spans}), flush=True)
+    return 0
+
+
+def cmd_privacy_redact(args: argparse.Namespace, loaded: LoadedSettings) -> int:
+    from edgebot.privacy import redact
+
+    detector = _detector(loaded)
+    for line in sys.stdin:
+        print(redact(line.rstrip("\n"), detector)[0], flush=True)
+    return 0
+
+
+def cmd_privacy_eval(args: argparse.Namespace, loaded: LoadedSettings) -> int:
+    from edgebot.privacy.evaluate import evaluate
+
+    result = evaluate(Path(args.file), _detector(loaded))
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return 0
+    print(f"overall: precision {result['precision']:.4f}  recall {result['recall']:.4f}  F2 {result['f2']:.4f}  "
+          f"({result['n_texts']} texts; p50 {result['latency_ms_p50']} ms, p95 {result['latency_ms_p95']} ms)")
+    for name, r in result["per_type"].items():
+        print(f"  {name:<15} precision {r['precision']:.4f}  recall {r['recall']:.4f}  F2 {r['f2']:.4f}  (gold {r['gold']})")
+    return 0
+
+
+def register(sub: Any, add: Add) -> None:
+    privacy = sub.add_parser("privacy", help="Detect, redact and evaluate personal data (PII).",
+                             description="PII detection with typed placeholders; nothing needs the network.")
+    psub = privacy.add_subparsers(dest="privacy_command", metavar="ACTION", required=True)
+    add(psub, "detect", cmd_privacy_detect,
+        "Read JSONL {\"text\"} on stdin; write JSONL {\"spans\": [{start, end, type}]} per line.")
+    add(psub, "redact", cmd_privacy_redact, "Read text on stdin; write it with PII replaced by [TYPE_N] placeholders.")
+    p = add(psub, "eval", cmd_privacy_eval, "Precision, recall and F2 (overall and per type) on a labelled JSONL set.")
+    p.add_argument("file", metavar="FILE", help="JSONL: {\"text\", \"spans\": [{\"start\", \"end\", \"type\"}]}")
+    p.add_argument("--json", action="store_true", help="print JSON: precision, recall, f2, per_type, latency")

@@ -1,0 +1,33 @@
+"""Redaction: spans replaced by typed placeholders ([EMAIL_1], [PERSON_2]); the same value keeps its number."""
+
+from __future__ import annotations
+
+from edgebot.privacy.detect import Detector, Span
+
+
+def redact(text: str, detector: Detector | None = None, spans: list[Span] | None = None) -> tuple[str, dict[str, str]]:
+    """(redacted text, {placeholder: original value})."""
+    spans = (detector or Detector()).detect(text) if spans is None else spans
+    values: dict[tuple[str, str], str] = {}
+    counts: dict[str, int] = {}
+    out, last = [], 0
+    for span in sorted(spans):
+        value = text[span.start:span.end]
+        key = (span.type, value)
+        if key not in values:
+            counts[span.type] = counts.get(span.type, 0) + 1
+            values[key] = f"[{span.type}_{counts[span.type]}]"
+        out += [text[last:span.start], values[key]]
+        last = span.end
+    out.append(text[last:])
+    return "".join(out), {placeholder: value for (_, value), placeholder in values.items()}
+
+
+class Redactor:
+    """What the engine calls before it stores text: the redacted text only."""
+
+    def __init__(self, detector: Detector | None = None) -> None:
+        self.detector = detector or Detector()
+
+    def __call__(self, text: str) -> str:
+        return redact(text, self.detector)[0] if text else text

@@ -1,0 +1,101 @@
+"""PII detectors and redaction (pure functions), scoring rules, and the CLI on stdin."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from edgebot.privacy import Detector, Span, redact
+from edgebot.privacy.detect import merge
+from edgebot.privacy.evaluate import score
+
+DETECTOR = Detector()
+
+
+@pytest.mark.parametrize(("text", "value", "kind"), [
+    ("write to Jo.Doe+x@mail.example.co.uk today", "Jo.Doe+x@mail.example.co.uk", "EMAIL"),
+    ("call +44 20 7946 0958 please", "+44 20 7946 0958", "PHONE"),
+    ("call (555) 123-4567 please", "(555) 123-4567", "PHONE"),
+    ("ring 001-800-486-9141x3145 now", "001-800-486-9141x3145", "PHONE"),
+    ("card 4111 1111 1111 1111 expired", "4111 1111 1111 1111", "CREDIT_CARD"),
+    ("IBAN GB82 WEST 1234 5698 7654 32 thanks", "GB82 WEST 1234 5698 7654 32", "IBAN"),
+    ("SSN 429-99-0767.", "429-99-0767", "US_SSN"),
+    ("from 105.5.173.166.", "105.5.173.166", "IP_ADDRESS"),
+    ("from 2001:db8::8a2e:370:7334 today", "2001:db8::8a2e:370:7334", "IP_ADDRESS"),
+    ("ship to 778 Brown Plaza, North Jenniferfurt, VT 88077 asap", "778 Brown Plaza, North Jenniferfurt, VT 88077",
+     "STREET_ADDRESS"),
+    ("PSC 4115, Box 7815, APO AA 41945", "PSC 4115, Box 7815, APO AA 41945", "STREET_ADDRESS"),
+    ("Hi, my name is Katelyn Hoffman.", "Katelyn Hoffman", "PERSON"),
+    ("Regards, Dr. Emily Stone", "Dr. Emily Stone", "PERSON"),
+], ids=["email", "phone-intl", "phone-us", "phone-001", "card", "iban", "ssn", "ipv4", "ipv6", "address",
+        "military", "person", "honorific"])
+def test_each_type_is_found(text: str, value: str, kind: str) -> None:
+    spans = DETECTOR.detect(text)
+    assert [(text[s.start:s.end], s.type) for s in spans] == [(value, kind)]
+
+
+@pytest.mark.parametrize("text", [
+    "Where is order NW-10042?", "My order 1234567 has not arrived.", "I paid 49.90 EUR on 12 May.",
+    "Card 4111 1111 1111 1112 is not Luhn-valid", "IBAN GB00 WEST 1234 5698 7654 32 fails mod-97",
+    "SSN 000-12-3456 and 666-12-3456 are never issued", "Version 1.2.3.4567 of the app",
+    "How long does shipping to Lyon take?", "Can I return boots bought in May?", "Thanks, Northwind team!",
+], ids=["order-id", "order-number", "price-date", "bad-luhn", "bad-iban", "bad-ssn", "version", "city", "month",
+        "sign-off"])
+def test_look_alikes_are_left_alone(text: str) -> None:
+    found = DETECTOR.detect(text)
+    if text.startswith(("Card", "IBAN", "SSN")):  # invalid numbers are not typed as cards/IBANs/SSNs (a phone-like
+        assert not {s.type for s in found} & {"CREDIT_CARD", "IBAN", "US_SSN"}  # digit run may still be masked)
+    else:
+        assert found == []
+
+
+def test_custom_patterns_and_typed_placeholders() -> None:
+    detector = Detector({"ORDER_ID": r"\bNW-\d{5}\b"})
+    text = "Jane Miller (jane@example.com) asks about NW-10042; jane@example.com again"
+    redacted, mapping = redact(text, detector)
+    assert redacted == "[PERSON_1] ([EMAIL_1]) asks about [ORDER_ID_1]; [EMAIL_1] again"
+    assert mapping == {"[PERSON_1]": "Jane Miller", "[EMAIL_1]": "jane@example.com", "[ORDER_ID_1]": "NW-10042"}
+
+
+def test_overlaps_resolve_by_priority() -> None:
+    merged = merge([Span(0, 20, "PHONE"), Span(5, 25, "CREDIT_CARD"), Span(30, 40, "PERSON"), Span(35, 45, "PERSON")])
+    assert merged == [Span(0, 5, "PHONE"), Span(5, 25, "CREDIT_CARD"), Span(30, 45, "PERSON")]
+
+
+def test_scoring_rules() -> None:
+    text = "x" * 100
+    gold = [Span(0, 10, "EMAIL"), Span(20, 30, "PERSON"), Span(40, 50, "DATE_TIME")]  # DATE_TIME: not covered
+    pred = [Span(0, 10, "EMAIL"), Span(20, 27, "STREET_ADDRESS"), Span(40, 45, "PHONE"), Span(60, 70, "PHONE")]
+    result = score([(text, gold)], [pred])
+    # overall: EMAIL and the address over PERSON are correct, 60-70 is wrong, 40-45 counts neither way;
+    # PERSON is only 70% covered (< 80%) so not found.
+    assert (result["precision"], result["recall"]) == (round(2 / 3, 4), 0.5)
+    assert result["per_type"]["PERSON"]["recall"] == 0.0 and result["per_type"]["EMAIL"]["recall"] == 1.0
+    assert result["per_type"]["STREET_ADDRESS"]["precision"] == 0.0
+
+
+def cli(*args: str, stdin: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "edgebot", "privacy", *args], input=stdin, capture_output=True,
+                          text=True, timeout=120, check=False)
+
+
+def test_cli_detect_redact_and_eval(tmp_path: Path) -> None:
+    out = cli("detect", stdin='{"text": "mail jo@example.com"}\n{"text": "nothing here"}\n')
+    assert out.returncode == 0
+    assert [json.loads(line) for line in out.stdout.splitlines()] == [
+        {"spans": [{"start": 5, "end": 19, "type": "EMAIL"}]}, {"spans": []}]
+    assert cli("redact", stdin="call +44 20 7946 0958\n").stdout == "call [PHONE_1]\n"
+    bad = cli("detect", stdin="not json\n")
+    assert bad.returncode == 2 and "line 1" in bad.stderr and "Traceback" not in bad.stderr
+    labelled = tmp_path / "set.jsonl"
+    labelled.write_text(json.dumps({"text": "mail jo@example.com", "spans": [{"start": 5, "end": 19, "type": "EMAIL"}]})
+                        + "\n")
+    result = json.loads(cli("eval", str(labelled), "--json", stdin="").stdout)
+    assert result["precision"] == result["recall"] == 1.0 and result["per_type"]["EMAIL"]["gold"] == 1
+    (tmp_path / "broken.jsonl").write_text('{"text": 1, "spans": [{"start": "a"}]}\n')
+    broken = cli("eval", str(tmp_path / "broken.jsonl"), stdin="")
+    assert broken.returncode == 2 and "line 1" in broken.stderr
