@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from edgebot.audit import AuditLog
 from edgebot.dialogue import Engine
 from edgebot.dialogue.manager import Dialogue
 from edgebot.errors import ConfigError
@@ -41,14 +42,15 @@ def catalog_path(spec: str) -> Path:
 
 
 def open_dialogue(settings: Settings, encoder: SentenceEncoder, provider: ModelProvider | None, db: Database,
-                  sessions: SessionStore, say: Callable[[str], None] | None = None) -> Dialogue:
+                  sessions: SessionStore, say: Callable[[str], None] | None = None,
+                  audit: AuditLog | None = None) -> Dialogue:
     """The dialogue manager for the configured catalog; its intent model is trained now if it is missing."""
     from edgebot.actions import build_actions
     from edgebot.dialogue.catalog import load_catalog
     from edgebot.dialogue.intent_model import ensure_intent_model
     from edgebot.dialogue.manager import Dialogue
     from edgebot.dialogue.slots import SlotFiller
-    from edgebot.dialogue.state import DialogueStore
+    from edgebot.dialogue.state import DialogueStore, Handoff
     from edgebot.dialogue.webhook import HandoffNotifier
     from edgebot.nlu import IntentClassifier
 
@@ -57,8 +59,15 @@ def open_dialogue(settings: Settings, encoder: SentenceEncoder, provider: ModelP
     model = ensure_intent_model(catalog, encoder, settings.data_dir, say=say)
     classifier = IntentClassifier(encoder, model)  # type: ignore[arg-type]
     notifier = HandoffNotifier(d.handoff_webhook_url, d.webhook_secret) if d.handoff_webhook_url else None
+
+    def on_handoff(handoff: Handoff) -> None:
+        if audit is not None:
+            audit.append("bot", "handoff.created", handoff.session_id, {"handoff": handoff.id, "reason": handoff.reason})
+        if notifier is not None:
+            notifier.notify(handoff)
+
     return Dialogue(catalog, classifier, DialogueStore(db), sessions, SlotFiller(catalog, provider),
-                    build_actions(catalog), on_handoff=notifier.notify if notifier else None,
+                    build_actions(catalog), on_handoff=on_handoff,
                     bundle_messages=d.bundle_messages, redact=redactor(settings))
 
 
@@ -81,6 +90,7 @@ class Runtime:
     engine: Engine
     kb: KnowledgeStore
     searcher: Searcher | None
+    audit: AuditLog
     started_at: float = field(default_factory=time.time)
 
     @classmethod
@@ -104,10 +114,11 @@ class Runtime:
         kb_store = KnowledgeStore(db)
         encoder = encoder or lazy_encoder(settings)
         searcher = Searcher(kb_store, encoder) if settings.kb.enabled else None
-        dialogue = open_dialogue(settings, encoder, provider, db, sessions) if settings.dialogue.catalog else None
+        audit = AuditLog(db, redactor(settings))
+        dialogue = open_dialogue(settings, encoder, provider, db, sessions, audit=audit) if settings.dialogue.catalog else None
         engine = Engine(llm, scheduler, sessions, max_message_chars=settings.server.max_message_chars,
                         kb=settings.kb, searcher=searcher, dialogue=dialogue, redactor=redactor(settings))
-        return cls(settings, provider, scheduler, db, sessions, engine, kb_store, searcher)
+        return cls(settings, provider, scheduler, db, sessions, engine, kb_store, searcher, audit)
 
     def close(self) -> None:
         self.scheduler.close()

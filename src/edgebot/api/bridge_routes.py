@@ -105,6 +105,7 @@ async def privacy_export(request: Request, wp_user_id: int) -> dict[str, Any]:
         meta = sessions.get(sid)
         out.append({"session_id": sid, "created_at": meta.created_at, "messages": [
             {"role": m.role, "content": m.content, "created_at": m.created_at} for m in sessions.messages(sid)]})
+    runtime_of(request).audit.append("wordpress", "privacy.export", f"wp_user:{wp_user_id}", {"sessions": len(out)})
     return {"wp_user_id": wp_user_id, "sessions": out}
 
 
@@ -116,7 +117,9 @@ class EraseRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
       summary="Erase a WordPress user's sessions and everything stored with them (signed; for the eraser)")
 async def privacy_erase(request: Request, data: EraseRequest) -> dict[str, int]:
     ids = _wp_user(request, data.wp_user_id)
-    return {"sessions_erased": runtime_of(request).sessions.erase(ids)}
+    erased = runtime_of(request).sessions.erase(ids)
+    runtime_of(request).audit.append("wordpress", "privacy.erase", f"wp_user:{data.wp_user_id}", {"sessions": erased})
+    return {"sessions_erased": erased}
 
 
 BRIDGE_ROUTES = [wordpress_sync, privacy_export, privacy_erase]

@@ -105,6 +105,7 @@ async def claim_handoff(request: Request, handoff_id: int, data: HandoffClaim) -
     if handoff.status == "claimed" and handoff.agent != data.agent:
         raise ApiError(409, "handoff_claimed", f"handoff {handoff_id} is already claimed by {handoff.agent}")
     handoff = store.set_handoff_status(handoff_id, "claimed", data.agent.strip() or "agent")
+    runtime_of(request).audit.append(f"agent:{handoff.agent}", "handoff.claimed", handoff.session_id, {"handoff": handoff_id})
     events_of(request).publish(handoff.session_id, "handoff", {"id": handoff_id, "status": "claimed",
                                                               "agent": handoff.agent})
     return handoff
@@ -121,7 +122,10 @@ async def post_agent_message(request: Request, handoff_id: int, data: AgentMessa
     if not text:
         raise ApiError(422, "empty_message", "the message is empty")
     runtime = runtime_of(request)
-    message_id = runtime.sessions.add_message(handoff.session_id, "assistant", text, finish_reason="agent")
+    message_id = runtime.sessions.add_message(handoff.session_id, "assistant", runtime.engine.redact(text),
+                                              finish_reason="agent")
+    runtime.audit.append(f"agent:{handoff.agent}", "handoff.message", handoff.session_id,
+                         {"handoff": handoff_id, "message_id": message_id})
     sent = events_of(request).publish(handoff.session_id, "agent_message",
                                       {"message_id": message_id, "text": text, "agent": handoff.agent})
     return AgentMessageStored(message_id=message_id, delivered_to_streams=sent)
@@ -133,6 +137,8 @@ async def close_handoff(request: Request, handoff_id: int) -> Handoff:
     store = _agent(request)
     handoff = _get(store, handoff_id)
     handoff = store.set_handoff_status(handoff_id, "closed")
+    runtime_of(request).audit.append(f"agent:{handoff.agent or '-'}", "handoff.closed", handoff.session_id,
+                                     {"handoff": handoff_id})
     state = store.load(handoff.session_id)
     if state.handoff_id == handoff_id:
         state.handoff_id = None

@@ -9,12 +9,21 @@ from collections.abc import Sequence
 from typing import Any
 
 from edgebot import __version__
-from edgebot.cli import config_cmds, dialogue_cmds, intents_cmds, kb_cmds, models_cmds, privacy_cmds, run_cmds
+from edgebot.cli import (
+    audit_cmds,
+    config_cmds,
+    dialogue_cmds,
+    intents_cmds,
+    kb_cmds,
+    models_cmds,
+    privacy_cmds,
+    run_cmds,
+)
 from edgebot.cli.common import Handler, common_parser
 from edgebot.errors import EdgebotError
 from edgebot.settings import load_settings
 
-GROUPS = [run_cmds, models_cmds, intents_cmds, kb_cmds, dialogue_cmds, privacy_cmds, config_cmds]
+GROUPS = [run_cmds, models_cmds, intents_cmds, kb_cmds, dialogue_cmds, privacy_cmds, audit_cmds, config_cmds]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -99,6 +99,23 @@ m007_create_bridge = [
     "CREATE INDEX sessions_wp_user ON sessions (wp_user_id)",
 ]
 
+m008_create_audit_log = [
+    """CREATE TABLE audit_log (
+        seq INTEGER NOT NULL,
+        at TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        details TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL
+    )""",
+    # Append-only as far as edgebot is concerned: updates and deletes are refused by triggers
+    # (someone with the file can still drop them; `edgebot audit verify` catches what they change).
+    "CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END",
+    "CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END",
+]
+
 MIGRATIONS: list[tuple[int, str, list[str]]] = [
     (1, "m001_create_sessions", m001_create_sessions),
     (2, "m002_create_messages", m002_create_messages),
@@ -107,4 +124,5 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
     (5, "m005_create_kb_meta", m005_create_kb_meta),
     (6, "m006_create_dialogue", m006_create_dialogue),
     (7, "m007_create_bridge", m007_create_bridge),
+    (8, "m008_create_audit_log", m008_create_audit_log),
 ]
