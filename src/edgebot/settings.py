@@ -64,6 +64,8 @@ class LlmSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
         int, _doc("Streamed text is sent at most this often (ms), tokens merged; the first token goes at once.", ge=0)
     ] = 30
     history_messages: Annotated[int, _doc("Most earlier messages of a session loaded into the prompt.", ge=0)] = 20
+    canary: Annotated[str, _doc(
+        "Canary token hidden in the system prompt; a reply showing it is cut off. Empty: random per start.")] = ""
 
 
 class EncoderSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

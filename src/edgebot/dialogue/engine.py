@@ -14,6 +14,7 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
+from edgebot.dialogue.guard import OutputGuard, canary_line, new_canary
 from edgebot.dialogue.manager import NO_HUMAN, YES_HUMAN, Dialogue
 from edgebot.dialogue.turn import Citation, FixedReply, Turn
 from edgebot.errors import EdgebotError
@@ -49,6 +50,9 @@ class Engine:
     ) -> None:
         self.dialogue = dialogue
         self.redact: Callable[[str], str] = redactor or (lambda text: text)
+        self.canary = settings.canary or new_canary()
+        self.instructions = f"{settings.system_prompt}\n{canary_line(self.canary)}"
+        self.guard = OutputGuard(f"{self.instructions}\n{GROUNDING}", self.canary)
         self.settings = settings
         self.scheduler = scheduler
         self.sessions = sessions
@@ -79,7 +83,7 @@ class Engine:
         return self.searcher.search(text, vector=vector, k=self.kb.k, floor=self.kb.floor)
 
     def _system_prompt(self, hits: list[Hit] | None) -> str:
-        base = self.settings.system_prompt
+        base = self.instructions
         if not hits:
             return base
         parts: list[str] = []
@@ -141,4 +145,4 @@ class Engine:
             citation = Citation(hit.chunk.title, hit.chunk.url, hit.chunk.heading)
             if citation not in citations:
                 citations.append(citation)
-        return Turn(self.sessions, session_id, job, citations, meta=meta, redact=self.redact)
+        return Turn(self.sessions, session_id, job, citations, meta=meta, redact=self.redact, guard=self.guard)

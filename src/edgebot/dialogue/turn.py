@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 import msgspec
 
+from edgebot.dialogue.guard import REFUSAL, OutputGuard
 from edgebot.llm import Completion, Token
 from edgebot.storage import SessionStore
 
@@ -96,8 +97,11 @@ class Turn:
     def __init__(
         self, sessions: SessionStore, session_id: str, job: ReplySource, citations: list[Citation] | None = None,
         *, meta: dict[str, Any] | None = None, store_reply: bool = True, redact: Callable[[str], str] | None = None,
+        guard: OutputGuard | None = None,
     ) -> None:
         self._redact = redact
+        self.guard = guard
+        self._blocked = False
         self._sessions = sessions
         self._session_id = session_id
         self.job = job
@@ -140,21 +144,36 @@ class Turn:
         return TurnDone(message_id=message_id, text=text, finish_reason=finish_reason, usage=usage, timings=timings,
                         citations=self.citations, handoff_offered=offered, **self.meta)
 
-    def _handle(self, item: Any) -> Token | TurnDone:
+    def _handle(self, item: Any) -> list[Token | TurnDone]:
         if isinstance(item, Completion):
-            return self._store(item, item.finish_reason)
+            return [self._store(item, item.finish_reason)]
+        if self.guard is not None and self.guard.leaks("".join(self._pieces) + item.text):
+            # The piece would show the canary or a run of the instructions: withhold it, stop, refuse.
+            self.job.cancel()
+            self._blocked = True
+            refusal = ("\n" if self._pieces else "") + REFUSAL
+            self._pieces.append(refusal)
+            text = "".join(self._pieces)
+            done = self._store(Completion(text=text, finish_reason="guarded", prompt_tokens=0,  # type: ignore[arg-type]
+                                          completion_tokens=0, ttft_s=None, total_s=0.0), "guarded")
+            return [Token(refusal), done]
         self._pieces.append(item.text)
-        return item
+        return [item]
 
     async def events(self) -> AsyncIterator[Token | TurnDone]:
         with self._stored_on_exit():
             async for item in self.job:
-                yield self._handle(item)
+                for event in self._handle(item):
+                    yield event
+                if self._blocked:
+                    break
 
     def events_sync(self) -> Iterator[Token | TurnDone]:
         with self._stored_on_exit():
             for item in self.job:
-                yield self._handle(item)
+                yield from self._handle(item)
+                if self._blocked:
+                    break
 
     @contextmanager
     def _stored_on_exit(self) -> Iterator[None]:
