@@ -23,8 +23,8 @@ def open_encoder(settings: Settings) -> Encoder:
     """The configured sentence encoder (model and tokenizer from the model store)."""
     store = ModelStore(settings.models_dir)
     enc = settings.encoder
-    model = store.require(enc.model)
-    return Encoder(model, store.require(enc.tokenizer), n_threads=enc.n_threads, sha256=store.entry(enc.model).sha256)
+    model = store.require_verified(enc.model)
+    return Encoder(model, store.require_verified(enc.tokenizer), n_threads=enc.n_threads, sha256=store.entry(enc.model).sha256)
 
 
 def lazy_encoder(settings: Settings) -> LazyEncoder:
@@ -104,7 +104,7 @@ class Runtime:
                 f"llm.max_tokens ({llm.max_tokens}) must be smaller than llm.n_ctx ({llm.n_ctx}) to leave room for the prompt"
             )
         if provider is None:
-            path = ModelStore(settings.models_dir).require(llm.model)
+            path = ModelStore(settings.models_dir).require_verified(llm.model)
             provider = LlamaCppProvider(
                 path, n_ctx=llm.n_ctx, n_threads=llm.n_threads, n_gpu_layers=llm.n_gpu_layers
             )

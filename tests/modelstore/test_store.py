@@ -260,3 +260,20 @@ def test_builtin_catalog_holds_the_five_models() -> None:
     assert set(store.defaults()) == {"smollm2-135m-instruct-q4_1", "minilm-l6-v2-int8-dynamic", "minilm-l6-v2-tokenizer"}
     assert "gemma3-270m-q4_k_m" in store.catalog
     assert len(store.catalog["gemma3-270m-q4_k_m"].source) == 4
+
+
+def test_a_changed_model_file_is_refused_before_loading(tmp_path: Path) -> None:
+    from edgebot.modelstore.store import ModelTamperedError
+
+    src = tmp_path / "m.gguf"
+    src.write_bytes(PAYLOAD)
+    models = tmp_path / "models"
+    add_user_model(models, ModelEntry(name="pinned", kind="llm", file="m.gguf", sha256=SHA,
+                                      source=[SourcePart(path=str(src))]))
+    store = ModelStore(models)
+    store.pull("pinned", progress=False, say=lambda _: None)
+    assert store.require_verified("pinned").read_bytes() == PAYLOAD
+    path = store.require("pinned")
+    path.write_bytes(PAYLOAD[:-1] + b"X")  # swapped on disk after the pull
+    with pytest.raises(ModelTamperedError, match="does not match its pinned sha256"):
+        store.require_verified("pinned")

@@ -99,3 +99,24 @@ def test_cli_detect_redact_and_eval(tmp_path: Path) -> None:
     (tmp_path / "broken.jsonl").write_text('{"text": 1, "spans": [{"start": "a"}]}\n')
     broken = cli("eval", str(tmp_path / "broken.jsonl"), stdin="")
     assert broken.returncode == 2 and "line 1" in broken.stderr
+
+
+def test_cli_export_erase_and_purge(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                    capsys: pytest.CaptureFixture[str]) -> None:
+    from edgebot.audit import AuditLog
+    from edgebot.cli import main
+    from edgebot.storage import Database, SessionStore
+
+    monkeypatch.setenv("EDGEBOT_PATHS_DATABASE", str(tmp_path / "e.sqlite3"))
+    db = Database(tmp_path / "e.sqlite3")
+    sessions = SessionStore(db)
+    keep, old = sessions.create()[0], sessions.create()[0]
+    sessions.add_message(keep, "user", "hello [EMAIL_1]")
+    with db.write() as conn:
+        conn.execute("UPDATE sessions SET updated_at = '2020-01-01T00:00:00.000Z' WHERE id = ?", (old,))
+    assert main(["privacy", "export", "--session", keep]) == 0
+    assert json.loads(capsys.readouterr().out)["messages"][0]["content"] == "hello [EMAIL_1]"
+    assert main(["privacy", "purge", "--days", "30"]) == 0 and "purged 1" in capsys.readouterr().out
+    assert main(["privacy", "erase", "--session", keep]) == 0
+    assert sessions.idle_since(0) == [] and main(["privacy", "export", "--session", keep]) != 0
+    assert [r.action for r in AuditLog(db).records()] == ["privacy.export", "privacy.purge", "privacy.erase"]

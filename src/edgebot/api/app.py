@@ -20,13 +20,21 @@ from edgebot.runtime import Runtime
 ABANDON_CHECK_S = 60.0
 
 
-async def _mark_abandoned(runtime: Runtime) -> None:
-    """Every minute: sessions idle past dialogue.idle_minutes without an outcome become abandoned."""
+async def _housekeeping(runtime: Runtime) -> None:
+    """Every minute: sessions idle past dialogue.idle_minutes without an outcome become abandoned, and
+    conversations past privacy.retention_days are deleted (audited)."""
     from edgebot.dialogue.state import DialogueStore
 
     store = DialogueStore(runtime.db)
     while True:
-        await asyncio.to_thread(store.mark_abandoned, runtime.settings.dialogue.idle_minutes)
+        if runtime.engine.dialogue is not None:
+            await asyncio.to_thread(store.mark_abandoned, runtime.settings.dialogue.idle_minutes)
+        days = runtime.settings.privacy.retention_days
+        if days > 0:
+            old = await asyncio.to_thread(runtime.sessions.idle_since, days)
+            if old:
+                await asyncio.to_thread(runtime.sessions.erase, old)
+                runtime.audit.append("serve", "privacy.purge", "", {"days": days, "sessions": len(old)})
         await asyncio.sleep(ABANDON_CHECK_S)
 
 
@@ -34,8 +42,7 @@ def create_app(runtime: Runtime) -> Litestar:
     tasks: list[asyncio.Task[None]] = []
 
     async def start() -> None:
-        if runtime.engine.dialogue is not None:
-            tasks.append(asyncio.create_task(_mark_abandoned(runtime)))
+        tasks.append(asyncio.create_task(_housekeeping(runtime)))
 
     async def stop() -> None:
         for task in tasks:

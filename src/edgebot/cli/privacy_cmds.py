@@ -56,6 +56,45 @@ def cmd_privacy_eval(args: argparse.Namespace, loaded: LoadedSettings) -> int:
     return 0
 
 
+def _store(loaded: LoadedSettings) -> Any:
+    from edgebot.audit import AuditLog
+    from edgebot.storage import Database, SessionStore
+
+    db = Database(loaded.settings.database_path)
+    return SessionStore(db), AuditLog(db)
+
+
+def cmd_privacy_export(args: argparse.Namespace, loaded: LoadedSettings) -> int:
+    sessions, audit = _store(loaded)
+    meta = sessions.get(args.session)  # SessionNotFoundError names the problem
+    out = {"session_id": meta.id, "created_at": meta.created_at, "messages": [
+        {"role": m.role, "content": m.content, "created_at": m.created_at} for m in sessions.messages(args.session)]}
+    audit.append("cli", "privacy.export", args.session, {"messages": len(out["messages"])})
+    print(json.dumps(out, indent=2, ensure_ascii=False))
+    return 0
+
+
+def cmd_privacy_erase(args: argparse.Namespace, loaded: LoadedSettings) -> int:
+    sessions, audit = _store(loaded)
+    sessions.get(args.session)
+    sessions.erase([args.session])
+    audit.append("cli", "privacy.erase", args.session, {})
+    print(f"erased session {args.session} and everything stored with it")
+    return 0
+
+
+def cmd_privacy_purge(args: argparse.Namespace, loaded: LoadedSettings) -> int:
+    days = args.days if args.days is not None else loaded.settings.privacy.retention_days
+    if days <= 0:
+        print("nothing to purge: privacy.retention_days is 0 (keep conversations); give --days N")
+        return 0
+    sessions, audit = _store(loaded)
+    erased = sessions.erase(sessions.idle_since(days))
+    audit.append("cli", "privacy.purge", "", {"days": days, "sessions": erased})
+    print(f"purged {erased} conversations idle for more than {days} days")
+    return 0
+
+
 def register(sub: Any, add: Add) -> None:
     privacy = sub.add_parser("privacy", help="Detect, redact and evaluate personal data (PII).",
                              description="PII detection with typed placeholders; nothing needs the network.")
@@ -66,3 +105,10 @@ def register(sub: Any, add: Add) -> None:
     p = add(psub, "eval", cmd_privacy_eval, "Precision, recall and F2 (overall and per type) on a labelled JSONL set.")
     p.add_argument("file", metavar="FILE", help="JSONL: {\"text\", \"spans\": [{\"start\", \"end\", \"type\"}]}")
     p.add_argument("--json", action="store_true", help="print JSON: precision, recall, f2, per_type, latency")
+    p = add(psub, "export", cmd_privacy_export, "Print a session's stored messages as JSON (audited).")
+    p.add_argument("--session", required=True, metavar="ID", help="the session id")
+    p = add(psub, "erase", cmd_privacy_erase, "Delete a session and everything stored with it (audited).")
+    p.add_argument("--session", required=True, metavar="ID", help="the session id")
+    p = add(psub, "purge", cmd_privacy_purge,
+            "Delete conversations idle longer than privacy.retention_days (serve also does this every minute).")
+    p.add_argument("--days", type=float, help="override privacy.retention_days")

@@ -15,12 +15,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from edgebot.errors import ModelMissingError, UsageError
+from edgebot.errors import EdgebotError, ModelMissingError, UsageError
 from edgebot.modelstore import derive
 from edgebot.modelstore.catalog import ModelEntry, SourcePart, load_catalog
 from edgebot.modelstore.fetch import CHUNK, FetchError, fetch_part
 
 Say = Callable[[str], None]
+
+
+class ModelTamperedError(EdgebotError):
+    """An installed model file no longer matches its pinned sha256."""
+
+    exit_code = 3
 
 
 @dataclass(frozen=True)
@@ -61,6 +67,22 @@ class ModelStore:
         path = self.path_for(name)
         if not path.is_file():
             raise ModelMissingError(f"model {name} is not installed at {path}; run `edgebot models pull {name}`")
+        return path
+
+    def require_verified(self, name: str) -> Path:
+        """The installed file of NAME, checked against its pinned sha256 before anything loads it: the stamp
+        written at pull time when size and mtime still match it, else a full hash. A file that changed
+        since it was verified is refused (ModelTamperedError), never loaded."""
+        path = self.require(name)
+        entry = self.entry(name)
+        if self._stamp_ok(path, entry):
+            return path
+        if sha256_file(path) != entry.sha256:
+            raise ModelTamperedError(
+                f"model {name} at {path} does not match its pinned sha256 {entry.sha256[:12]}...; it was not "
+                f"loaded. Run `edgebot models pull {name}` after removing the file, or pin the new file with "
+                "`edgebot models add`")
+        self._write_stamp(path, entry)
         return path
 
     def status(self) -> list[ModelStatus]:

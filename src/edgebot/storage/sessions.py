@@ -62,6 +62,12 @@ class SessionStore:
         rows = self.db.query("SELECT id FROM sessions WHERE wp_user_id = ? ORDER BY created_at", (wp_user_id,))
         return [str(r[0]) for r in rows]
 
+    def idle_since(self, days: float) -> list[str]:
+        """Sessions whose last activity is older than DAYS."""
+        rows = self.db.query("SELECT id FROM sessions WHERE updated_at < strftime('%Y-%m-%dT%H:%M:%fZ','now', ?)",
+                             (f"-{float(days)} days",))
+        return [str(r[0]) for r in rows]
+
     def erase(self, session_ids: list[str]) -> int:
         """Delete sessions with everything stored for them (messages, state, handoffs, feedback)."""
         with self.db.write() as conn:
