@@ -8,7 +8,7 @@ from typing import Any
 import msgspec
 from litestar import Request, get, post
 
-from edgebot.api.errors import ApiError
+from edgebot.api.errors import SQL_INT_MAX, ApiError
 from edgebot.api.routes import runtime_of
 from edgebot.bridge import BridgeClaims, SignatureError, verify
 from edgebot.kb import Ingestor, SourceDocument, html_to_text
@@ -91,7 +91,7 @@ async def wordpress_sync(request: Request, data: WordPressEvent) -> SyncResult:
 
 
 def _wp_user(request: Request, wp_user_id: int) -> list[str]:
-    if wp_user_id < 1:
+    if not 0 < wp_user_id <= SQL_INT_MAX:
         raise ApiError(422, "bad_user", "wp_user_id is a WordPress user id (1 or more)")
     return runtime_of(request).sessions.of_wp_user(wp_user_id)
 

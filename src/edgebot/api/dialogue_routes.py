@@ -11,7 +11,7 @@ from litestar import Request, get, post
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from edgebot.api.auth import require_key
-from edgebot.api.errors import ApiError
+from edgebot.api.errors import ApiError, check_id
 from edgebot.api.events import SessionEvents
 from edgebot.api.routes import SSE_HEADERS, authorize, runtime_of
 from edgebot.api.schemas import AgentMessage, AgentMessageStored, FeedbackCreate, FeedbackStored, HandoffClaim
@@ -76,6 +76,7 @@ def _agent(request: Request) -> DialogueStore:
 
 
 def _get(store: DialogueStore, handoff_id: int) -> Handoff:
+    check_id(handoff_id, "handoff")
     try:
         return store.handoff(handoff_id)
     except HandoffNotFoundError:

@@ -25,6 +25,16 @@ class ApiError(Exception):
         self.headers = headers or {}
 
 
+SQL_INT_MAX = 2**63 - 1
+
+
+def check_id(value: int, what: str) -> int:
+    """A path or body id that SQLite can hold; anything else cannot exist (404, not a 500)."""
+    if not 0 < value <= SQL_INT_MAX:
+        raise ApiError(404, f"{what}_not_found", f"no {what.replace('_', ' ')} {value}")
+    return value
+
+
 def error_response(status: int, code: str, detail: str, headers: dict[str, str] | None = None) -> Response[ErrorBody]:
     return Response(ErrorBody(code, detail), status_code=status, media_type=MediaType.JSON, headers=headers)
 
@@ -45,6 +55,8 @@ def as_api_error(exc: Exception) -> ApiError:
         return ApiError(422, "message_too_long", str(exc))
     if isinstance(exc, NotFoundException):
         return ApiError(404, "not_found", "no such route; see /schema for the API")
+    if isinstance(exc, RecursionError):  # the JSON decoder on absurdly nested bodies
+        return ApiError(400, "malformed_json", "the body is nested too deeply to be a message")
     if isinstance(exc, HTTPException) and isinstance(exc.__cause__, SerializationException):
         return ApiError(400, "malformed_json", f"the body is not valid JSON: {exc.detail}")
     if isinstance(exc, ValidationException):

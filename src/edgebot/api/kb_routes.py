@@ -7,7 +7,7 @@ import hashlib
 from litestar import Request, delete, get, post
 
 from edgebot.api.auth import require_key
-from edgebot.api.errors import ApiError
+from edgebot.api.errors import ApiError, check_id
 from edgebot.api.routes import runtime_of
 from edgebot.api.schemas import DocumentCreate, DocumentStored, SearchHit
 from edgebot.kb import Ingestor, SourceDocument, html_to_text
@@ -44,6 +44,7 @@ async def add_document(request: Request, data: DocumentCreate) -> DocumentStored
         status_code=204)
 async def delete_document(request: Request, document_id: int) -> None:
     runtime = _require_key(request)
+    check_id(document_id, "document")
     if not runtime.kb.delete(document_id):
         raise ApiError(404, "document_not_found", f"no document {document_id}")
 

@@ -1,0 +1,52 @@
+"""Schemathesis against the OpenAPI schema of a real server (keys set, demo catalog on): no 5xx on any
+route. Then bodies a schema fuzzer does not produce: non-UTF-8, a very long single token, deep nesting."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support import Server
+
+
+@pytest.fixture(scope="module")
+def target(tmp_path_factory: pytest.TempPathFactory, models_dir: Path) -> Iterator[Server]:
+    srv = Server(tmp_path_factory.mktemp("fuzz"), models_dir, llm_max_tokens="8", kb_api_key="fuzz-key",
+                 dialogue_agent_key="fuzz-key", dialogue_catalog="demo", bridge_secret="fuzz-secret")
+    yield srv
+    srv.stop()
+
+
+def test_schemathesis_finds_no_server_error(target: Server, tmp_path: Path) -> None:
+    st = Path(sys.executable).with_name("st")
+    result = subprocess.run(
+        [str(st), "run", f"{target.url}/schema/openapi.json", "-H", "X-API-Key: fuzz-key", "--checks",
+         "not_a_server_error", "--max-examples", "25", "--workers", "1", "--seed", "1"],
+        capture_output=True, text=True, timeout=600, check=False, cwd=tmp_path,
+        env=os.environ | {"SCHEMATHESIS_HOOKS": ""})
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "passed" in result.stdout and "Server error" not in result.stdout
+
+
+@pytest.mark.parametrize(("body", "headers"), [
+    (b"\xff\xfe\x00not utf-8", {"Content-Type": "application/json"}),
+    (b'{"text": ' + b"[" * 5000 + b"]" * 5000 + b"}", {"Content-Type": "application/json"}),
+    (b'{"text": "hi"', {"Content-Type": "application/json"}),
+], ids=["not-utf8", "deep-nesting", "truncated"])
+def test_odd_bodies_get_a_json_error_not_a_crash(target: Server, body: bytes, headers: dict[str, str]) -> None:
+    sid, auth = target.session()
+    r = httpx.post(f"{target.url}/v1/sessions/{sid}/messages", content=body, headers=auth | headers, timeout=60)
+    assert 400 <= r.status_code < 500, r.text
+    assert set(r.json()) == {"code", "detail"}
+
+
+def test_a_very_long_single_token_is_answered(target: Server) -> None:
+    sid, auth = target.session()
+    r = httpx.post(f"{target.url}/v1/sessions/{sid}/messages", json={"text": "a" * 3000}, headers=auth, timeout=60)
+    assert r.status_code == 200 and r.json()["decision"] == "clarify"
