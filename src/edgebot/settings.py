@@ -44,6 +44,11 @@ class ServerSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     log_level: Annotated[
         Literal["debug", "info", "warning", "error"], _doc("Server log level: debug, info, warning or error.")
     ] = "info"
+    rate_limit_per_minute: Annotated[int, _doc(
+        "Messages and new sessions one visitor (IP, or the bridge's signed visitor IP) may send a minute; 0: no limit.",
+        ge=0)] = 60
+    cors_origins: Annotated[list[str], _doc(
+        "Browser origins allowed to call the API directly (CORS); empty: none (WordPress calls server-to-server).")] = []
 
 
 class LlmSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

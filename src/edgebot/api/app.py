@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from litestar import Litestar
+from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 
@@ -14,6 +15,7 @@ from edgebot.api.dialogue_routes import DIALOGUE_ROUTES
 from edgebot.api.errors import handle_exception
 from edgebot.api.events import SessionEvents
 from edgebot.api.kb_routes import KB_ROUTES
+from edgebot.api.ratelimit import RateLimiter, add_security_headers
 from edgebot.api.routes import ROUTES
 from edgebot.runtime import Runtime
 
@@ -48,12 +50,18 @@ def create_app(runtime: Runtime) -> Litestar:
         for task in tasks:
             task.cancel()
 
+    server = runtime.settings.server
+    limiter = RateLimiter(server.rate_limit_per_minute) if server.rate_limit_per_minute else None
+    cors = CORSConfig(allow_origins=list(server.cors_origins), allow_headers=["Authorization", "Content-Type"],
+                      allow_methods=["GET", "POST"]) if server.cors_origins else None
     return Litestar(
         on_startup=[start],
         on_shutdown=[stop],
+        after_request=add_security_headers,
+        cors_config=cors,
         route_handlers=[*ROUTES, *KB_ROUTES, *DIALOGUE_ROUTES, *BRIDGE_ROUTES],
         before_request=check_signature,
-        state=State({"runtime": runtime, "events": SessionEvents()}),
+        state=State({"runtime": runtime, "events": SessionEvents(), "limiter": limiter}),
         exception_handlers={Exception: handle_exception},
         request_max_body_size=runtime.settings.server.max_body_bytes,
         openapi_config=OpenAPIConfig(title="edgebot", version=__version__, path="/schema"),

@@ -12,6 +12,7 @@ from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from edgebot import __version__
 from edgebot.api.errors import ApiError, as_api_error, error_response
+from edgebot.api.ratelimit import check_rate
 from edgebot.api.schemas import (
     ErrorBody,
     Health,
@@ -45,6 +46,7 @@ def authorize(request: Request, session_id: str) -> StoredSession:
 
 @post("/v1/sessions", operation_id="createSession", summary="Create a chat session", status_code=201)
 async def create_session(request: Request) -> SessionCreated:
+    check_rate(request, request.app.state.limiter)
     claims = getattr(request.state, "bridge", None)  # a signed WordPress user claim, when the bridge sent it
     session_id, token = runtime_of(request).sessions.create(claims.user_id if claims else None)
     return SessionCreated(session_id=session_id, token=token)
@@ -89,6 +91,7 @@ async def post_message(
     request: Request, session_id: str, data: MessageCreate
 ) -> Response[MessageReply] | Response[ErrorBody] | ServerSentEvent:
     authorize(request, session_id)
+    check_rate(request, request.app.state.limiter)
     engine = runtime_of(request).engine
     loop = asyncio.get_running_loop()
     if engine.dialogue is not None:  # planning may call integrations over the network: keep the loop free

@@ -1,0 +1,68 @@
+"""Per-visitor rate limits (a token bucket per key) and the security headers every response carries."""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable
+
+from litestar import Request, Response
+
+from edgebot.api.errors import ApiError
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy": ("default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' "
+                                "'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'"),
+}
+
+
+class RateLimiter:
+    """PER_MINUTE requests a minute per key, refilled continuously, bursts up to PER_MINUTE."""
+
+    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic, max_keys: int = 100_000) -> None:
+        self.rate = per_minute / 60.0
+        self.capacity = float(per_minute)
+        self.clock = clock
+        self.max_keys = max_keys
+        self._buckets: dict[str, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def take(self, key: str) -> float:
+        """0 when allowed, else the seconds to wait."""
+        now = self.clock()
+        with self._lock:
+            tokens, last = self._buckets.get(key, (self.capacity, now))
+            tokens = min(self.capacity, tokens + (now - last) * self.rate)
+            if tokens >= 1:
+                if len(self._buckets) >= self.max_keys and key not in self._buckets:
+                    self._buckets.clear()  # bounded memory under a flood of distinct keys
+                self._buckets[key] = (tokens - 1, now)
+                return 0.0
+            self._buckets[key] = (tokens, now)
+            return (1 - tokens) / self.rate
+
+
+def visitor_key(request: Request) -> str:
+    claims = getattr(request.state, "bridge", None)
+    if claims is not None and claims.visitor_ip:
+        return "visitor:" + claims.visitor_ip
+    return "ip:" + (request.client.host if request.client else "?")
+
+
+def check_rate(request: Request, limiter: RateLimiter | None) -> None:
+    if limiter is None:
+        return
+    wait = limiter.take(visitor_key(request))
+    if wait:
+        raise ApiError(429, "rate_limited", "too many requests from you; wait a little",
+                       {"Retry-After": str(max(1, math.ceil(wait)))})
+
+
+def add_security_headers(response: Response) -> Response:
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    return response
