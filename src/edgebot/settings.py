@@ -47,6 +47,8 @@ class ServerSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     rate_limit_per_minute: Annotated[int, _doc(
         "Messages and new sessions one visitor (IP, or the bridge's signed visitor IP) may send a minute; 0: no limit.",
         ge=0)] = 60
+    chat_requires_key: Annotated[bool, _doc(
+        "Sessions and messages need an API key with the chat scope (or the WordPress bridge's signature).")] = False
     cors_origins: Annotated[list[str], _doc(
         "Browser origins allowed to call the API directly (CORS); empty: none (WordPress calls server-to-server).")] = []
 

@@ -69,7 +69,8 @@ def test_nothing_relevant_means_i_dont_know_and_a_person(kb_server: Server) -> N
 
 def test_kb_api_add_search_delete_behind_the_key(kb_server: Server) -> None:
     url = f"{kb_server.url}/v1/kb"
-    assert httpx.get(f"{url}/search", params={"q": "x"}).json()["code"] == "bad_api_key"
+    assert httpx.get(f"{url}/search", params={"q": "x"}).json()["code"] == "missing_api_key"
+    assert httpx.get(f"{url}/search", params={"q": "x"}, headers={"X-API-Key": "nope"}).json()["code"] == "bad_api_key"
     key = {"X-API-Key": KEY}
     doc = {"title": "Bike rental", "text": "# Bike rental\n\nWe rent e-bikes for 35 EUR per day from the Berlin store.",
            "url": "https://northwind-outfitters.example/bikes"}

@@ -10,7 +10,8 @@ from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 
 from edgebot import __version__
-from edgebot.api.bridge_routes import BRIDGE_ROUTES, check_signature
+from edgebot.api.auth import scope_guard
+from edgebot.api.bridge_routes import BRIDGE_ROUTES
 from edgebot.api.dialogue_routes import DIALOGUE_ROUTES
 from edgebot.api.errors import handle_exception
 from edgebot.api.events import SessionEvents
@@ -60,7 +61,7 @@ def create_app(runtime: Runtime) -> Litestar:
         after_request=add_security_headers,
         cors_config=cors,
         route_handlers=[*ROUTES, *KB_ROUTES, *DIALOGUE_ROUTES, *BRIDGE_ROUTES],
-        before_request=check_signature,
+        guards=[scope_guard],
         state=State({"runtime": runtime, "events": SessionEvents(), "limiter": limiter}),
         exception_handlers={Exception: handle_exception},
         request_max_body_size=runtime.settings.server.max_body_bytes,

@@ -1,18 +1,56 @@
-"""API keys for the operator routes (knowledge base, agents): compared in constant time."""
+"""Who may call a route: every route declares a scope in `opt["scope"]`, and one guard enforces it.
+
+- `public`: anyone (health, readiness, the demo page);
+- `chat`: sessions and messages; open (each session has its own token) unless `server.chat_requires_key`;
+- `ingest`, `agent`, `compliance`: an API key (`X-API-Key`) with that scope or `admin` (`edgebot keys create`),
+  or the older single keys `kb.api_key` (ingest) and `dialogue.agent_key` (agent);
+- a request signed by the WordPress bridge counts for `chat`, `ingest` and `compliance`.
+"""
 
 from __future__ import annotations
 
-import hmac
+from typing import Any
 
 from litestar import Request
 
+from edgebot.api.bridge_routes import check_signature
 from edgebot.api.errors import ApiError
+from edgebot.keys import SCOPES, KeyStore
+
+ROUTE_SCOPES = ("public", *SCOPES)
+BRIDGE_SCOPES = {"chat", "ingest", "compliance"}
 
 
-def require_key(request: Request, key: str, setting: str, env: str, what: str) -> None:
-    """Refuse (403) when SETTING is empty, (401) when `X-API-Key` does not match it."""
-    if not key:
-        raise ApiError(403, f"{what}_api_disabled", f"set {setting} ({env}) to use the {what} API")
+async def scope_guard(connection: Any, handler: Any) -> None:
+    scope = handler.opt.get("scope")
+    if scope is None and (connection.url.path.startswith("/schema") or connection.scope.get("method") == "OPTIONS"):
+        return  # the OpenAPI document itself, and the OPTIONS answers Litestar generates
+    if scope not in ROUTE_SCOPES:
+        raise ApiError(500, "undeclared_scope", f"route {connection.url.path} declares no scope")
+    request: Request = connection
+    await check_signature(request)
+    if scope == "public":
+        return
+    runtime = request.app.state.runtime
+    claims = getattr(request.state, "bridge", None)
+    if claims is not None and scope in BRIDGE_SCOPES:
+        return
+    if scope == "chat" and not runtime.settings.server.chat_requires_key:
+        return
     given = request.headers.get("x-api-key", "")
-    if not hmac.compare_digest(given.encode(), key.encode()):
-        raise ApiError(401, "bad_api_key", f"send the {what} API key ({setting}) as `X-API-Key`")
+    if not given:
+        raise ApiError(401, "missing_api_key", f"this route needs an API key with the {scope} scope, sent as "
+                       "X-API-Key (create one with `edgebot keys create NAME --scope ...`)")
+    legacy = {s for s, key in (("ingest", runtime.settings.kb.api_key), ("agent", runtime.settings.dialogue.agent_key))
+              if key and _same(given, key)}
+    record = KeyStore(runtime.db).lookup(given) if not legacy else None
+    if not legacy and (record is None or record.revoked_at is not None):
+        raise ApiError(401, "bad_api_key", "the API key is unknown or revoked")
+    if scope not in legacy and not (record is not None and record.allows(scope)):
+        raise ApiError(403, "insufficient_scope", f"the API key lacks the {scope} scope")
+
+
+def _same(a: str, b: str) -> bool:
+    import hmac
+
+    return hmac.compare_digest(a.encode(), b.encode())

@@ -13,19 +13,18 @@ from edgebot.api.routes import runtime_of
 from edgebot.bridge import BridgeClaims, SignatureError, verify
 from edgebot.kb import Ingestor, SourceDocument, html_to_text
 
-ALWAYS_SIGNED = ("/v1/kb/wordpress", "/v1/privacy/")
 SIGNATURE_HEADERS = ("x-edgebot-signature", "x-edgebot-timestamp", "x-edgebot-nonce")
 
 
 async def check_signature(request: Request) -> None:
-    """Before every handler: verify a bridge signature where one is required or present, and keep its
-    claims on `request.state.bridge`."""
+    """Before every handler (from the scope guard): verify a bridge signature where one is present or
+    `bridge.require_signature` asks for it, and keep its claims on `request.state.bridge`."""
     path = request.url.path
     if not path.startswith("/v1/"):
         return
     runtime = runtime_of(request)
     settings = runtime.settings.bridge
-    required = path.startswith(ALWAYS_SIGNED) or settings.require_signature
+    required = settings.require_signature
     present = any(h in request.headers for h in SIGNATURE_HEADERS)
     if not (required or present):
         return
@@ -66,7 +65,7 @@ class SyncResult(msgspec.Struct, frozen=True):
     status: str  # added | updated | unchanged | removed | absent
 
 
-@post("/v1/kb/wordpress", operation_id="wordpressSync", status_code=200,
+@post("/v1/kb/wordpress", operation_id="wordpressSync", opt={"scope": "ingest"}, status_code=200,
       summary="Content sync from the WordPress bridge (signed): a post or page was published, updated or removed")
 async def wordpress_sync(request: Request, data: WordPressEvent) -> SyncResult:
     runtime = runtime_of(request)
@@ -96,7 +95,7 @@ def _wp_user(request: Request, wp_user_id: int) -> list[str]:
     return runtime_of(request).sessions.of_wp_user(wp_user_id)
 
 
-@get("/v1/privacy/export", operation_id="privacyExport",
+@get("/v1/privacy/export", operation_id="privacyExport", opt={"scope": "compliance"},
      summary="Everything stored for a WordPress user's sessions (signed; for WordPress's personal data exporter)")
 async def privacy_export(request: Request, wp_user_id: int) -> dict[str, Any]:
     sessions = runtime_of(request).sessions
@@ -113,7 +112,7 @@ class EraseRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     wp_user_id: int
 
 
-@post("/v1/privacy/erase", operation_id="privacyErase", status_code=200,
+@post("/v1/privacy/erase", operation_id="privacyErase", opt={"scope": "compliance"}, status_code=200,
       summary="Erase a WordPress user's sessions and everything stored with them (signed; for the eraser)")
 async def privacy_erase(request: Request, data: EraseRequest) -> dict[str, int]:
     ids = _wp_user(request, data.wp_user_id)

@@ -10,7 +10,6 @@ import msgspec
 from litestar import Request, get, post
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
-from edgebot.api.auth import require_key
 from edgebot.api.errors import ApiError, check_id
 from edgebot.api.events import SessionEvents
 from edgebot.api.routes import SSE_HEADERS, authorize, runtime_of
@@ -29,7 +28,7 @@ def _dialogue_store(runtime: Runtime) -> DialogueStore:
     return DialogueStore(runtime.db)
 
 
-@post("/v1/sessions/{session_id:str}/feedback", operation_id="postFeedback",
+@post("/v1/sessions/{session_id:str}/feedback", operation_id="postFeedback", opt={"scope": "chat"},
       summary="Rate the conversation: rating 1-5 and/or thumbs up/down, with an optional comment", status_code=201)
 async def post_feedback(request: Request, session_id: str, data: FeedbackCreate) -> FeedbackStored:
     authorize(request, session_id)
@@ -45,7 +44,7 @@ async def post_feedback(request: Request, session_id: str, data: FeedbackCreate)
     return FeedbackStored(id=store.add_feedback(session_id, data.rating, data.thumbs, data.comment))
 
 
-@get("/v1/sessions/{session_id:str}/events", operation_id="sessionEvents",
+@get("/v1/sessions/{session_id:str}/events", operation_id="sessionEvents", opt={"scope": "chat"},
      summary="Server-Sent Events for the session: agent_message, handoff (status changes), keepalive")
 async def session_events(request: Request, session_id: str) -> ServerSentEvent:
     authorize(request, session_id)
@@ -69,10 +68,7 @@ async def session_events(request: Request, session_id: str) -> ServerSentEvent:
 
 
 def _agent(request: Request) -> DialogueStore:
-    runtime = runtime_of(request)
-    require_key(request, runtime.settings.dialogue.agent_key, "dialogue.agent_key", "EDGEBOT_DIALOGUE_AGENT_KEY",
-                "agent")
-    return _dialogue_store(runtime)
+    return _dialogue_store(runtime_of(request))
 
 
 def _get(store: DialogueStore, handoff_id: int) -> Handoff:
@@ -83,7 +79,7 @@ def _get(store: DialogueStore, handoff_id: int) -> Handoff:
         raise ApiError(404, "handoff_not_found", f"no handoff {handoff_id}") from None
 
 
-@get("/v1/handoffs", operation_id="listHandoffs", summary="Handoffs with their context bundles (?status=open)")
+@get("/v1/handoffs", operation_id="listHandoffs", opt={"scope": "agent"}, summary="Handoffs with their context bundles (?status=open)")
 async def list_handoffs(request: Request, status: str | None = None) -> list[Handoff]:
     store = _agent(request)
     if status is not None and status not in ("open", "claimed", "closed"):
@@ -91,12 +87,12 @@ async def list_handoffs(request: Request, status: str | None = None) -> list[Han
     return store.handoffs(status)
 
 
-@get("/v1/handoffs/{handoff_id:int}", operation_id="getHandoff", summary="One handoff with its context bundle")
+@get("/v1/handoffs/{handoff_id:int}", operation_id="getHandoff", opt={"scope": "agent"}, summary="One handoff with its context bundle")
 async def get_handoff(request: Request, handoff_id: int) -> Handoff:
     return _get(_agent(request), handoff_id)
 
 
-@post("/v1/handoffs/{handoff_id:int}/claim", operation_id="claimHandoff", summary="An agent takes the handoff",
+@post("/v1/handoffs/{handoff_id:int}/claim", operation_id="claimHandoff", opt={"scope": "agent"}, summary="An agent takes the handoff",
       status_code=200)
 async def claim_handoff(request: Request, handoff_id: int, data: HandoffClaim) -> Handoff:
     store = _agent(request)
@@ -112,7 +108,7 @@ async def claim_handoff(request: Request, handoff_id: int, data: HandoffClaim) -
     return handoff
 
 
-@post("/v1/handoffs/{handoff_id:int}/messages", operation_id="postAgentMessage",
+@post("/v1/handoffs/{handoff_id:int}/messages", operation_id="postAgentMessage", opt={"scope": "agent"},
       summary="An agent's reply: stored in the session and pushed to its open event streams", status_code=201)
 async def post_agent_message(request: Request, handoff_id: int, data: AgentMessage) -> AgentMessageStored:
     store = _agent(request)
@@ -132,7 +128,7 @@ async def post_agent_message(request: Request, handoff_id: int, data: AgentMessa
     return AgentMessageStored(message_id=message_id, delivered_to_streams=sent)
 
 
-@post("/v1/handoffs/{handoff_id:int}/close", operation_id="closeHandoff",
+@post("/v1/handoffs/{handoff_id:int}/close", operation_id="closeHandoff", opt={"scope": "agent"},
       summary="Close the handoff: the bot answers the session again", status_code=200)
 async def close_handoff(request: Request, handoff_id: int) -> Handoff:
     store = _agent(request)

@@ -6,7 +6,6 @@ import hashlib
 
 from litestar import Request, delete, get, post
 
-from edgebot.api.auth import require_key
 from edgebot.api.errors import ApiError, check_id
 from edgebot.api.routes import runtime_of
 from edgebot.api.schemas import DocumentCreate, DocumentStored, SearchHit
@@ -14,17 +13,16 @@ from edgebot.kb import Ingestor, SourceDocument, html_to_text
 from edgebot.runtime import Runtime
 
 
-def _require_key(request: Request) -> Runtime:
+def _kb_runtime(request: Request) -> Runtime:
     runtime = runtime_of(request)
-    require_key(request, runtime.settings.kb.api_key, "kb.api_key", "EDGEBOT_KB_API_KEY", "kb")
     if runtime.searcher is None:
         raise ApiError(409, "kb_disabled", "the knowledge base is turned off (kb.enabled = false)")
     return runtime
 
 
-@post("/v1/kb/documents", operation_id="addDocument", summary="Add or replace a document", status_code=201)
+@post("/v1/kb/documents", operation_id="addDocument", opt={"scope": "ingest"}, summary="Add or replace a document", status_code=201)
 async def add_document(request: Request, data: DocumentCreate) -> DocumentStored:
-    runtime = _require_key(request)
+    runtime = _kb_runtime(request)
     if data.format not in ("markdown", "text", "html"):
         raise ApiError(422, "bad_format", "format must be markdown, text or html")
     text = html_to_text(data.text)[0] if data.format == "html" else data.text
@@ -40,18 +38,18 @@ async def add_document(request: Request, data: DocumentCreate) -> DocumentStored
     return DocumentStored(id=document.id, status=status, chunks=document.chunks)
 
 
-@delete("/v1/kb/documents/{document_id:int}", operation_id="deleteDocument", summary="Remove a document",
+@delete("/v1/kb/documents/{document_id:int}", operation_id="deleteDocument", opt={"scope": "ingest"}, summary="Remove a document",
         status_code=204)
 async def delete_document(request: Request, document_id: int) -> None:
-    runtime = _require_key(request)
+    runtime = _kb_runtime(request)
     check_id(document_id, "document")
     if not runtime.kb.delete(document_id):
         raise ApiError(404, "document_not_found", f"no document {document_id}")
 
 
-@get("/v1/kb/search", operation_id="searchKnowledge", summary="Hybrid search over the knowledge base")
+@get("/v1/kb/search", operation_id="searchKnowledge", opt={"scope": "ingest"}, summary="Hybrid search over the knowledge base")
 async def search(request: Request, q: str, k: int = 5) -> list[SearchHit]:
-    runtime = _require_key(request)
+    runtime = _kb_runtime(request)
     if not q.strip():
         raise ApiError(422, "empty_query", "q must not be empty")
     assert runtime.searcher is not None

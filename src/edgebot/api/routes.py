@@ -44,7 +44,7 @@ def authorize(request: Request, session_id: str) -> StoredSession:
     return runtime_of(request).sessions.authenticate(session_id, token.strip())
 
 
-@post("/v1/sessions", operation_id="createSession", summary="Create a chat session", status_code=201)
+@post("/v1/sessions", operation_id="createSession", opt={"scope": "chat"}, summary="Create a chat session", status_code=201)
 async def create_session(request: Request) -> SessionCreated:
     check_rate(request, request.app.state.limiter)
     claims = getattr(request.state, "bridge", None)  # a signed WordPress user claim, when the bridge sent it
@@ -52,7 +52,7 @@ async def create_session(request: Request) -> SessionCreated:
     return SessionCreated(session_id=session_id, token=token)
 
 
-@get("/v1/sessions/{session_id:str}", operation_id="getSession", summary="A session's state and history")
+@get("/v1/sessions/{session_id:str}", operation_id="getSession", opt={"scope": "chat"}, summary="A session's state and history")
 async def get_session(request: Request, session_id: str) -> Session:
     session = authorize(request, session_id)
     messages = runtime_of(request).sessions.messages(session_id)
@@ -83,7 +83,7 @@ async def _sse(turn: Turn) -> AsyncIterator[ServerSentEventMessage]:
 
 @post(
     "/v1/sessions/{session_id:str}/messages",
-    operation_id="postMessage",
+    operation_id="postMessage", opt={"scope": "chat"},
     summary="Send a message; JSON reply, or an SSE stream (citations, token, done, error) with Accept: text/event-stream",
     status_code=200,
 )
@@ -133,12 +133,12 @@ async def _until_done_or_gone(turn: Turn, request: Request) -> TurnDone | None:
     return result.result() if not result.cancelled() else None
 
 
-@get("/healthz", operation_id="healthz", summary="The process is alive")
+@get("/healthz", operation_id="healthz", opt={"scope": "public"}, summary="The process is alive")
 async def healthz() -> Health:
     return Health(status="ok")
 
 
-@get("/readyz", operation_id="readyz", summary="Models loaded and the database writable (503 when not)")
+@get("/readyz", operation_id="readyz", opt={"scope": "public"}, summary="Models loaded and the database writable (503 when not)")
 async def readyz(request: Request) -> Response[Readiness]:
     runtime = runtime_of(request)
     model_ok = bool(runtime.provider.health().get("ok"))
@@ -154,7 +154,7 @@ async def readyz(request: Request) -> Response[Readiness]:
     return Response(body, status_code=200 if body.ready else 503)
 
 
-@get("/", operation_id="demoPage", summary="The built-in demo chat page", media_type=MediaType.HTML)
+@get("/", operation_id="demoPage", opt={"scope": "public"}, summary="The built-in demo chat page", media_type=MediaType.HTML)
 async def demo_page() -> str:
     return resources.files("edgebot.api").joinpath("static/index.html").read_text(encoding="utf-8")
 

@@ -15,6 +15,7 @@ from edgebot.cli import (
     dialogue_cmds,
     intents_cmds,
     kb_cmds,
+    keys_cmds,
     models_cmds,
     privacy_cmds,
     run_cmds,
@@ -23,7 +24,7 @@ from edgebot.cli.common import Handler, common_parser
 from edgebot.errors import EdgebotError
 from edgebot.settings import load_settings
 
-GROUPS = [run_cmds, models_cmds, intents_cmds, kb_cmds, dialogue_cmds, privacy_cmds, audit_cmds, config_cmds]
+GROUPS = [run_cmds, models_cmds, intents_cmds, kb_cmds, dialogue_cmds, privacy_cmds, audit_cmds, keys_cmds, config_cmds]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -116,6 +116,18 @@ m008_create_audit_log = [
     "CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END",
 ]
 
+m009_create_api_keys = [
+    """CREATE TABLE api_keys (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        scopes TEXT NOT NULL,
+        key_sha256 TEXT NOT NULL,
+        created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
+        revoked_at TEXT
+    )""",
+    "CREATE INDEX api_keys_hash ON api_keys (key_sha256)",
+]
+
 MIGRATIONS: list[tuple[int, str, list[str]]] = [
     (1, "m001_create_sessions", m001_create_sessions),
     (2, "m002_create_messages", m002_create_messages),
@@ -125,4 +137,5 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
     (6, "m006_create_dialogue", m006_create_dialogue),
     (7, "m007_create_bridge", m007_create_bridge),
     (8, "m008_create_audit_log", m008_create_audit_log),
+    (9, "m009_create_api_keys", m009_create_api_keys),
 ]
