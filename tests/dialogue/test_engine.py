@@ -89,3 +89,18 @@ def test_encoder_stays_unloaded_while_the_knowledge_base_is_empty(runtime: Runti
     sid, _ = runtime.sessions.create()
     list(runtime.engine.start_turn(sid, "Hello there").events_sync())
     assert runtime.searcher is not None and runtime.searcher.encoder.loaded is False  # ~160 MB not spent
+
+
+def test_the_model_sees_placeholders_not_the_values(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[list[str]] = []
+    submit = runtime.engine.scheduler.submit
+
+    def spy(messages, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202 - passes everything on
+        seen.append([m.content for m in messages])
+        return submit(messages, *args, **kwargs)
+
+    monkeypatch.setattr(runtime.engine.scheduler, "submit", spy)
+    sid, _ = runtime.sessions.create()
+    list(runtime.engine.start_turn(sid, "I am Jane Miller, mail me at jane@example.com").events_sync())
+    assert seen[0][-1] == "I am [PERSON_1], mail me at [EMAIL_1]"
+    assert "jane@example.com" not in " ".join(seen[0]) and runtime.engine.canary in seen[0][0]

@@ -133,7 +133,9 @@ class Engine:
                 self.dialogue.offer_human(session_id, "nothing relevant in the knowledge base")
                 meta |= {"decision": "dont_know", "quick_replies": [YES_HUMAN, NO_HUMAN]}
             return Turn(self.sessions, session_id, FixedReply(self.kb.dont_know), meta=meta, redact=self.redact)
-        messages = self.build_prompt(session_id, question, hits)
+        # The model sees the message with the same placeholders as the stored history (privacy.redact):
+        # flows and integrations already used the real values.
+        messages = self.build_prompt(session_id, self.redact(question), hits)
         job = self.scheduler.submit(messages, self.options, loop)
         try:
             self.sessions.add_message(session_id, "user", self.redact(text))
