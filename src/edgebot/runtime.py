@@ -15,6 +15,7 @@ from edgebot.kb import KnowledgeStore, Searcher
 from edgebot.llm import LlamaCppProvider, ModelProvider, Scheduler
 from edgebot.modelstore import ModelStore
 from edgebot.nlu import Encoder, LazyEncoder, SentenceEncoder
+from edgebot.privacy.vault import Vault, load_key
 from edgebot.settings import Settings
 from edgebot.storage import Database, SessionStore
 
@@ -91,6 +92,7 @@ class Runtime:
     kb: KnowledgeStore
     searcher: Searcher | None
     audit: AuditLog
+    vault: Vault | None = None
     started_at: float = field(default_factory=time.time)
 
     @classmethod
@@ -115,10 +117,12 @@ class Runtime:
         encoder = encoder or lazy_encoder(settings)
         searcher = Searcher(kb_store, encoder) if settings.kb.enabled else None
         audit = AuditLog(db, redactor(settings))
+        key = load_key(settings.privacy.vault_key_file)
+        vault = Vault(db, key) if key and settings.privacy.redact else None
         dialogue = open_dialogue(settings, encoder, provider, db, sessions, audit=audit) if settings.dialogue.catalog else None
         engine = Engine(llm, scheduler, sessions, max_message_chars=settings.server.max_message_chars,
-                        kb=settings.kb, searcher=searcher, dialogue=dialogue, redactor=redactor(settings))
-        return cls(settings, provider, scheduler, db, sessions, engine, kb_store, searcher, audit)
+                        kb=settings.kb, searcher=searcher, dialogue=dialogue, redactor=redactor(settings), vault=vault)
+        return cls(settings, provider, scheduler, db, sessions, engine, kb_store, searcher, audit, vault)
 
     def close(self) -> None:
         self.scheduler.close()

@@ -112,6 +112,8 @@ class PrivacySettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
     retention_days: Annotated[int, _doc(
         "Conversations (messages, state, handoffs, feedback) idle this many days are deleted; 0 keeps them.", ge=0)] = 0
     redact: Annotated[bool, _doc("Replace PII with [TYPE_N] placeholders before messages and handoffs are stored.")] = True
+    vault_key_file: Annotated[str, _doc(
+        "Key file of the token vault (originals of redacted values, encrypted); empty: no vault.")] = ""
     custom_patterns: Annotated[dict[str, str], _doc(
         "More PII types as {TYPE = \"regex\"}, e.g. {ORDER_ID = \"NW-\\\\d{5}\"} to treat order ids as sensitive.")] = {}
 

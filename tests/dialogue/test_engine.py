@@ -95,7 +95,7 @@ def test_the_model_sees_placeholders_not_the_values(runtime: Runtime, monkeypatc
     seen: list[list[str]] = []
     submit = runtime.engine.scheduler.submit
 
-    def spy(messages, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202 - passes everything on
+    def spy(messages, *args, **kwargs):
         seen.append([m.content for m in messages])
         return submit(messages, *args, **kwargs)
 

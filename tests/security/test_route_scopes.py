@@ -25,7 +25,7 @@ KEY_CODES = {"missing_api_key", "bad_api_key", "insufficient_scope"}
 BODIES = {"createSession": None, "postMessage": {"text": "hi"}, "postFeedback": {"rating": 5},
           "addDocument": {"title": "t", "text": "x"}, "claimHandoff": {"agent": "a"}, "postAgentMessage": {"text": "x"},
           "wordpressSync": {"event": "delete", "site": "https://s", "post": {"id": 1}}, "privacyErase": {"wp_user_id": 1}}
-QUERIES = {"searchKnowledge": {"q": "x"}, "privacyExport": {"wp_user_id": "1"}}
+QUERIES: dict[str, dict[str, str]] = {"searchKnowledge": {"q": "x"}, "privacyExport": {"wp_user_id": "1"}}
 
 
 def edgebot(data_dir: Path, *args: str) -> str:

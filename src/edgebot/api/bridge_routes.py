@@ -121,4 +121,16 @@ async def privacy_erase(request: Request, data: EraseRequest) -> dict[str, int]:
     return {"sessions_erased": erased}
 
 
-BRIDGE_ROUTES = [wordpress_sync, privacy_export, privacy_erase]
+@get("/v1/vault/{session_id:str}", operation_id="vaultRead", opt={"scope": "compliance"},
+     summary="The original values behind a session's placeholders (token vault; compliance key; audited)")
+async def vault_read(request: Request, session_id: str) -> dict[str, Any]:
+    runtime = runtime_of(request)
+    if runtime.vault is None:
+        raise ApiError(409, "vault_disabled", "the token vault is off: set privacy.vault_key_file")
+    runtime.sessions.get(session_id)
+    entries = runtime.vault.get(session_id)
+    runtime.audit.append("compliance", "vault.read", session_id, {"entries": len(entries)})
+    return {"session_id": session_id, "entries": entries}
+
+
+BRIDGE_ROUTES = [wordpress_sync, privacy_export, privacy_erase, vault_read]

@@ -95,6 +95,15 @@ def cmd_privacy_purge(args: argparse.Namespace, loaded: LoadedSettings) -> int:
     return 0
 
 
+def cmd_privacy_vault_key(args: argparse.Namespace, loaded: LoadedSettings) -> int:
+    from edgebot.privacy.vault import new_key_file
+
+    path = new_key_file(Path(args.file) if args.file else loaded.settings.data_dir / "vault.key")
+    print(f"wrote a new vault key to {path} (mode 600). Turn the vault on with privacy.vault_key_file = \"{path}\"; "
+          "keep a copy somewhere safe: without it the vault cannot be read")
+    return 0
+
+
 def register(sub: Any, add: Add) -> None:
     privacy = sub.add_parser("privacy", help="Detect, redact and evaluate personal data (PII).",
                              description="PII detection with typed placeholders; nothing needs the network.")
@@ -112,3 +121,5 @@ def register(sub: Any, add: Add) -> None:
     p = add(psub, "purge", cmd_privacy_purge,
             "Delete conversations idle longer than privacy.retention_days (serve also does this every minute).")
     p.add_argument("--days", type=float, help="override privacy.retention_days")
+    p = add(psub, "vault-key", cmd_privacy_vault_key, "Create a key file for the token vault (off until configured).")
+    p.add_argument("--file", metavar="PATH", help="where to write it (default: DATA_DIR/vault.key)")

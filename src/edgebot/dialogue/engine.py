@@ -20,6 +20,7 @@ from edgebot.dialogue.turn import Citation, FixedReply, Turn
 from edgebot.errors import EdgebotError
 from edgebot.kb import Hit, Searcher
 from edgebot.llm import ChatMessage, GenerationOptions, Scheduler, fit_history
+from edgebot.privacy.vault import Vault
 from edgebot.settings import KbSettings, LlmSettings
 from edgebot.storage import SessionStore
 
@@ -47,7 +48,9 @@ class Engine:
         searcher: Searcher | None = None,
         dialogue: Dialogue | None = None,
         redactor: Callable[[str], str] | None = None,
+        vault: Vault | None = None,
     ) -> None:
+        self.vault = vault
         self.dialogue = dialogue
         self.redact: Callable[[str], str] = redactor or (lambda text: text)
         self.canary = settings.canary or new_canary()
@@ -62,6 +65,16 @@ class Engine:
         self.options = GenerationOptions(
             max_tokens=settings.max_tokens, temperature=settings.temperature, stop=tuple(settings.stop)
         )
+
+    def _store_user(self, session_id: str, text: str) -> None:
+        """Store the user's message redacted; with the token vault on, keep the originals encrypted."""
+        split = getattr(self.redact, "split", None)
+        if self.vault is None or split is None:
+            self.sessions.add_message(session_id, "user", self.redact(text))
+            return
+        redacted, values = split(text)
+        message_id = self.sessions.add_message(session_id, "user", redacted)
+        self.vault.put(session_id, message_id, values)
 
     def check_text(self, text: str) -> str:
         text = text.strip()
@@ -121,14 +134,14 @@ class Engine:
                     "quick_replies": plan.quick_replies, "handoff_id": plan.handoff_id, "actions": plan.actions,
                     "slots": plan.slots}
             if plan.kind != "answer":
-                self.sessions.add_message(session_id, "user", self.redact(text))
+                self._store_user(session_id, text)
                 if plan.kind == "relay":  # a person has the conversation: no bot reply
                     return Turn(self.sessions, session_id, FixedReply("", "handoff"), meta=meta, store_reply=False)
                 return Turn(self.sessions, session_id, FixedReply(plan.text, "stop"), meta=meta, redact=self.redact)
         question = plan.query if plan is not None and plan.query else text
         hits = self.retrieve(question, plan.vector if plan is not None else None)
         if hits is not None and not hits:
-            self.sessions.add_message(session_id, "user", self.redact(text))
+            self._store_user(session_id, text)
             if self.dialogue is not None:
                 self.dialogue.offer_human(session_id, "nothing relevant in the knowledge base")
                 meta |= {"decision": "dont_know", "quick_replies": [YES_HUMAN, NO_HUMAN]}
@@ -138,7 +151,7 @@ class Engine:
         messages = self.build_prompt(session_id, self.redact(question), hits)
         job = self.scheduler.submit(messages, self.options, loop)
         try:
-            self.sessions.add_message(session_id, "user", self.redact(text))
+            self._store_user(session_id, text)
         except BaseException:
             job.cancel()
             raise

@@ -31,3 +31,7 @@ class Redactor:
 
     def __call__(self, text: str) -> str:
         return redact(text, self.detector)[0] if text else text
+
+    def split(self, text: str) -> tuple[str, dict[str, str]]:
+        """The redacted text and {placeholder: original} (what the token vault keeps)."""
+        return redact(text, self.detector) if text else (text, {})

@@ -128,6 +128,17 @@ m009_create_api_keys = [
     "CREATE INDEX api_keys_hash ON api_keys (key_sha256)",
 ]
 
+m010_create_vault = [
+    """CREATE TABLE vault (
+        id INTEGER PRIMARY KEY,
+        session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        message_id INTEGER NOT NULL,
+        ciphertext BLOB NOT NULL,
+        created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))
+    )""",
+    "CREATE INDEX vault_session ON vault (session_id)",
+]
+
 MIGRATIONS: list[tuple[int, str, list[str]]] = [
     (1, "m001_create_sessions", m001_create_sessions),
     (2, "m002_create_messages", m002_create_messages),
@@ -138,4 +149,5 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
     (7, "m007_create_bridge", m007_create_bridge),
     (8, "m008_create_audit_log", m008_create_audit_log),
     (9, "m009_create_api_keys", m009_create_api_keys),
+    (10, "m010_create_vault", m010_create_vault),
 ]
