@@ -57,7 +57,7 @@ class Server:
         data_dir.mkdir(parents=True, exist_ok=True)
         env = {k: v for k, v in os.environ.items() if not k.startswith("EDGEBOT_")}
         env |= {"EDGEBOT_PATHS_DATA_DIR": str(data_dir), "EDGEBOT_PATHS_MODELS_DIR": str(models_dir)}
-        settings = {"server_rate_limit_per_minute": "0"} | settings  # tests that flood set their own limit
+        settings = {"server_rate_limit_per_minute": "0", "server_key_rate_limit_per_minute": "0"} | settings
         env |= {f"EDGEBOT_{k.upper()}": v for k, v in settings.items()}
         self.log = (data_dir / "server.log").open("wb")
         self.proc = subprocess.Popen(

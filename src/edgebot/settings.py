@@ -47,6 +47,8 @@ class ServerSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     rate_limit_per_minute: Annotated[int, _doc(
         "Messages and new sessions one visitor (IP, or the bridge's signed visitor IP) may send a minute; 0: no limit.",
         ge=0)] = 60
+    key_rate_limit_per_minute: Annotated[int, _doc(
+        "Requests one API key may make a minute on the operator routes; 0: no limit.", ge=0)] = 600
     chat_requires_key: Annotated[bool, _doc(
         "Sessions and messages need an API key with the chat scope (or the WordPress bridge's signature).")] = False
     cors_origins: Annotated[list[str], _doc(

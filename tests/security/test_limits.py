@@ -25,6 +25,7 @@ def test_bucket_refills_over_time() -> None:
 @pytest.fixture(scope="module")
 def strict(tmp_path_factory: pytest.TempPathFactory, models_dir: Path) -> Iterator[Server]:
     srv = Server(tmp_path_factory.mktemp("limits"), models_dir, llm_max_tokens="8", server_rate_limit_per_minute="5",
+                 server_key_rate_limit_per_minute="3", dialogue_agent_key="agent-key",
                  server_cors_origins='["https://shop.example"]')
     yield srv
     srv.stop()
@@ -61,3 +62,8 @@ def test_security_headers_and_cors_allow_list(strict: Server) -> None:
     assert ok.headers.get("access-control-allow-origin") == "https://shop.example"
     other = httpx.options(f"{strict.url}/v1/sessions", headers=preflight | {"Origin": "https://evil.example"})
     assert other.headers.get("access-control-allow-origin") != "https://evil.example"
+
+
+def test_each_api_key_has_its_own_limit(strict: Server) -> None:
+    codes = [httpx.get(f"{strict.url}/v1/handoffs", headers={"X-API-Key": "agent-key"}).status_code for _ in range(5)]
+    assert codes == [200, 200, 200, 429, 429]

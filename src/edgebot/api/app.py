@@ -53,6 +53,7 @@ def create_app(runtime: Runtime) -> Litestar:
 
     server = runtime.settings.server
     limiter = RateLimiter(server.rate_limit_per_minute) if server.rate_limit_per_minute else None
+    key_limiter = RateLimiter(server.key_rate_limit_per_minute) if server.key_rate_limit_per_minute else None
     cors = CORSConfig(allow_origins=list(server.cors_origins), allow_headers=["Authorization", "Content-Type"],
                       allow_methods=["GET", "POST"]) if server.cors_origins else None
     return Litestar(
@@ -62,7 +63,8 @@ def create_app(runtime: Runtime) -> Litestar:
         cors_config=cors,
         route_handlers=[*ROUTES, *KB_ROUTES, *DIALOGUE_ROUTES, *BRIDGE_ROUTES],
         guards=[scope_guard],
-        state=State({"runtime": runtime, "events": SessionEvents(), "limiter": limiter}),
+        state=State({"runtime": runtime, "events": SessionEvents(), "limiter": limiter,
+                            "key_limiter": key_limiter}),
         exception_handlers={Exception: handle_exception},
         request_max_body_size=runtime.settings.server.max_body_bytes,
         openapi_config=OpenAPIConfig(title="edgebot", version=__version__, path="/schema"),

@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import math
 from typing import Any
 
 from litestar import Request
@@ -48,6 +50,12 @@ async def scope_guard(connection: Any, handler: Any) -> None:
         raise ApiError(401, "bad_api_key", "the API key is unknown or revoked")
     if scope not in legacy and not (record is not None and record.allows(scope)):
         raise ApiError(403, "insufficient_scope", f"the API key lacks the {scope} scope")
+    limiter = request.app.state.key_limiter
+    if limiter is not None:
+        wait = limiter.take("key:" + hashlib.sha256(given.encode()).hexdigest()[:16])
+        if wait:
+            raise ApiError(429, "rate_limited", "too many requests with this API key; wait a little",
+                           {"Retry-After": str(max(1, math.ceil(wait)))})
 
 
 def _same(a: str, b: str) -> bool:

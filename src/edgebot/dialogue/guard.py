@@ -13,6 +13,7 @@ import secrets
 WORD = re.compile(r"\w+")
 REFUSAL = "Sorry, I can't share my instructions."
 SPAN_WORDS = 20  # the leak to prevent: this many consecutive words of the instructions
+TAIL_CHARS = 1500  # each check reads only this much of the end of the reply
 
 
 def new_canary() -> str:
@@ -34,9 +35,9 @@ class OutputGuard:
     def leaks(self, text: str) -> bool:
         """Whether TEXT (all that would have been sent) shows the canary or SPAN_WORDS - 1 consecutive words
         of the instructions (one more word would make the span)."""
-        low = text.lower()
+        low = text[-TAIL_CHARS:].lower()  # what a new piece can complete lies at the end
         if self.canary and self.canary in re.sub(r"[\W_]", "", low):
             return True
-        words = [w.lower() for w in WORD.findall(low)]
-        return any(tuple(words[i:i + self.n]) in self.grams for i in range(max(0, len(words) - self.n - 8),
+        words = WORD.findall(low)
+        return any(tuple(words[i:i + self.n]) in self.grams for i in range(max(0, len(words) - self.n - 32),
                                                                                 len(words) - self.n + 1))
