@@ -13,7 +13,7 @@ import secrets
 WORD = re.compile(r"\w+")
 REFUSAL = "Sorry, I can't share my instructions."
 SPAN_WORDS = 20  # the leak to prevent: this many consecutive words of the instructions
-TAIL_CHARS = 1500  # each check reads only this much of the end of the reply
+TAIL_CHARS = 400  # each check reads only the end of the reply (19 words + the canary fit in it)
 
 
 def new_canary() -> str:
@@ -39,5 +39,5 @@ class OutputGuard:
         if self.canary and self.canary in re.sub(r"[\W_]", "", low):
             return True
         words = WORD.findall(low)
-        return any(tuple(words[i:i + self.n]) in self.grams for i in range(max(0, len(words) - self.n - 32),
+        return any(tuple(words[i:i + self.n]) in self.grams for i in range(max(0, len(words) - self.n - 8),
                                                                                 len(words) - self.n + 1))

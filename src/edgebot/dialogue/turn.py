@@ -147,7 +147,7 @@ class Turn:
     def _handle(self, item: Any) -> list[Token | TurnDone]:
         if isinstance(item, Completion):
             return [self._store(item, item.finish_reason)]
-        if self.guard is not None and self.guard.leaks("".join(self._pieces) + item.text):
+        if self.guard is not None and self.guard.leaks("".join(self._pieces[-64:]) + item.text):
             # The piece would show the canary or a run of the instructions: withhold it, stop, refuse.
             self.job.cancel()
             self._blocked = True
