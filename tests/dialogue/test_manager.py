@@ -151,3 +151,19 @@ def test_idle_sessions_without_an_outcome_become_abandoned(tmp_path: Path) -> No
     assert dialogue.store.mark_abandoned(30) == 1
     assert dialogue.store.load(sid).outcome == "abandoned" and dialogue.store.load(done).outcome == "resolved"
     assert dialogue.plan(sid, "thanks").decision == "smalltalk"  # a new message reopens the conversation
+
+
+def test_slot_policy_decides_what_the_model_sees(tmp_path: Path) -> None:
+    import msgspec
+
+    dialogue, _ = make(tmp_path / "e.sqlite3")
+    assert dialogue.for_model("is NW-10042 shipped? mail sam@example.com") == \
+        "is [ORDER_ID] shipped? mail [EMAIL]"
+    intent = CATALOG.get("check_order_status")
+    assert intent is not None
+    slots = [msgspec.structs.replace(s, model_sees="raw" if s.name == "order_id" else "nothing")
+             for s in intent.contract.slots]
+    changed = msgspec.structs.replace(intent, contract=msgspec.structs.replace(intent.contract, slots=slots))
+    dialogue.catalog = msgspec.structs.replace(CATALOG, intent=[changed if i.name == changed.name else i
+                                                                for i in CATALOG.intent])
+    assert dialogue.for_model("is NW-10042 shipped? mail sam@example.com") == "is NW-10042 shipped? mail "

@@ -29,6 +29,9 @@ class Slot(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True
     validation: str = ""  # a regex the extracted value must match in full
     required: bool = True
     description: str = ""  # for `text` slots: what the language model should pull out
+    # What the language model may see of this slot's value in a message: the value, a placeholder
+    # ([ORDER_ID]) or nothing. Integrations always get the real value.
+    model_sees: Literal["raw", "placeholder", "nothing"] = "placeholder"
 
 
 class Contract(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

@@ -148,7 +148,10 @@ class Engine:
             return Turn(self.sessions, session_id, FixedReply(self.kb.dont_know), meta=meta, redact=self.redact)
         # The model sees the message with the same placeholders as the stored history (privacy.redact):
         # flows and integrations already used the real values.
-        messages = self.build_prompt(session_id, self.redact(question), hits)
+        shown = self.redact(question)
+        if self.dialogue is not None:  # the catalog's slot policies (e.g. order ids as [ORDER_ID])
+            shown = self.dialogue.for_model(shown)
+        messages = self.build_prompt(session_id, shown, hits)
         job = self.scheduler.submit(messages, self.options, loop)
         try:
             self._store_user(session_id, text)

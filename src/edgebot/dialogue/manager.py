@@ -91,6 +91,21 @@ class Dialogue:
         vector = vectors[0] if vectors is not None else None
         return Classification([(s.intent, s.confidence) for s in pred.top], oos=pred.out_of_scope), vector
 
+    def for_model(self, text: str) -> str:
+        """TEXT as the language model may see it: each catalog slot's value (found by its extractor) kept,
+        replaced by [SLOT_NAME] or removed, as the slot's `model_sees` says."""
+        for intent in self.catalog.intent:
+            for slot in intent.contract.slots:
+                if slot.model_sees == "raw" or slot.extractor in ("text", "yes_no", "number"):
+                    continue
+                value = self.filler.extract(slot, text)
+                while value and value.lower() in text.lower():
+                    at = text.lower().index(value.lower())
+                    mask = f"[{slot.name.upper()}]" if slot.model_sees == "placeholder" else ""
+                    text = text[:at] + mask + text[at + len(value):]
+                    value = self.filler.extract(slot, text)
+        return text
+
     def plan(self, session_id: str, text: str) -> Plan:
         state = self.store.load(session_id)
         if state.handoff_id is not None:
