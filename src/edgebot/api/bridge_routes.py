@@ -10,7 +10,7 @@ from litestar import Request, get, post
 
 from edgebot.api.errors import SQL_INT_MAX, ApiError
 from edgebot.api.routes import runtime_of
-from edgebot.bridge import BridgeClaims, SignatureError, verify
+from edgebot.bridge import SignatureError, verify
 from edgebot.kb import Ingestor, SourceDocument, html_to_text
 
 SIGNATURE_HEADERS = ("x-edgebot-signature", "x-edgebot-timestamp", "x-edgebot-nonce")
@@ -38,10 +38,6 @@ async def check_signature(request: Request) -> None:
     except SignatureError as exc:
         raise ApiError(401, exc.code, str(exc)) from None
     request.state.bridge = claims
-
-
-def claims_of(request: Request) -> BridgeClaims | None:
-    return getattr(request.state, "bridge", None)
 
 
 class WordPressPost(msgspec.Struct, frozen=True, kw_only=True):
