@@ -18,6 +18,7 @@ from edgebot.nlu import Encoder, LazyEncoder, SentenceEncoder
 from edgebot.privacy.vault import Vault, load_key
 from edgebot.settings import Settings
 from edgebot.storage import Database, SessionStore
+from edgebot.telemetry import Metrics
 
 
 def open_encoder(settings: Settings) -> Encoder:
@@ -93,6 +94,7 @@ class Runtime:
     searcher: Searcher | None
     audit: AuditLog
     vault: Vault | None = None
+    metrics: Metrics = field(default_factory=Metrics)
     started_at: float = field(default_factory=time.time)
 
     @classmethod
@@ -120,9 +122,11 @@ class Runtime:
         key = load_key(settings.privacy.vault_key_file)
         vault = Vault(db, key) if key and settings.privacy.redact else None
         dialogue = open_dialogue(settings, encoder, provider, db, sessions, audit=audit) if settings.dialogue.catalog else None
+        metrics = Metrics(queue_depth=lambda: scheduler.depth)
         engine = Engine(llm, scheduler, sessions, max_message_chars=settings.server.max_message_chars,
-                        kb=settings.kb, searcher=searcher, dialogue=dialogue, redactor=redactor(settings), vault=vault)
-        return cls(settings, provider, scheduler, db, sessions, engine, kb_store, searcher, audit, vault)
+                        kb=settings.kb, searcher=searcher, dialogue=dialogue, redactor=redactor(settings), vault=vault,
+                        observer=metrics.observe_turn)
+        return cls(settings, provider, scheduler, db, sessions, engine, kb_store, searcher, audit, vault, metrics)
 
     def close(self) -> None:
         self.scheduler.close()

@@ -120,6 +120,19 @@ class PrivacySettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
         "More PII types as {TYPE = \"regex\"}, e.g. {ORDER_ID = \"NW-\\\\d{5}\"} to treat order ids as sensitive.")] = {}
 
 
+class KpiSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    intent_f1_min: Annotated[float, _doc("Target: intent macro F1 from labelled reviews, at least.", ge=0, le=1)] = 0.85
+    fallback_rate_max: Annotated[float, _doc("Target: share of clarifications and offers of a person, at most.",
+                                             ge=0, le=1)] = 0.05
+    resolution_rate_min: Annotated[float, _doc("Target: share of conversations resolved, at least.", ge=0, le=1)] = 0.7
+    latency_ms_p95_max: Annotated[float, _doc("Target: p95 of a whole reply, in ms, at most.", gt=0)] = 3000.0
+    ttft_ms_p95_max: Annotated[float, _doc("Target: p95 time to first token, in ms, at most.", gt=0)] = 1000.0
+    tokens_per_conversation_max: Annotated[float, _doc("Target: prompt + reply tokens per conversation, at most.",
+                                                       gt=0)] = 3000.0
+    compute_seconds_per_conversation_max: Annotated[float, _doc(
+        "Target: generation seconds per conversation (the cost on your own box), at most.", gt=0)] = 20.0
+
+
 class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     paths: PathsSettings = PathsSettings()
     server: ServerSettings = ServerSettings()
@@ -129,6 +142,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     dialogue: DialogueSettings = DialogueSettings()
     bridge: BridgeSettings = BridgeSettings()
     privacy: PrivacySettings = PrivacySettings()
+    kpi: KpiSettings = KpiSettings()
 
     @property
     def data_dir(self) -> Path:

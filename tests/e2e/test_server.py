@@ -168,7 +168,7 @@ def test_health_readiness_schema_and_demo_page(server: Server) -> None:
     assert {op.get("operationId") for op in operations} == {
         "createSession", "getSession", "postMessage", "healthz", "readyz", "demoPage", "addDocument",
         "deleteDocument", "searchKnowledge", "postFeedback", "sessionEvents", "listHandoffs", "getHandoff",
-        "claimHandoff", "postAgentMessage", "closeHandoff", "wordpressSync", "privacyExport", "privacyErase", "vaultRead"}
+        "claimHandoff", "postAgentMessage", "closeHandoff", "wordpressSync", "privacyExport", "privacyErase", "vaultRead", "metrics"}
     page = httpx.get(server.url + "/")
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert "text/event-stream" in page.text and "textContent" in page.text

@@ -19,6 +19,7 @@ from edgebot.api.kb_routes import KB_ROUTES
 from edgebot.api.ratelimit import RateLimiter, add_security_headers
 from edgebot.api.routes import ROUTES
 from edgebot.runtime import Runtime
+from edgebot.telemetry.metrics import asgi_middleware
 
 ABANDON_CHECK_S = 60.0
 
@@ -60,6 +61,7 @@ def create_app(runtime: Runtime) -> Litestar:
         on_startup=[start],
         on_shutdown=[stop],
         after_request=add_security_headers,
+        middleware=[asgi_middleware(runtime.metrics)],
         cors_config=cors,
         route_handlers=[*ROUTES, *KB_ROUTES, *DIALOGUE_ROUTES, *BRIDGE_ROUTES],
         guards=[scope_guard],

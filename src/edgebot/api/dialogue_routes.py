@@ -40,8 +40,9 @@ async def post_feedback(request: Request, session_id: str, data: FeedbackCreate)
         raise ApiError(422, "bad_thumbs", "thumbs must be \"up\" or \"down\"")
     if len(data.comment) > 2000:
         raise ApiError(422, "comment_too_long", "keep the comment under 2,000 characters")
-    store = _dialogue_store(runtime_of(request))
-    return FeedbackStored(id=store.add_feedback(session_id, data.rating, data.thumbs, data.comment))
+    runtime = runtime_of(request)
+    runtime.metrics.observe_feedback(data.rating, data.thumbs)
+    return FeedbackStored(id=_dialogue_store(runtime).add_feedback(session_id, data.rating, data.thumbs, data.comment))
 
 
 @get("/v1/sessions/{session_id:str}/events", operation_id="sessionEvents", opt={"scope": "chat"},

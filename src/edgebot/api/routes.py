@@ -154,9 +154,15 @@ async def readyz(request: Request) -> Response[Readiness]:
     return Response(body, status_code=200 if body.ready else 503)
 
 
+@get("/metrics", operation_id="metrics", opt={"scope": "admin"}, media_type="text/plain; version=0.0.4",
+     summary="Prometheus metrics (admin scope)")
+async def metrics(request: Request) -> Response[bytes]:
+    return Response(runtime_of(request).metrics.render(), media_type="text/plain; version=0.0.4")
+
+
 @get("/", operation_id="demoPage", opt={"scope": "public"}, summary="The built-in demo chat page", media_type=MediaType.HTML)
 async def demo_page() -> str:
     return resources.files("edgebot.api").joinpath("static/index.html").read_text(encoding="utf-8")
 
 
-ROUTES = [create_session, get_session, post_message, healthz, readyz, demo_page]
+ROUTES = [create_session, get_session, post_message, healthz, readyz, metrics, demo_page]

@@ -16,7 +16,7 @@ from typing import Any
 
 from edgebot.dialogue.guard import OutputGuard, canary_line, new_canary
 from edgebot.dialogue.manager import NO_HUMAN, YES_HUMAN, Dialogue
-from edgebot.dialogue.turn import Citation, FixedReply, Turn
+from edgebot.dialogue.turn import Citation, FixedReply, Turn, TurnDone
 from edgebot.errors import EdgebotError
 from edgebot.kb import Hit, Searcher
 from edgebot.llm import ChatMessage, GenerationOptions, Scheduler, fit_history
@@ -49,8 +49,10 @@ class Engine:
         dialogue: Dialogue | None = None,
         redactor: Callable[[str], str] | None = None,
         vault: Vault | None = None,
+        observer: Callable[[TurnDone], None] | None = None,
     ) -> None:
         self.vault = vault
+        self.observer = observer
         self.dialogue = dialogue
         self.redact: Callable[[str], str] = redactor or (lambda text: text)
         self.canary = settings.canary or new_canary()
@@ -136,8 +138,8 @@ class Engine:
             if plan.kind != "answer":
                 self._store_user(session_id, text)
                 if plan.kind == "relay":  # a person has the conversation: no bot reply
-                    return Turn(self.sessions, session_id, FixedReply("", "handoff"), meta=meta, store_reply=False)
-                return Turn(self.sessions, session_id, FixedReply(plan.text, "stop"), meta=meta, redact=self.redact)
+                    return self._turn(session_id, FixedReply("", "handoff"), meta, store_reply=False)
+                return self._turn(session_id, FixedReply(plan.text, "stop"), meta)
         question = plan.query if plan is not None and plan.query else text
         hits = self.retrieve(question, plan.vector if plan is not None else None)
         if hits is not None and not hits:
@@ -145,7 +147,7 @@ class Engine:
             if self.dialogue is not None:
                 self.dialogue.offer_human(session_id, "nothing relevant in the knowledge base")
                 meta |= {"decision": "dont_know", "quick_replies": [YES_HUMAN, NO_HUMAN]}
-            return Turn(self.sessions, session_id, FixedReply(self.kb.dont_know), meta=meta, redact=self.redact)
+            return self._turn(session_id, FixedReply(self.kb.dont_know), meta)
         # The model sees the message with the same placeholders as the stored history (privacy.redact):
         # flows and integrations already used the real values.
         shown = self.redact(question)
@@ -163,4 +165,10 @@ class Engine:
             citation = Citation(hit.chunk.title, hit.chunk.url, hit.chunk.heading)
             if citation not in citations:
                 citations.append(citation)
-        return Turn(self.sessions, session_id, job, citations, meta=meta, redact=self.redact, guard=self.guard)
+        return self._turn(session_id, job, meta, citations, guard=self.guard)
+
+    def _turn(self, session_id: str, source: Any, meta: dict[str, Any], citations: list[Citation] | None = None,
+              **kwargs: Any) -> Turn:
+        """A Turn that stores its reply redacted and reports to the metrics observer."""
+        return Turn(self.sessions, session_id, source, citations, meta=meta, redact=self.redact,
+                    observer=self.observer, **kwargs)

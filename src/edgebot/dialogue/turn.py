@@ -97,9 +97,10 @@ class Turn:
     def __init__(
         self, sessions: SessionStore, session_id: str, job: ReplySource, citations: list[Citation] | None = None,
         *, meta: dict[str, Any] | None = None, store_reply: bool = True, redact: Callable[[str], str] | None = None,
-        guard: OutputGuard | None = None,
+        guard: OutputGuard | None = None, observer: Callable[[TurnDone], None] | None = None,
     ) -> None:
         self._redact = redact
+        self._observer = observer
         self.guard = guard
         self._blocked = False
         self._sessions = sessions
@@ -141,8 +142,11 @@ class Turn:
                 citations=msgspec.json.encode(self.citations).decode() if self.citations else None,
             )
         offered = finish_reason == "no_answer" or self.meta.get("decision") == "offer_human"
-        return TurnDone(message_id=message_id, text=text, finish_reason=finish_reason, usage=usage, timings=timings,
+        done = TurnDone(message_id=message_id, text=text, finish_reason=finish_reason, usage=usage, timings=timings,
                         citations=self.citations, handoff_offered=offered, **self.meta)
+        if self._observer is not None:
+            self._observer(done)
+        return done
 
     def _handle(self, item: Any) -> list[Token | TurnDone]:
         if isinstance(item, Completion):
