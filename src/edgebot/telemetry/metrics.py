@@ -3,13 +3,20 @@
 
 from __future__ import annotations
 
+import logging
+import re
 import time
+import uuid
 from collections.abc import Callable
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from edgebot.dialogue.turn import TurnDone
+from edgebot.telemetry import logs
+
+log = logging.getLogger("edgebot.http")
+REQUEST_ID_RE = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 
@@ -81,10 +88,16 @@ def asgi_middleware(metrics: Metrics) -> Callable[[Any], Any]:
                 await app(scope, receive, send)
                 return
             started, status = time.perf_counter(), [500]
+            incoming = dict(scope.get("headers") or []).get(b"x-request-id", b"").decode("latin-1")
+            rid = incoming if REQUEST_ID_RE.fullmatch(incoming) else uuid.uuid4().hex[:16]
+            logs.request_id.set(rid)
+            logs.session_id.set("")
 
             async def send_status(message: Any) -> None:
                 if message["type"] == "http.response.start":
                     status[0] = message["status"]
+                    message.setdefault("headers", [])
+                    message["headers"] = [*message["headers"], (b"x-request-id", rid.encode())]
                 await send(message)
 
             try:
@@ -92,6 +105,12 @@ def asgi_middleware(metrics: Metrics) -> Callable[[Any], Any]:
             finally:
                 handler = scope.get("route_handler")
                 route = min(handler.paths) if handler is not None and handler.paths else "unmatched"
-                metrics.observe_request(route, scope["method"], status[0], time.perf_counter() - started)
+                seconds = time.perf_counter() - started
+                metrics.observe_request(route, scope["method"], status[0], seconds)
+                params = scope.get("path_params") or {}
+                if isinstance(params.get("session_id"), str):
+                    logs.session_id.set(params["session_id"])
+                log.info("request", extra={"route": route, "method": scope["method"], "status": status[0],
+                                           "ms": round(seconds * 1000, 1)})
         return middleware
     return wrap
