@@ -131,6 +131,9 @@ class KpiSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
                                                        gt=0)] = 3000.0
     compute_seconds_per_conversation_max: Annotated[float, _doc(
         "Target: generation seconds per conversation (the cost on your own box), at most.", gt=0)] = 20.0
+    alert_webhook_url: Annotated[str, _doc(
+        "URL told about KPI breaches by `edgebot report --alert` (signed like handoff webhooks); empty: none.")] = ""
+    alert_min_interval_minutes: Annotated[float, _doc("Least time between two breach alerts.", ge=0)] = 60.0
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

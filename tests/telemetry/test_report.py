@@ -34,3 +34,16 @@ def test_report_counts_turns_against_targets(tmp_path: Path, models_dir: Path, p
     assert k["latency_ms_p95"]["value"] > 0 and k["tokens_per_conversation"]["value"] > 0
     assert main(["report"]) == 0 and "fallback_rate" in capsys.readouterr().out
     assert main(["report", "--since", "yesterday"]) == 2
+
+    from tests.actions.test_actions import Recorder
+
+    with Recorder() as hooks:
+        monkeypatch.setenv("EDGEBOT_KPI_ALERT_WEBHOOK_URL", hooks.url + "/alerts")
+        monkeypatch.setenv("EDGEBOT_DIALOGUE_WEBHOOK_SECRET", "alert-secret")
+        assert main(["report", "--since", "1d", "--alert"]) == 0
+        assert "alert: sent (fallback_rate, resolution_rate)" in capsys.readouterr().out
+        method, path, headers, body = hooks.seen[-1]
+        assert (method, path) == ("POST", "/alerts") and json.loads(body)["breached"]["fallback_rate"]["value"] == 0.2
+        assert headers["X-Edgebot-Signature"].startswith("t=")
+        assert main(["report", "--since", "1d", "--alert"]) == 0
+        assert "suppressed" in capsys.readouterr().out and len(hooks.seen) == 1

@@ -15,10 +15,15 @@ def cmd_report(args: argparse.Namespace, loaded: LoadedSettings) -> int:
     from edgebot.telemetry.report import kpis, since_modifier
 
     since_modifier(args.since)  # a bad --since is reported before the database opens
-    result = kpis(Database(loaded.settings.database_path), loaded.settings.kpi, args.since)
+    db = Database(loaded.settings.database_path)
+    result = kpis(db, loaded.settings.kpi, args.since)
+    if args.alert:
+        result["alert"] = send_alert(db, loaded, result)
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
+    if args.alert:
+        print(f"alert: {result['alert']}")
     csat = "-" if result["csat"] is None else f"{result['csat']:.2f}"
     print(f"last {result['since']}: {result['conversations']} conversations, CSAT {csat}")
     for name, k in result["kpis"].items():
@@ -28,7 +33,34 @@ def cmd_report(args: argparse.Namespace, loaded: LoadedSettings) -> int:
     return 0
 
 
+def send_alert(db: Any, loaded: LoadedSettings, result: dict[str, Any]) -> str:
+    """POST a signed alert about breached KPIs, at most once per kpi.alert_min_interval_minutes."""
+    import time
+
+    from edgebot.dialogue.webhook import post_signed
+
+    kpi = loaded.settings.kpi
+    breached = {name: k for name, k in result["kpis"].items() if k["status"] == "breach"}
+    if not breached:
+        return "none (no breach)"
+    if not kpi.alert_webhook_url:
+        return "not sent (set kpi.alert_webhook_url)"
+    rows = db.query("SELECT value FROM kb_meta WHERE key = 'kpi_alert_at'")
+    now = int(time.time())
+    if rows and now - int(rows[0][0]) < kpi.alert_min_interval_minutes * 60:
+        return "suppressed (an alert went out less than kpi.alert_min_interval_minutes ago)"
+    payload = {"event": "kpi.breach", "since": result["since"], "breached": breached}
+    if not post_signed(kpi.alert_webhook_url, loaded.settings.dialogue.webhook_secret, payload, attempts=3):
+        return "failed (the webhook did not answer; see the log)"
+    with db.write() as conn:
+        conn.execute("INSERT INTO kb_meta (key, value) VALUES ('kpi_alert_at', ?) ON CONFLICT(key) DO UPDATE"
+                     " SET value = excluded.value", (now,))
+    return f"sent ({', '.join(breached)})"
+
+
 def register(sub: Any, add: Add) -> None:
     p = add(sub, "report", cmd_report, "Print each KPI (fallback, resolution, latency, cost...) against its target.")
     p.add_argument("--since", default="7d", help="period: a number and h, d or w (default 7d)")
     p.add_argument("--json", action="store_true", help="print JSON: since, conversations, csat, kpis")
+    p.add_argument("--alert", action="store_true",
+                   help="on a breach, POST a signed alert to kpi.alert_webhook_url (at most once per interval)")
