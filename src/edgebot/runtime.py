@@ -15,6 +15,7 @@ from edgebot.kb import KnowledgeStore, Searcher
 from edgebot.llm import LlamaCppProvider, ModelProvider, Scheduler
 from edgebot.modelstore import ModelStore
 from edgebot.nlu import Encoder, LazyEncoder, SentenceEncoder
+from edgebot.privacy import Redactor
 from edgebot.privacy.vault import Vault, load_key
 from edgebot.settings import Settings
 from edgebot.storage import Database, SessionStore
@@ -45,7 +46,7 @@ def catalog_path(spec: str) -> Path:
 
 def open_dialogue(settings: Settings, encoder: SentenceEncoder, provider: ModelProvider | None, db: Database,
                   sessions: SessionStore, say: Callable[[str], None] | None = None,
-                  audit: AuditLog | None = None) -> Dialogue:
+                  audit: AuditLog | None = None, redact: Callable[[str], str] | None = None) -> Dialogue:
     """The dialogue manager for the configured catalog; its intent model is trained now if it is missing."""
     from edgebot.actions import build_actions
     from edgebot.dialogue.catalog import load_catalog
@@ -70,14 +71,14 @@ def open_dialogue(settings: Settings, encoder: SentenceEncoder, provider: ModelP
 
     return Dialogue(catalog, classifier, DialogueStore(db), sessions, SlotFiller(catalog, provider),
                     build_actions(catalog), on_handoff=on_handoff,
-                    bundle_messages=d.bundle_messages, redact=redactor(settings))
+                    bundle_messages=d.bundle_messages, redact=redact)
 
 
-def redactor(settings: Settings) -> Callable[[str], str] | None:
+def redactor(settings: Settings) -> Redactor | None:
     """PII redaction applied before messages and handoff bundles are stored (privacy.redact)."""
     if not settings.privacy.redact:
         return None
-    from edgebot.privacy import Detector, Redactor
+    from edgebot.privacy import Detector
 
     return Redactor(Detector(settings.privacy.custom_patterns or None))
 
@@ -118,13 +119,15 @@ class Runtime:
         kb_store = KnowledgeStore(db)
         encoder = encoder or lazy_encoder(settings)
         searcher = Searcher(kb_store, encoder) if settings.kb.enabled else None
-        audit = AuditLog(db, redactor(settings))
+        redact = redactor(settings)
+        audit = AuditLog(db, redact)
         key = load_key(settings.privacy.vault_key_file)
         vault = Vault(db, key) if key and settings.privacy.redact else None
-        dialogue = open_dialogue(settings, encoder, provider, db, sessions, audit=audit) if settings.dialogue.catalog else None
+        dialogue = (open_dialogue(settings, encoder, provider, db, sessions, audit=audit, redact=redact)
+                    if settings.dialogue.catalog else None)
         metrics = Metrics(queue_depth=lambda: scheduler.depth)
         engine = Engine(llm, scheduler, sessions, max_message_chars=settings.server.max_message_chars,
-                        kb=settings.kb, searcher=searcher, dialogue=dialogue, redactor=redactor(settings), vault=vault,
+                        kb=settings.kb, searcher=searcher, dialogue=dialogue, redactor=redact, vault=vault,
                         observer=metrics.observe_turn)
         return cls(settings, provider, scheduler, db, sessions, engine, kb_store, searcher, audit, vault, metrics)
 

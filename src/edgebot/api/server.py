@@ -15,10 +15,9 @@ log = logging.getLogger("edgebot")
 
 def serve(runtime: Runtime, *, host: str, port: int, log_level: str = "info") -> None:
     """Serve until interrupted; the runtime is closed by the caller. Logs are JSON lines (telemetry/logs.py)."""
-    from edgebot.runtime import redactor
     from edgebot.telemetry.logs import configure
 
-    configure(log_level, redactor(runtime.settings))
+    configure(log_level, runtime.engine.redactor)
     config = uvicorn.Config(
         create_app(runtime), host=host, port=port, log_level=log_level, access_log=False, log_config=None,
         timeout_graceful_shutdown=5,

@@ -74,16 +74,15 @@ def cmd_intents_train(args: argparse.Namespace, loaded: LoadedSettings) -> int:
 def _train_catalog(args: argparse.Namespace, loaded: LoadedSettings) -> int:
     from edgebot.dialogue.catalog import load_catalog
     from edgebot.dialogue.intent_model import ensure_intent_model
+    from edgebot.nlu.data import check_trainable
     from edgebot.runtime import catalog_path, open_encoder
 
     catalog = load_catalog(catalog_path(args.catalog))
-    catalog.examples()  # checked before the encoder loads
-    from edgebot.nlu.data import check_trainable
-
-    check_trainable(catalog.examples())
+    examples = catalog.examples()
+    check_trainable(examples)  # before the encoder loads
     out = ensure_intent_model(catalog, open_encoder(loaded.settings), loaded.settings.data_dir, say=say,
                               out=Path(args.out) if args.out else None)
-    print(f"wrote {out}: {len(catalog.intent)} intents, {len(catalog.examples())} examples")
+    print(f"wrote {out}: {len(catalog.intent)} intents, {len(examples)} examples")
     return 0
 
 

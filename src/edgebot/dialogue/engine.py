@@ -20,6 +20,7 @@ from edgebot.dialogue.turn import Citation, FixedReply, Turn, TurnDone
 from edgebot.errors import EdgebotError
 from edgebot.kb import Hit, Searcher
 from edgebot.llm import ChatMessage, GenerationOptions, Scheduler, fit_history
+from edgebot.privacy import Redactor
 from edgebot.privacy.vault import Vault
 from edgebot.settings import KbSettings, LlmSettings
 from edgebot.storage import SessionStore
@@ -47,13 +48,14 @@ class Engine:
         kb: KbSettings | None = None,
         searcher: Searcher | None = None,
         dialogue: Dialogue | None = None,
-        redactor: Callable[[str], str] | None = None,
+        redactor: Redactor | None = None,
         vault: Vault | None = None,
         observer: Callable[[TurnDone], None] | None = None,
     ) -> None:
         self.vault = vault
         self.observer = observer
         self.dialogue = dialogue
+        self.redactor = redactor
         self.redact: Callable[[str], str] = redactor or (lambda text: text)
         self.canary = settings.canary or new_canary()
         self.instructions = f"{settings.system_prompt}\n{canary_line(self.canary)}"
@@ -68,15 +70,15 @@ class Engine:
             max_tokens=settings.max_tokens, temperature=settings.temperature, stop=tuple(settings.stop)
         )
 
-    def _store_user(self, session_id: str, text: str) -> None:
-        """Store the user's message redacted; with the token vault on, keep the originals encrypted."""
-        split = getattr(self.redact, "split", None)
-        if self.vault is None or split is None:
-            self.sessions.add_message(session_id, "user", self.redact(text))
-            return
-        redacted, values = split(text)
+    def _split(self, text: str) -> tuple[str, dict[str, str]]:
+        """TEXT redacted, and {placeholder: original} (privacy.redact; identity when it is off)."""
+        return self.redactor.split(text) if self.redactor is not None else (text, {})
+
+    def _store_user(self, session_id: str, redacted: str, values: dict[str, str]) -> None:
+        """Store the user's (redacted) message; with the token vault on, keep the originals encrypted."""
         message_id = self.sessions.add_message(session_id, "user", redacted)
-        self.vault.put(session_id, message_id, values)
+        if self.vault is not None:
+            self.vault.put(session_id, message_id, values)
 
     def check_text(self, text: str) -> str:
         text = text.strip()
@@ -130,33 +132,34 @@ class Engine:
         (QueueFullError when busy); the user's message is stored either way."""
         text = self.check_text(text)
         plan = self.dialogue.plan(session_id, text) if self.dialogue is not None else None
+        redacted, values = self._split(text)  # once: for storage and for the model's prompt
         meta: dict[str, Any] = {}
         if plan is not None:
             meta = {"decision": plan.decision, "intent": plan.intent, "confidence": plan.confidence,
                     "quick_replies": plan.quick_replies, "handoff_id": plan.handoff_id, "actions": plan.actions,
                     "slots": plan.slots}
             if plan.kind != "answer":
-                self._store_user(session_id, text)
+                self._store_user(session_id, redacted, values)
                 if plan.kind == "relay":  # a person has the conversation: no bot reply
                     return self._turn(session_id, FixedReply("", "handoff"), meta, store_reply=False)
                 return self._turn(session_id, FixedReply(plan.text, "stop"), meta)
         question = plan.query if plan is not None and plan.query else text
         hits = self.retrieve(question, plan.vector if plan is not None else None)
         if hits is not None and not hits:
-            self._store_user(session_id, text)
+            self._store_user(session_id, redacted, values)
             if self.dialogue is not None:
                 self.dialogue.offer_human(session_id, "nothing relevant in the knowledge base")
                 meta |= {"decision": "dont_know", "quick_replies": [YES_HUMAN, NO_HUMAN]}
             return self._turn(session_id, FixedReply(self.kb.dont_know), meta)
         # The model sees the message with the same placeholders as the stored history (privacy.redact):
         # flows and integrations already used the real values.
-        shown = self.redact(question)
+        shown = redacted if question == text else self.redact(question)
         if self.dialogue is not None:  # the catalog's slot policies (e.g. order ids as [ORDER_ID])
             shown = self.dialogue.for_model(shown)
         messages = self.build_prompt(session_id, shown, hits)
         job = self.scheduler.submit(messages, self.options, loop)
         try:
-            self._store_user(session_id, text)
+            self._store_user(session_id, redacted, values)
         except BaseException:
             job.cancel()
             raise

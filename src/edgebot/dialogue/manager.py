@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from edgebot.actions import Action, ActionResult
 from edgebot.dialogue.catalog import Catalog, Intent
-from edgebot.dialogue.policy import HUMAN_RE, Classification, Decision, confident, decide, label, quick_reply_intent
+from edgebot.dialogue.policy import Classification, Decision, confident, decide, label, quick_reply_intent
 from edgebot.dialogue.slots import SlotFiller, yes_no
 from edgebot.dialogue.state import DialogueState, DialogueStore, Handoff
 from edgebot.nlu.classifier import IntentClassifierProtocol
@@ -149,9 +149,7 @@ class Dialogue:
             if switched is not None:
                 return switched
         decision = decide(self.catalog, cls, state, text)
-        urgent = decision.kind == "handoff" and (decision.reason.startswith("safety-critical") or
-                                                 HUMAN_RE.search(text) is not None)
-        if not urgent and state.intent is not None and self._answers_pending(state, text):
+        if not decision.urgent and state.intent is not None and self._answers_pending(state, text):
             return self._continue_flow(session_id, state, text, cls)  # a slot value is not an intent
         if decision.kind == "handoff":
             return self._handoff(session_id, state, text, cls, decision.reason, intent=decision.intent)

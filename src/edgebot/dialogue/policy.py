@@ -45,6 +45,7 @@ class Decision:
     confidence: float
     reason: str
     options: tuple[str, ...] = ()
+    urgent: bool = False  # a safety-critical intent or an explicit request for a person: beats everything
 
 
 def label(intent: Intent) -> str:
@@ -65,9 +66,10 @@ def decide(catalog: Catalog, cls: Classification, state: DialogueState, text: st
     name, p = cls.best
     intent = confident(catalog, cls)
     if intent is not None and intent.contract.safety_critical:
-        return Decision("handoff", intent.name, p, f"safety-critical intent {intent.name}")
+        return Decision("handoff", intent.name, p, f"safety-critical intent {intent.name}", urgent=True)
     if HUMAN_RE.search(text) or (intent is not None and intent.handler == "handoff"):
-        return Decision("handoff", intent.name if intent else None, p, "user asked for a person")
+        return Decision("handoff", intent.name if intent else None, p, "user asked for a person",
+                        urgent=HUMAN_RE.search(text) is not None)
     if intent is None:
         if state.failures + 1 >= catalog.defaults.handoff_after_failures:
             return Decision("offer_human", None, p, f"second failure in a row (best {name} at {p:.2f})")

@@ -8,7 +8,6 @@ cosine similarity. One instance per process serves intent classification and ret
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -118,6 +117,3 @@ def _sha256(path: Path) -> str:
             digest.update(chunk)
     return digest.hexdigest()
 
-
-def default_threads() -> int:
-    return os.cpu_count() or 1
