@@ -20,6 +20,7 @@ from edgebot.privacy.vault import Vault, load_key
 from edgebot.settings import Settings
 from edgebot.storage import Database, SessionStore
 from edgebot.telemetry import Metrics
+from edgebot.telemetry.alerts import Alerts, webhook_sender
 
 
 def open_encoder(settings: Settings) -> Encoder:
@@ -74,6 +75,33 @@ def open_dialogue(settings: Settings, encoder: SentenceEncoder, provider: ModelP
                     bundle_messages=d.bundle_messages, redact=redact)
 
 
+def open_drift(settings: Settings, dialogue: Dialogue | None, db: Database, alerts: Alerts) -> object | None:
+    """The drift monitor for the catalog's intent model (None without a catalog, with drift.enabled off, or
+    for a model trained before models carried their drift reference)."""
+    if dialogue is None or not settings.drift.enabled:
+        return None
+    from edgebot.telemetry.drift import DriftMonitor
+
+    head = getattr(dialogue.classifier, "head", None)
+    reference = head.meta.reference if head is not None else {}
+    return DriftMonitor(db, reference, settings.drift, alerts) if reference.get("centroids") else None
+
+
+def attach_variants(engine: Engine, settings: Settings, db: Database, redact: Redactor | None) -> None:
+    """Route answered turns through the variants table (variants/): prompts, models, shadow runs."""
+    from edgebot.variants.router import ShadowRunner, VariantRouter
+
+    llm = settings.llm
+
+    def open_scheduler(model: str) -> Scheduler:
+        path = ModelStore(settings.models_dir).require_verified(model)
+        provider = LlamaCppProvider(path, n_ctx=llm.n_ctx, n_threads=llm.n_threads, n_gpu_layers=llm.n_gpu_layers)
+        return Scheduler(provider, queue_size=llm.queue_size, flush_interval=llm.stream_interval_ms / 1000)
+
+    engine.variants = VariantRouter(db, llm.system_prompt, llm.model, engine.scheduler, engine.persona, open_scheduler)
+    engine.shadow = ShadowRunner(engine.variants, engine.options, redact or (lambda text: text))
+
+
 def redactor(settings: Settings) -> Redactor | None:
     """PII redaction applied before messages and handoff bundles are stored (privacy.redact)."""
     if not settings.privacy.redact:
@@ -96,6 +124,9 @@ class Runtime:
     audit: AuditLog
     vault: Vault | None = None
     metrics: Metrics = field(default_factory=Metrics)
+    alerts: Alerts | None = None
+    encoder: SentenceEncoder | None = None
+    drift: object | None = None  # telemetry.drift.DriftMonitor, with a catalog and drift.enabled
     started_at: float = field(default_factory=time.time)
 
     @classmethod
@@ -126,11 +157,17 @@ class Runtime:
         dialogue = (open_dialogue(settings, encoder, provider, db, sessions, audit=audit, redact=redact)
                     if settings.dialogue.catalog else None)
         metrics = Metrics(queue_depth=lambda: scheduler.depth)
+        alerts = Alerts(db, webhook_sender(settings.kpi.alert_webhook_url, settings.dialogue.webhook_secret))
+        drift = open_drift(settings, dialogue, db, alerts)
         engine = Engine(llm, scheduler, sessions, max_message_chars=settings.server.max_message_chars,
                         kb=settings.kb, searcher=searcher, dialogue=dialogue, redactor=redact, vault=vault,
-                        observer=metrics.observe_turn)
-        return cls(settings, provider, scheduler, db, sessions, engine, kb_store, searcher, audit, vault, metrics)
+                        observer=metrics.observe_turn, drift=drift)
+        attach_variants(engine, settings, db, redact)
+        return cls(settings, provider, scheduler, db, sessions, engine, kb_store, searcher, audit, vault, metrics,
+                   alerts=alerts, drift=drift, encoder=encoder)
 
     def close(self) -> None:
+        if self.engine.variants is not None:
+            self.engine.variants.close(self.scheduler)
         self.scheduler.close()
         self.db.close()

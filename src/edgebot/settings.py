@@ -136,6 +136,29 @@ class KpiSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     alert_min_interval_minutes: Annotated[float, _doc("Least time between two breach alerts.", ge=0)] = 60.0
 
 
+class DriftSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    enabled: Annotated[bool, _doc("Compare recent messages with the intent model's training data (needs a catalog).")] = True
+    window: Annotated[int, _doc("Recent classified messages compared with the training data.", ge=10)] = 50
+    min_samples: Annotated[int, _doc("Messages needed in the window before any check.", ge=5)] = 30
+    check_every: Annotated[int, _doc("Run a check after this many new messages.", ge=1)] = 10
+    sustain: Annotated[int, _doc("Consecutive breaching checks before the drift alert is raised.", ge=1)] = 2
+    similarity_ks: Annotated[float, _doc(
+        "Breach: KS statistic of distance-to-intent-centroid vs the training data, at least.", gt=0, le=1)] = 0.35
+    confidence_ks: Annotated[float, _doc(
+        "Breach: KS statistic of intent confidence vs the training data, at least.", gt=0, le=1)] = 0.35
+    oos_rate_rise: Annotated[float, _doc(
+        "Breach: out-of-scope rate above the training data's by at least this much.", gt=0, le=1)] = 0.25
+
+
+class TracingSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    enabled: Annotated[bool, _doc(
+        "OpenTelemetry traces of each turn (classify, act, retrieve, generate); needs pip install 'edgebot[otel]'.")] = False
+    exporter: Annotated[Literal["otlp", "console"], _doc("Where spans go: otlp (HTTP) or console (stdout).")] = "otlp"
+    endpoint: Annotated[str, _doc("OTLP/HTTP traces endpoint (a collector on this box).")] = (
+        "http://127.0.0.1:4318/v1/traces")
+    service_name: Annotated[str, _doc("service.name of the spans.")] = "edgebot"
+
+
 class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     paths: PathsSettings = PathsSettings()
     server: ServerSettings = ServerSettings()
@@ -146,6 +169,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     bridge: BridgeSettings = BridgeSettings()
     privacy: PrivacySettings = PrivacySettings()
     kpi: KpiSettings = KpiSettings()
+    drift: DriftSettings = DriftSettings()
+    tracing: TracingSettings = TracingSettings()
 
     @property
     def data_dir(self) -> Path:

@@ -10,6 +10,8 @@ from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 
 from edgebot import __version__
+from edgebot.admin.routes import ADMIN_ROUTES
+from edgebot.admin.session import AdminLogins
 from edgebot.api.auth import scope_guard
 from edgebot.api.bridge_routes import BRIDGE_ROUTES
 from edgebot.api.dialogue_routes import DIALOGUE_ROUTES
@@ -25,21 +27,23 @@ ABANDON_CHECK_S = 60.0
 
 
 async def _housekeeping(runtime: Runtime) -> None:
-    """Every minute: sessions idle past dialogue.idle_minutes without an outcome become abandoned, and
+    """Every minute (or half of dialogue.idle_minutes, if shorter): sessions idle past dialogue.idle_minutes without an outcome become abandoned, and
     conversations past privacy.retention_days are deleted (audited)."""
     from edgebot.dialogue.state import DialogueStore
 
     store = DialogueStore(runtime.db)
     while True:
         if runtime.engine.dialogue is not None:
-            await asyncio.to_thread(store.mark_abandoned, runtime.settings.dialogue.idle_minutes)
+            abandoned = await asyncio.to_thread(store.mark_abandoned, runtime.settings.dialogue.idle_minutes)
+            if abandoned:
+                runtime.metrics.outcomes.labels("abandoned").inc(abandoned)
         days = runtime.settings.privacy.retention_days
         if days > 0:
             old = await asyncio.to_thread(runtime.sessions.idle_since, days)
             if old:
                 await asyncio.to_thread(runtime.sessions.erase, old)
                 runtime.audit.append("serve", "privacy.purge", "", {"days": days, "sessions": len(old)})
-        await asyncio.sleep(ABANDON_CHECK_S)
+        await asyncio.sleep(min(ABANDON_CHECK_S, runtime.settings.dialogue.idle_minutes * 30))
 
 
 def create_app(runtime: Runtime) -> Litestar:
@@ -63,10 +67,10 @@ def create_app(runtime: Runtime) -> Litestar:
         after_request=add_security_headers,
         middleware=[asgi_middleware(runtime.metrics)],
         cors_config=cors,
-        route_handlers=[*ROUTES, *KB_ROUTES, *DIALOGUE_ROUTES, *BRIDGE_ROUTES],
+        route_handlers=[*ROUTES, *KB_ROUTES, *DIALOGUE_ROUTES, *BRIDGE_ROUTES, *ADMIN_ROUTES],
         guards=[scope_guard],
         state=State({"runtime": runtime, "events": SessionEvents(), "limiter": limiter,
-                            "key_limiter": key_limiter}),
+                            "key_limiter": key_limiter, "admin_logins": AdminLogins()}),
         exception_handlers={Exception: handle_exception},
         request_max_body_size=runtime.settings.server.max_body_bytes,
         openapi_config=OpenAPIConfig(title="edgebot", version=__version__, path="/schema"),

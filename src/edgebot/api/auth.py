@@ -40,6 +40,8 @@ async def scope_guard(connection: Any, handler: Any) -> None:
     if scope == "chat" and not runtime.settings.server.chat_requires_key:
         return
     given = request.headers.get("x-api-key", "")
+    if not given and scope == "admin" and _admin_cookie(request):
+        return
     if not given:
         raise ApiError(401, "missing_api_key", f"this route needs an API key with the {scope} scope, sent as "
                        "X-API-Key (create one with `edgebot keys create NAME --scope ...`)")
@@ -56,6 +58,21 @@ async def scope_guard(connection: Any, handler: Any) -> None:
         if wait:
             raise ApiError(429, "rate_limited", "too many requests with this API key; wait a little",
                            {"Retry-After": str(max(1, math.ceil(wait)))})
+
+
+def _admin_cookie(request: Request) -> bool:
+    """A dashboard login cookie of a key that still has the admin scope."""
+    from edgebot.admin.session import COOKIE
+
+    token = request.cookies.get(COOKIE, "")
+    key_id = request.app.state.admin_logins.verify(token) if token else None
+    if key_id is None:
+        return False
+    try:
+        key = KeyStore(request.app.state.runtime.db).get(key_id)
+    except Exception:  # noqa: BLE001 - a deleted key is no login
+        return False
+    return key.revoked_at is None and key.allows("admin")
 
 
 def _same(a: str, b: str) -> bool:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
+from urllib.parse import quote
 
 from litestar import MediaType, Request, Response
+from litestar.response import Redirect
 from litestar.exceptions import HTTPException, NotFoundException, SerializationException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
@@ -71,6 +74,10 @@ def as_api_error(exc: Exception) -> ApiError:
     return ApiError(HTTP_500_INTERNAL_SERVER_ERROR, "internal_error", "an internal error occurred; see the server log")
 
 
-def handle_exception(_: Request, exc: Exception) -> Response[ErrorBody]:
+def handle_exception(request: Request, exc: Exception) -> Response[Any]:
     err = as_api_error(exc)
+    path = request.url.path
+    if err.status == 401 and path.startswith("/admin") and request.method == "GET" and \
+            "text/html" in request.headers.get("accept", ""):  # a browser on the dashboard: to the login page
+        return Redirect(f"/admin/login?next={quote(path)}")
     return error_response(err.status, err.code, err.detail, err.headers)

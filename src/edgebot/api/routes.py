@@ -48,7 +48,11 @@ def authorize(request: Request, session_id: str) -> StoredSession:
 async def create_session(request: Request) -> SessionCreated:
     check_rate(request, request.app.state.limiter)
     claims = getattr(request.state, "bridge", None)  # a signed WordPress user claim, when the bridge sent it
-    session_id, token = runtime_of(request).sessions.create(claims.user_id if claims else None)
+    runtime = runtime_of(request)
+    session_id, token = runtime.sessions.create(claims.user_id if claims else None)
+    runtime.metrics.conversations.inc()
+    if runtime.engine.variants is not None:
+        runtime.engine.variants.assigned(session_id)  # the traffic split counts every conversation
     return SessionCreated(session_id=session_id, token=token)
 
 

@@ -20,12 +20,14 @@ from edgebot.cli import (
     privacy_cmds,
     report_cmds,
     run_cmds,
+    variants_cmds,
 )
 from edgebot.cli.common import Handler, common_parser
 from edgebot.errors import EdgebotError
 from edgebot.settings import load_settings
 
-GROUPS = [run_cmds, models_cmds, intents_cmds, kb_cmds, dialogue_cmds, privacy_cmds, audit_cmds, keys_cmds, report_cmds, config_cmds]
+GROUPS = [run_cmds, models_cmds, intents_cmds, kb_cmds, dialogue_cmds, privacy_cmds, audit_cmds, keys_cmds, variants_cmds,
+          report_cmds, config_cmds]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -142,6 +142,54 @@ def prediction_threshold(model: str) -> float:
     return Head(Path(model)).meta.threshold
 
 
+def cmd_intents_review(args: argparse.Namespace, loaded: LoadedSettings) -> int:
+    from edgebot.storage import Database
+    from edgebot.telemetry.report import since_modifier
+    from edgebot.telemetry.review import drifting, import_labels, to_csv
+
+    settings = loaded.settings
+    since = since_modifier(args.since)
+    catalog = _configured_catalog(loaded)
+    if args.import_file:
+        path = Path(args.import_file)
+        if not path.is_file():
+            raise UsageError(f"{path}: no such file")
+        known = {i.name for i in catalog.intent} if catalog is not None else None
+        added, skipped = import_labels(Database(settings.database_path), path.read_text(encoding="utf-8"), known,
+                                       str(path))
+        say(f"{added} labels stored ({skipped} already there); they make the intent_f1 KPI of `edgebot report`")
+        return 0
+    reference: dict[str, Any] = {}
+    if catalog is not None:
+        from edgebot.dialogue.intent_model import model_path
+        from edgebot.modelstore import ModelStore
+        from edgebot.nlu import Head
+
+        path = model_path(catalog, settings.data_dir, ModelStore(settings.models_dir).entry(settings.encoder.model).sha256)
+        reference = Head(path).meta.reference if path.is_file() else {}
+    if not reference:
+        say("no trained intent model with a drift reference for dialogue.catalog: only out-of-scope messages are "
+            "selected (start `edgebot serve` once with the catalog to train it)")
+    rows = drifting(Database(settings.database_path), reference, since, everything=args.all, limit=args.limit)
+    text = json.dumps(rows, indent=2) if args.json else to_csv(rows)
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+        say(f"{len(rows)} utterances written to {args.out}: fill the label column (an intent, or oos), then "
+            f"`edgebot intents review --import {args.out}`; add good ones as examples to the catalog and retrain")
+    else:
+        print(text, end="" if text.endswith("\n") else "\n")
+    return 0
+
+
+def _configured_catalog(loaded: LoadedSettings) -> Any:
+    if not loaded.settings.dialogue.catalog:
+        return None
+    from edgebot.dialogue.catalog import load_catalog
+    from edgebot.runtime import catalog_path
+
+    return load_catalog(catalog_path(loaded.settings.dialogue.catalog))
+
+
 def register(sub: Any, add: Add) -> None:
     intents = sub.add_parser("intents", help="Train, evaluate and try the intent classifier.",
                              description="Intent classification with out-of-scope detection.")
@@ -162,6 +210,15 @@ def register(sub: Any, add: Add) -> None:
             "Print the planning matrix of a catalog: utterances required vs present, integrations, stateful.")
     p.add_argument("catalog", metavar="CATALOG", help="intent catalog (TOML, or \"demo\")")
     p.add_argument("--json", action="store_true", help="print JSON")
+    p = add(isub, "review", cmd_intents_review,
+            "Export recent utterances that drift from the training data for labelling, or import the labels.")
+    p.add_argument("--since", default="7d", help="period: a number and h, d or w (default 7d)")
+    p.add_argument("--out", metavar="FILE", help="write the CSV (or --json) here instead of stdout")
+    p.add_argument("--all", action="store_true", help="every classified utterance, not only the drifting ones")
+    p.add_argument("--limit", type=int, default=1000, help="at most this many, newest first (default 1000)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of CSV")
+    p.add_argument("--import", dest="import_file", metavar="FILE",
+                   help="store the labels filled in a review file (the intent_f1 KPI)")
     p = add(isub, "eval", cmd_intents_eval, "Evaluate an intent model on labelled data.")
     p.add_argument("data", metavar="DATA", help="CLINC150 JSON (test, else val split) or CSV")
     p.add_argument("--model", required=True, metavar="FILE", help="the intent model (.onnx)")

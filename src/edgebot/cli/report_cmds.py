@@ -26,11 +26,22 @@ def cmd_report(args: argparse.Namespace, loaded: LoadedSettings) -> int:
         print(f"alert: {result['alert']}")
     csat = "-" if result["csat"] is None else f"{result['csat']:.2f}"
     print(f"last {result['since']}: {result['conversations']} conversations, CSAT {csat}")
-    for name, k in result["kpis"].items():
+    _print_kpis(result["kpis"])
+    for name, v in result.get("variants", {}).items():
+        print(f"variant {name}: {v.get('conversations', 0)} conversations")
+        _print_kpis(v.get("kpis", {}))
+        if "shadow" in v:
+            sh = v["shadow"]
+            print(f"  shadow: {sh['shadow_replies']} replies logged, p95 {sh['latency_ms_p95']} ms, "
+                  f"{sh['completion_tokens_mean']} tokens each on average")
+    return 0
+
+
+def _print_kpis(kpis: dict[str, Any]) -> None:
+    for name, k in kpis.items():
         value = "-" if k["value"] is None else f"{k['value']:g}"
         sign = "<=" if k["target_kind"] == "max" else ">="
         print(f"  {name:<34} {value:>10}   target {sign} {k['target']:<8g} {k['status'].upper()}")
-    return 0
 
 
 def send_alert(db: Any, loaded: LoadedSettings, result: dict[str, Any]) -> str:
@@ -61,6 +72,7 @@ def send_alert(db: Any, loaded: LoadedSettings, result: dict[str, Any]) -> str:
 def register(sub: Any, add: Add) -> None:
     p = add(sub, "report", cmd_report, "Print each KPI (fallback, resolution, latency, cost...) against its target.")
     p.add_argument("--since", default="7d", help="period: a number and h, d or w (default 7d)")
-    p.add_argument("--json", action="store_true", help="print JSON: since, conversations, csat, kpis")
+    p.add_argument("--json", action="store_true",
+                   help="print JSON: since, conversations, csat, reviews, kpis, and variants (KPIs per variant)")
     p.add_argument("--alert", action="store_true",
                    help="on a breach, POST a signed alert to kpi.alert_webhook_url (at most once per interval)")

@@ -38,10 +38,13 @@ def cmd_serve(args: argparse.Namespace, loaded: LoadedSettings) -> int:
 
     from edgebot.api import serve
     from edgebot.runtime import Runtime
+    from edgebot.telemetry import tracing
 
     server = loaded.settings.server
     host, port = args.host or server.host, args.port or server.port
     logging.basicConfig(level=server.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if tracing.setup(loaded.settings):
+        say(f"tracing on: spans go to {loaded.settings.tracing.exporter} {loaded.settings.tracing.endpoint}")
     runtime = Runtime.open(loaded.settings)
     try:
         say(f"edgebot {__version__} serving on http://{host}:{port}/  (model {loaded.settings.llm.model}; Ctrl+C stops)")

@@ -24,6 +24,7 @@ from edgebot.privacy import Redactor
 from edgebot.privacy.vault import Vault
 from edgebot.settings import KbSettings, LlmSettings
 from edgebot.storage import SessionStore
+from edgebot.telemetry import tracing
 
 GROUNDING = (
     "Answer the user's question using only the numbered sources below. If they do not contain the answer, "
@@ -51,15 +52,18 @@ class Engine:
         redactor: Redactor | None = None,
         vault: Vault | None = None,
         observer: Callable[[TurnDone], None] | None = None,
+        drift: Any = None,
     ) -> None:
+        self.drift = drift  # telemetry.drift.DriftMonitor: records each classified message
+        self.variants: Any = None  # variants.router.VariantRouter: the session's prompt and model
+        self.shadow: Any = None  # variants.router.ShadowRunner: replays sampled turns on shadow variants
         self.vault = vault
         self.observer = observer
         self.dialogue = dialogue
         self.redactor = redactor
         self.redact: Callable[[str], str] = redactor or (lambda text: text)
         self.canary = settings.canary or new_canary()
-        self.instructions = f"{settings.system_prompt}\n{canary_line(self.canary)}"
-        self.guard = OutputGuard(f"{self.instructions}\n{GROUNDING}", self.canary)
+        self.instructions, self.guard = self.persona(settings.system_prompt)
         self.settings = settings
         self.scheduler = scheduler
         self.sessions = sessions
@@ -69,6 +73,11 @@ class Engine:
         self.options = GenerationOptions(
             max_tokens=settings.max_tokens, temperature=settings.temperature, stop=tuple(settings.stop)
         )
+
+    def persona(self, system_prompt: str) -> tuple[str, OutputGuard]:
+        """A system prompt's instructions (with the canary) and the output guard that protects them."""
+        instructions = f"{system_prompt}\n{canary_line(self.canary)}"
+        return instructions, OutputGuard(f"{instructions}\n{GROUNDING}", self.canary)
 
     def _split(self, text: str) -> tuple[str, dict[str, str]]:
         """TEXT redacted, and {placeholder: original} (privacy.redact; identity when it is off)."""
@@ -97,10 +106,14 @@ class Engine:
         knowledge base to ask (then the model answers freely)."""
         if self.searcher is None or not self.kb.enabled or not self.searcher.store.has_documents():
             return None
-        return self.searcher.search(text, vector=vector, k=self.kb.k, floor=self.kb.floor)
+        with tracing.span("retrieve") as sp:
+            hits = self.searcher.search(text, vector=vector, k=self.kb.k, floor=self.kb.floor)
+            if sp is not None:
+                sp.set_attribute("hits", len(hits))
+        return hits
 
-    def _system_prompt(self, hits: list[Hit] | None) -> str:
-        base = self.instructions
+    def _system_prompt(self, hits: list[Hit] | None, instructions: str | None = None) -> str:
+        base = self.instructions if instructions is None else instructions
         if not hits:
             return base
         parts: list[str] = []
@@ -114,15 +127,16 @@ class Engine:
             used += len(part)
         return f"{base}\n\n" + GROUNDING.format(sources="\n\n".join(parts))
 
-    def build_prompt(self, session_id: str, text: str, hits: list[Hit] | None = None) -> list[ChatMessage]:
+    def build_prompt(self, session_id: str, text: str, hits: list[Hit] | None = None, *,
+                     instructions: str | None = None, scheduler: Scheduler | None = None) -> list[ChatMessage]:
         """System prompt (with sources) + as much recent history as fits + the new message (never shortened)."""
-        provider = self.scheduler.provider
+        provider = (scheduler or self.scheduler).provider
         history = [
             ChatMessage(m.role, m.content)  # type: ignore[arg-type]
             for m in self.sessions.messages(session_id, last=self.settings.history_messages)
             if m.content and m.role in ("user", "assistant")
         ]
-        system_text = self._system_prompt(hits)
+        system_text = self._system_prompt(hits, instructions)
         system = ChatMessage("system", system_text) if system_text else None
         budget = provider.context_size - self.settings.max_tokens
         return fit_history(system, history, ChatMessage("user", text), budget=budget, count=provider.count_tokens)
@@ -131,13 +145,25 @@ class Engine:
         """Validate, plan (intent, policy, flows), then either reply at once or queue the generation
         (QueueFullError when busy); the user's message is stored either way."""
         text = self.check_text(text)
+        with tracing.span("turn", session_id=session_id) as sp:
+            turn = self._start_turn(session_id, text, loop)
+            if sp is not None:
+                sp.set_attributes({k: v for k, v in (("decision", turn.meta.get("decision")),
+                                                     ("intent", turn.meta.get("intent"))) if v})
+            return turn
+
+    def _start_turn(self, session_id: str, text: str, loop: asyncio.AbstractEventLoop | None) -> Turn:
         plan = self.dialogue.plan(session_id, text) if self.dialogue is not None else None
         redacted, values = self._split(text)  # once: for storage and for the model's prompt
+        if plan is not None and plan.classification is not None and self.drift is not None:
+            intent, confidence = plan.classification.best
+            self.drift.observe(session_id, redacted, None if plan.classification.oos else intent, confidence,
+                               plan.classification.oos, plan.embedding)
         meta: dict[str, Any] = {}
         if plan is not None:
             meta = {"decision": plan.decision, "intent": plan.intent, "confidence": plan.confidence,
                     "quick_replies": plan.quick_replies, "handoff_id": plan.handoff_id, "actions": plan.actions,
-                    "slots": plan.slots}
+                    "slots": plan.slots, "outcome": plan.outcome}
             if plan.kind != "answer":
                 self._store_user(session_id, redacted, values)
                 if plan.kind == "relay":  # a person has the conversation: no bot reply
@@ -156,8 +182,14 @@ class Engine:
         shown = redacted if question == text else self.redact(question)
         if self.dialogue is not None:  # the catalog's slot policies (e.g. order ids as [ORDER_ID])
             shown = self.dialogue.for_model(shown)
-        messages = self.build_prompt(session_id, shown, hits)
-        job = self.scheduler.submit(messages, self.options, loop)
+        route = self.variants.route(session_id) if self.variants is not None else None
+        scheduler, guard = (route.scheduler, route.guard) if route is not None else (self.scheduler, self.guard)
+        messages = self.build_prompt(session_id, shown, hits, instructions=route.instructions if route else None,
+                                     scheduler=scheduler)
+        generating = tracing.start("generate", variant=route.name if route is not None else "default")
+        job = scheduler.submit(messages, self.options, loop)
+        if route is not None:
+            meta["variant"] = route.name
         try:
             self._store_user(session_id, redacted, values)
         except BaseException:
@@ -168,10 +200,19 @@ class Engine:
             citation = Citation(hit.chunk.title, hit.chunk.url, hit.chunk.heading)
             if citation not in citations:
                 citations.append(citation)
-        return self._turn(session_id, job, meta, citations, guard=self.guard)
+
+        def observer(done: TurnDone, base: Callable[[TurnDone], None] | None = self.observer) -> None:
+            tracing.end(generating, finish_reason=done.finish_reason, completion_tokens=done.usage.completion_tokens,
+                        prompt_tokens=done.usage.prompt_tokens)
+            if base is not None:
+                base(done)
+            if self.shadow is not None and done.finish_reason in ("stop", "length"):
+                self.shadow.after(session_id, shown, messages, done.text,
+                                  lambda instructions: self._system_prompt(hits, instructions))
+        return self._turn(session_id, job, meta, citations, guard=guard, observer=observer)
 
     def _turn(self, session_id: str, source: Any, meta: dict[str, Any], citations: list[Citation] | None = None,
               **kwargs: Any) -> Turn:
         """A Turn that stores its reply redacted and reports to the metrics observer."""
-        return Turn(self.sessions, session_id, source, citations, meta=meta, redact=self.redact,
-                    observer=self.observer, **kwargs)
+        kwargs.setdefault("observer", self.observer)
+        return Turn(self.sessions, session_id, source, citations, meta=meta, redact=self.redact, **kwargs)

@@ -10,9 +10,12 @@ from edgebot.dialogue.catalog import Catalog
 from edgebot.nlu import SentenceEncoder
 
 
+FORMAT_TAG = "r2"  # bumped when the model file gains content (r2: the drift reference), so old files retrain
+
+
 def model_path(catalog: Catalog, data_dir: Path, encoder_sha256: str) -> Path:
     digest = catalog.examples().digest()[:12]
-    return data_dir / "intents" / f"{catalog.name}-{digest}-{encoder_sha256[:8]}.onnx"
+    return data_dir / "intents" / f"{catalog.name}-{digest}-{encoder_sha256[:8]}-{FORMAT_TAG}.onnx"
 
 
 def ensure_intent_model(

@@ -20,6 +20,7 @@ from edgebot.dialogue.slots import SlotFiller, yes_no
 from edgebot.dialogue.state import DialogueState, DialogueStore, Handoff
 from edgebot.nlu.classifier import IntentClassifierProtocol
 from edgebot.storage import SessionStore
+from edgebot.telemetry import tracing
 
 YES_HUMAN, NO_HUMAN = "Yes, connect me", "No, thanks"
 YES_SWITCH, NO_SWITCH = "Yes, switch", "No, continue"
@@ -39,6 +40,9 @@ class Plan:
     slots: dict[str, str] = field(default_factory=dict)  # the flow's slots at the end of the turn
     query: str = ""  # for `answer`: the question to answer when it is not this message (after a switch)
     vector: Any = None  # the message's sentence embedding, reused by retrieval
+    classification: Classification | None = None  # what the intent model said (None: relay or a quick reply)
+    embedding: Any = None  # the message's embedding whatever the plan (drift detection)
+    outcome: str | None = None  # set when this turn ended the conversation: resolved or handoff
 
 
 class _Lenient(dict[str, Any]):
@@ -86,8 +90,11 @@ class Dialogue:
         if clicked is not None:
             return Classification([(clicked.name, 1.0)]), None
         encoder = getattr(self.classifier, "encoder", None)
-        vectors = encoder.embed([text]) if encoder is not None else None
-        pred = self.classifier.predict([text], vectors)[0]
+        with tracing.span("classify") as sp:
+            vectors = encoder.embed([text]) if encoder is not None else None
+            pred = self.classifier.predict([text], vectors)[0]
+            if sp is not None:
+                sp.set_attributes({"intent": pred.intent or "oos", "confidence": pred.confidence})
         vector = vectors[0] if vectors is not None else None
         return Classification([(s.intent, s.confidence) for s in pred.top], oos=pred.out_of_scope), vector
 
@@ -113,9 +120,13 @@ class Dialogue:
         else:
             if state.outcome in ("resolved", "abandoned"):
                 state.outcome = None  # a new request reopens the conversation
+            before = state.outcome
             cls, vector = self.classify(text)
             state.last_scores = [[n, p] for n, p in cls.scores]
             plan = self._plan(session_id, state, text, cls)
+            plan.outcome = state.outcome if state.outcome != before else None
+            if vector is not None:
+                plan.classification, plan.embedding = cls, vector
             if not plan.query:
                 plan.vector = vector
             if not plan.slots:
@@ -342,7 +353,10 @@ class Dialogue:
 
     def _act(self, state: DialogueState, name: str) -> ActionResult:
         action = self.actions.get(name)
-        result = action.run(dict(state.slots)) if action else ActionResult(ok=False, error=f"no action {name}")
+        with tracing.span("act", action=name) as sp:
+            result = action.run(dict(state.slots)) if action else ActionResult(ok=False, error=f"no action {name}")
+            if sp is not None:
+                sp.set_attribute("ok", result.ok)
         state.results[name] = dict(result.data) | {"ok": result.ok, "error": result.error}
         state.actions.append({"action": name, "ok": result.ok, "error": result.error})
         return result

@@ -82,6 +82,8 @@ class TurnDone(msgspec.Struct, frozen=True, kw_only=True):
     handoff_id: int | None = None
     actions: list[str] = []
     slots: dict[str, str] = {}
+    variant: str | None = None  # the prompt/model variant that answered (variants/)
+    outcome: str | None = None  # when this turn ended the conversation: resolved or handoff
 
 
 def _ms(seconds: float | None) -> float | None:
@@ -140,6 +142,8 @@ class Turn:
                 ttft_ms=timings.ttft_ms,
                 total_ms=timings.total_ms,
                 citations=msgspec.json.encode(self.citations).decode() if self.citations else None,
+                decision=self.meta.get("decision") or ("dont_know" if finish_reason == "no_answer" else None),
+                intent=self.meta.get("intent"),
             )
         offered = finish_reason == "no_answer" or self.meta.get("decision") == "offer_human"
         done = TurnDone(message_id=message_id, text=text, finish_reason=finish_reason, usage=usage, timings=timings,

@@ -19,6 +19,7 @@ from edgebot.kb.store import KnowledgeStore, StoredChunk
 from edgebot.nlu import SentenceEncoder
 
 Mode = Literal["hybrid", "vector", "bm25"]
+COMPANION_MARGIN = 0.05  # once one hit reaches the floor, others may be this far under it
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,11 @@ class Searcher:
             scores = fuse(vec_hits, bm_hits, cosines, s.bm25_peak_weight)
         ranked = sorted(scores.items(), key=lambda kv: -kv[1])
         if mode != "bm25":
-            ranked = [(cid, sc) for cid, sc in ranked if cosines.get(cid, 0.0) >= floor]
+            # The floor decides whether anything is relevant: the best hit must reach it. Once one does,
+            # hits a little under it still come along as context (a strong term match often sits there).
+            passing = [(cid, sc) for cid, sc in ranked if cosines.get(cid, 0.0) >= floor]
+            ranked = [(cid, sc) for cid, sc in ranked if cosines.get(cid, 0.0) >= floor - COMPANION_MARGIN] \
+                if passing else []
         ranked = ranked[:k]
         chunks = self.store.chunks([cid for cid, _ in ranked])
         return [Hit(chunks[cid], round(sc, 4), vec_hits.get(cid), bm_hits.get(cid)) for cid, sc in ranked if cid in chunks]

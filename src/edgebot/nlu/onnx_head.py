@@ -30,6 +30,7 @@ class HeadMeta:
     encoder_sha256: str
     training_data_sha256: str
     metrics: dict[str, Any] = field(default_factory=dict)
+    reference: dict[str, Any] = field(default_factory=dict)  # the training data's profile for drift detection
 
 
 def export(path: Path, model: LinearModel, ngrams: CharNgrams, meta: HeadMeta) -> None:
@@ -76,6 +77,7 @@ def export(path: Path, model: LinearModel, ngrams: CharNgrams, meta: HeadMeta) -
         "encoder_sha256": meta.encoder_sha256,
         "training_data_sha256": meta.training_data_sha256,
         "metrics": json.dumps(meta.metrics),
+        "drift_reference": json.dumps(meta.reference),
         "ngrams": json.dumps({"lo": ngrams.lo, "hi": ngrams.hi, "vocab": list(ngrams.vocab),
                               "idf": [round(float(x), 6) for x in ngrams.idf]}),
     }
@@ -107,7 +109,7 @@ class Head:
                 labels=json.loads(props["labels"]), oos_label=json.loads(props["oos_label"]),
                 threshold=float(props["threshold"]), temperature=float(props["temperature"]),
                 encoder_sha256=props["encoder_sha256"], training_data_sha256=props["training_data_sha256"],
-                metrics=json.loads(props["metrics"]),
+                metrics=json.loads(props["metrics"]), reference=json.loads(props.get("drift_reference", "{}")),
             )
         except Exception as exc:  # noqa: BLE001 - any unreadable file gets the same clear message
             raise UsageError(f"{path}: not a readable edgebot intent model ({exc})") from None

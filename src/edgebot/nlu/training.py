@@ -127,6 +127,7 @@ def train(
     model = softmax.fit(x_train, grams.matrix(train_set.texts), y, len(labels), l2=1.0 / (C_REG * len(y)))
 
     temperature, threshold = 1.0, DEFAULT_THRESHOLD
+    held: tuple[np.ndarray, Sequence[str]] | None = None  # (probabilities, true labels) the model did not fit
     metrics: dict[str, object] = {"train": {"n": len(train_set), "labels": len(labels)}}
     if val_set is None and cv_folds > 1:
         oof = cross_validated_logits(x_train, train_set.texts, y, len(labels), cv_folds)
@@ -134,6 +135,7 @@ def train(
         p_oof = _softmax(oof / temperature)
         threshold = choose_threshold(p_oof, train_set.labels, labels, oos_recall_target)
         metrics["cross_validation"] = intent_metrics(train_set.labels, decide(p_oof, labels, threshold)[0])
+        held = (p_oof, train_set.labels)
     if val_set is not None:
         unknown = sorted({label for label in val_set.labels if label not in index and label != OOS})
         if unknown:
@@ -147,16 +149,31 @@ def train(
         p_tune = _softmax(z_tune / temperature)
         threshold = choose_threshold(p_tune, tune.labels, labels, oos_recall_target)
         metrics["val_tune"] = intent_metrics(tune.labels, decide(p_tune, labels, threshold)[0])
+        held = (p_tune, tune.labels)
         if hold is not None and len(hold):
             x_hold = embed(hold.texts, "encoding holdout texts")
             p_hold = _softmax(model.logits(x_hold, grams.matrix(hold.texts)) / temperature)
             metrics["val_holdout"] = intent_metrics(hold.labels, decide(p_hold, labels, threshold)[0])
     seconds = time.perf_counter() - started
     metrics["train_seconds"] = round(seconds, 2)
+    if held is None:
+        held = (_softmax(model.logits(x_train, grams.matrix(train_set.texts)) / temperature), train_set.labels)
     meta = HeadMeta(labels, OOS if OOS in labels else None, threshold, temperature, encoder.sha256,
-                    train_set.digest(), metrics)
+                    train_set.digest(), metrics, drift_reference(x_train, train_set.labels, labels, held, threshold))
     export(out, model, grams, meta)
     return TrainResult(out, labels, threshold, temperature, metrics, seconds, encoded)
+
+
+def drift_reference(x: np.ndarray, train_labels: Sequence[str], labels: Sequence[str],
+                    held: tuple[np.ndarray, Sequence[str]], threshold: float) -> dict[str, object]:
+    """The training data's profile that drift detection compares traffic with (nlu/drift.py)."""
+    from edgebot.nlu.drift import build_reference
+
+    probs, truth = held
+    in_scope = np.array([t != OOS for t in truth])
+    names, conf = decide(probs[in_scope], labels, threshold)
+    return build_reference(x, train_labels, [label for label in labels if label != OOS], conf,
+                           np.array([n == OOS for n in names]))
 
 
 def cross_validated_logits(x: np.ndarray, texts: Sequence[str], y: np.ndarray, n_classes: int, folds: int,

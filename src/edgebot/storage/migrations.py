@@ -139,6 +139,65 @@ m010_create_vault = [
     "CREATE INDEX vault_session ON vault (session_id)",
 ]
 
+m011_create_operations = [
+    # One row per classified user message: what drift detection and `edgebot intents review` read.
+    """CREATE TABLE nlu_observations (
+        id INTEGER PRIMARY KEY,
+        session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        text TEXT NOT NULL,
+        intent TEXT,
+        confidence REAL NOT NULL,
+        out_of_scope INTEGER NOT NULL,
+        similarity REAL NOT NULL,
+        created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))
+    )""",
+    "CREATE INDEX nlu_observations_created ON nlu_observations (created_at)",
+    # Labels given to reviewed utterances (`edgebot intents review --import`): the intent F1 KPI.
+    """CREATE TABLE intent_reviews (
+        id INTEGER PRIMARY KEY,
+        session_id TEXT REFERENCES sessions(id) ON DELETE CASCADE,
+        text TEXT NOT NULL,
+        predicted TEXT NOT NULL,
+        label TEXT NOT NULL,
+        created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))
+    )""",
+    """CREATE TABLE alerts (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL,
+        details TEXT NOT NULL,
+        created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
+        resolved_at TEXT
+    )""",
+    """CREATE TABLE variants (
+        name TEXT PRIMARY KEY,
+        system_prompt TEXT NOT NULL,
+        model TEXT NOT NULL,
+        weight REAL NOT NULL,
+        mode TEXT NOT NULL CHECK (mode IN ('control', 'live', 'shadow', 'retired')),
+        created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
+        updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))
+    )""",
+    "ALTER TABLE sessions ADD COLUMN variant TEXT",
+    # What the dialogue decided for each reply (answer, clarify, dont_know, handoff...) and for which intent:
+    # the dashboard's filters and its list of unanswered questions.
+    "ALTER TABLE messages ADD COLUMN decision TEXT",
+    "ALTER TABLE messages ADD COLUMN intent TEXT",
+    # Replies of shadow variants: logged for comparison, never sent.
+    """CREATE TABLE shadow_replies (
+        id INTEGER PRIMARY KEY,
+        session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        variant TEXT NOT NULL,
+        user_text TEXT NOT NULL,
+        content TEXT NOT NULL,
+        live_content TEXT NOT NULL,
+        prompt_tokens INTEGER NOT NULL,
+        completion_tokens INTEGER NOT NULL,
+        ttft_ms REAL,
+        total_ms REAL NOT NULL,
+        created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))
+    )""",
+]
+
 MIGRATIONS: list[tuple[int, str, list[str]]] = [
     (1, "m001_create_sessions", m001_create_sessions),
     (2, "m002_create_messages", m002_create_messages),
@@ -150,4 +209,5 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
     (8, "m008_create_audit_log", m008_create_audit_log),
     (9, "m009_create_api_keys", m009_create_api_keys),
     (10, "m010_create_vault", m010_create_vault),
+    (11, "m011_create_operations", m011_create_operations),
 ]

@@ -102,13 +102,15 @@ class SessionStore:
         ttft_ms: float | None = None,
         total_ms: float | None = None,
         citations: str | None = None,
+        decision: str | None = None,
+        intent: str | None = None,
     ) -> int:
         with self.db.write() as conn:
             cur = conn.execute(
                 "INSERT INTO messages (session_id, role, content, finish_reason, prompt_tokens, completion_tokens,"
-                " ttft_ms, total_ms, citations) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " ttft_ms, total_ms, citations, decision, intent) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (session_id, role, content, finish_reason, prompt_tokens, completion_tokens, ttft_ms, total_ms,
-                 citations),
+                 citations, decision, intent),
             )
             conn.execute(
                 "UPDATE sessions SET updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id = ?", (session_id,)

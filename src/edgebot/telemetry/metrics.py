@@ -40,6 +40,14 @@ class Metrics:
         self.decisions = Counter("edgebot_decisions_total", "Dialogue decisions (fallback = clarify + offer_human)",
                                  ["decision"], registry=r)
         self.handoffs = Counter("edgebot_handoffs_total", "Conversations handed to a person", registry=r)
+        self.conversations = Counter("edgebot_conversations_total", "Conversations started", registry=r)
+        self.outcomes = Counter("edgebot_conversation_outcomes_total",
+                                "Conversations ended: resolved, handoff (at the turn) or abandoned (when idle)",
+                                ["outcome"], registry=r)
+        for outcome in ("resolved", "handoff", "abandoned"):
+            self.outcomes.labels(outcome)
+        self.variant_turns = Counter("edgebot_variant_turns_total", "Answered turns per prompt/model variant",
+                                     ["variant"], registry=r)
         self.guarded = Counter("edgebot_guarded_replies_total", "Replies cut off by the output guard", registry=r)
         self.rating = Histogram("edgebot_feedback_rating", "CSAT ratings (1-5)", buckets=(1, 2, 3, 4, 5), registry=r)
         self.thumbs = Counter("edgebot_feedback_thumbs_total", "Thumbs up / down", ["thumbs"], registry=r)
@@ -66,6 +74,10 @@ class Metrics:
             self.confidence.observe(done.confidence)
         if done.handoff_id is not None:
             self.handoffs.inc()
+        if done.outcome in ("resolved", "handoff"):
+            self.outcomes.labels(done.outcome).inc()
+        if done.variant:
+            self.variant_turns.labels(done.variant).inc()
         if done.finish_reason == "guarded":
             self.guarded.inc()
 

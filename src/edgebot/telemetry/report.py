@@ -1,4 +1,4 @@
-"""KPIs from the database against the targets in settings (section `kpi`)."""
+"""KPIs from the database against the targets in settings (section `kpi`), overall and per variant."""
 
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ import numpy as np
 from edgebot.errors import UsageError
 from edgebot.settings import KpiSettings
 from edgebot.storage import Database
+from edgebot.telemetry.review import reviewed_f1
 
 SINCE_RE = re.compile(r"^(\d+)([hdw])$")
+CUTOFF = "strftime('%Y-%m-%dT%H:%M:%fZ','now', ?)"
 
 
 def since_modifier(since: str) -> str:
@@ -23,48 +25,90 @@ def since_modifier(since: str) -> str:
     return f"-{n * 7 if unit == 'w' else n} {'hours' if unit == 'h' else 'days'}"
 
 
-def _one(db: Database, sql: str, params: tuple[Any, ...]) -> Any:
-    return db.query(sql, params)[0][0]
+def _p95(values: list[float]) -> float | None:
+    return round(float(np.percentile(values, 95)), 1) if values else None
+
+
+def measure(db: Database, mod: str, variant: str | None = None) -> dict[str, Any]:
+    """The raw KPI values for conversations started in the period (only VARIANT's, when given)."""
+    where = f"s.created_at >= {CUTOFF}" + (" AND s.variant IS ?" if variant is not None else "")
+    params: tuple[Any, ...] = (mod, variant) if variant is not None else (mod,)
+    conversations = db.query(f"SELECT count(*) FROM sessions s WHERE {where}", params)[0][0]
+    decisions = db.query(f"SELECT d.decision FROM dialogue_decisions d JOIN sessions s ON s.id = d.session_id"
+                         f" WHERE {where}", params)
+    outcomes = db.query(f"SELECT d.outcome FROM dialogue_state d JOIN sessions s ON s.id = d.session_id WHERE {where}",
+                        params)
+    replies = db.query("SELECT m.session_id, m.total_ms, m.ttft_ms, m.prompt_tokens, m.completion_tokens FROM messages m"
+                       f" JOIN sessions s ON s.id = m.session_id WHERE m.role = 'assistant' AND {where}", params)
+    ratings = [r[0] for r in db.query(f"SELECT f.rating FROM feedback f JOIN sessions s ON s.id = f.session_id"
+                                      f" WHERE f.rating IS NOT NULL AND {where}", params)]
+    talked = {r["session_id"] for r in replies}
+    generated = [r for r in replies if r["completion_tokens"]]
+    return {
+        "conversations": conversations,
+        "csat": round(sum(ratings) / len(ratings), 2) if ratings else None,
+        "fallback_rate": (sum(d[0] in ("clarify", "offer_human") for d in decisions) / len(decisions))
+        if decisions else None,
+        "resolution_rate": (sum(o[0] == "resolved" for o in outcomes) / len(outcomes)) if outcomes else None,
+        "latency_ms_p95": _p95([r["total_ms"] for r in replies if r["total_ms"]]),
+        "ttft_ms_p95": _p95([r["ttft_ms"] for r in replies if r["ttft_ms"]]),
+        "tokens_per_conversation": (sum((r["prompt_tokens"] or 0) + (r["completion_tokens"] or 0) for r in replies)
+                                    / len(talked)) if talked else None,
+        "compute_seconds_per_conversation": (sum(r["total_ms"] or 0 for r in generated) / 1000 / len(talked))
+        if talked else None,
+    }
+
+
+def judge(values: dict[str, Any], targets: KpiSettings) -> dict[str, dict[str, Any]]:
+    """Each KPI with its value, target and status (ok, breach, no data)."""
+    rows = [
+        ("intent_f1", targets.intent_f1_min, "min"),  # from labelled reviews (`edgebot intents review`)
+        ("fallback_rate", targets.fallback_rate_max, "max"),
+        ("resolution_rate", targets.resolution_rate_min, "min"),
+        ("latency_ms_p95", targets.latency_ms_p95_max, "max"),
+        ("ttft_ms_p95", targets.ttft_ms_p95_max, "max"),
+        ("tokens_per_conversation", targets.tokens_per_conversation_max, "max"),
+        ("compute_seconds_per_conversation", targets.compute_seconds_per_conversation_max, "max"),
+    ]
+    out = {}
+    for name, target, kind in rows:
+        if name not in values:
+            continue
+        value = values[name]
+        status = "no data" if value is None else ("ok" if (value <= target if kind == "max" else value >= target)
+                                                  else "breach")
+        out[name] = {"value": None if value is None else round(value, 4), "target": target, "target_kind": kind,
+                     "status": status}
+    return out
+
+
+def shadow_summary(db: Database, mod: str) -> dict[str, dict[str, Any]]:
+    rows = db.query(f"SELECT variant, total_ms, ttft_ms, prompt_tokens, completion_tokens FROM shadow_replies"
+                    f" WHERE created_at >= {CUTOFF}", (mod,))
+    by: dict[str, list[Any]] = {}
+    for r in rows:
+        by.setdefault(r["variant"], []).append(r)
+    return {name: {"shadow_replies": len(rs), "latency_ms_p95": _p95([r["total_ms"] for r in rs]),
+                   "ttft_ms_p95": _p95([r["ttft_ms"] for r in rs if r["ttft_ms"]]),
+                   "completion_tokens_mean": round(float(np.mean([r["completion_tokens"] for r in rs])), 1)}
+            for name, rs in sorted(by.items())}
 
 
 def kpis(db: Database, targets: KpiSettings, since: str = "7d") -> dict[str, Any]:
     mod = since_modifier(since)
-    cutoff = "strftime('%Y-%m-%dT%H:%M:%fZ','now', ?)"
-    conversations = _one(db, f"SELECT count(*) FROM sessions WHERE created_at >= {cutoff}", (mod,))
-    decisions = db.query(f"SELECT decision FROM dialogue_decisions WHERE created_at >= {cutoff}", (mod,))
-    outcomes = db.query("SELECT d.outcome FROM dialogue_state d JOIN sessions s ON s.id = d.session_id"
-                        f" WHERE s.created_at >= {cutoff}", (mod,))
-    replies = db.query("SELECT session_id, total_ms, ttft_ms, prompt_tokens, completion_tokens FROM messages"
-                       f" WHERE role = 'assistant' AND created_at >= {cutoff}", (mod,))
-    ratings = [r[0] for r in db.query(f"SELECT rating FROM feedback WHERE rating IS NOT NULL AND created_at >= {cutoff}",
-                                      (mod,))]
-    talked = {r["session_id"] for r in replies}
-    latencies = [r["total_ms"] for r in replies if r["total_ms"]]
-    ttfts = [r["ttft_ms"] for r in replies if r["ttft_ms"]]
-    generated = [r for r in replies if r["completion_tokens"]]
-
-    def p95(values: list[float]) -> float | None:
-        return round(float(np.percentile(values, 95)), 1) if values else None
-
-    fallback = (sum(d[0] in ("clarify", "offer_human") for d in decisions) / len(decisions)) if decisions else None
-    resolved = (sum(o[0] == "resolved" for o in outcomes) / len(outcomes)) if outcomes else None
-    tokens = (sum((r["prompt_tokens"] or 0) + (r["completion_tokens"] or 0) for r in replies) / len(talked)) if talked \
-        else None
-    compute = (sum(r["total_ms"] or 0 for r in generated) / 1000 / len(talked)) if talked else None
-    rows = [
-        ("intent_f1", None, targets.intent_f1_min, "min"),  # needs labelled reviews (not collected yet)
-        ("fallback_rate", fallback, targets.fallback_rate_max, "max"),
-        ("resolution_rate", resolved, targets.resolution_rate_min, "min"),
-        ("latency_ms_p95", p95(latencies), targets.latency_ms_p95_max, "max"),
-        ("ttft_ms_p95", p95(ttfts), targets.ttft_ms_p95_max, "max"),
-        ("tokens_per_conversation", tokens, targets.tokens_per_conversation_max, "max"),
-        ("compute_seconds_per_conversation", compute, targets.compute_seconds_per_conversation_max, "max"),
-    ]
-    out: dict[str, Any] = {"since": since, "conversations": conversations,
-                           "csat": round(sum(ratings) / len(ratings), 2) if ratings else None, "kpis": {}}
-    for name, value, target, kind in rows:
-        status = "no data" if value is None else ("ok" if (value <= target if kind == "max" else value >= target)
-                                                  else "breach")
-        out["kpis"][name] = {"value": None if value is None else round(value, 4), "target": target,
-                             "target_kind": kind, "status": status}
+    values = measure(db, mod)
+    f1, reviews = reviewed_f1(db, mod)
+    values["intent_f1"] = f1
+    out: dict[str, Any] = {"since": since, "conversations": values["conversations"], "csat": values["csat"],
+                           "reviews": reviews, "kpis": judge(values, targets)}
+    names = [r[0] for r in db.query(f"SELECT DISTINCT variant FROM sessions WHERE variant IS NOT NULL"
+                                    f" AND created_at >= {CUTOFF} ORDER BY variant", (mod,))]
+    variants: dict[str, Any] = {}
+    for name in names:
+        v = measure(db, mod, name)
+        variants[name] = {"conversations": v["conversations"], "csat": v["csat"], "kpis": judge(v, targets)}
+    for name, summary in shadow_summary(db, mod).items():
+        variants.setdefault(name, {})["shadow"] = summary
+    if variants:
+        out["variants"] = variants
     return out

@@ -1,0 +1,1 @@
+"""The admin dashboard (/admin): KPIs against targets, charts, conversations, handoffs, unanswered questions."""

@@ -1,0 +1,161 @@
+"""Which variant serves a turn: the session's sticky variant (its prompt, guard and model's scheduler),
+and the shadow variants that may replay it. The variants table is re-read every few seconds, so
+`edgebot variants promote` takes effect in a running server."""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from edgebot.llm import ChatMessage, Completion, GenerationOptions, Scheduler
+from edgebot.storage import Database
+from edgebot.variants.store import DEFAULT, Variant, VariantStore, assign
+
+log = logging.getLogger("edgebot.variants")
+RELOAD_S = 5.0
+STICKY_CACHE = 10_000
+IDLE_WAIT_S = 2.0  # how long a shadow run waits for its model to be free before it is dropped
+
+
+@dataclass(frozen=True)
+class Route:
+    name: str
+    instructions: str
+    guard: Any  # dialogue.guard.OutputGuard
+    scheduler: Scheduler
+
+
+class VariantRouter:
+    def __init__(self, db: Database, default_prompt: str, default_model: str, main: Scheduler,
+                 persona: Callable[[str], tuple[str, Any]], open_scheduler: Callable[[str], Scheduler]) -> None:
+        self.db, self.store = db, VariantStore(db)
+        self.default = Variant(DEFAULT, default_prompt, default_model, 1.0, "control")
+        self.persona = persona
+        self.schedulers: dict[str, Scheduler] = {default_model: main}
+        self.open_scheduler = open_scheduler
+        self._routes: dict[str, Route] = {}
+        self._sticky: OrderedDict[str, str] = OrderedDict()
+        self._lock = threading.Lock()
+        self._loaded_at = -RELOAD_S
+        self._variants: list[Variant] = []
+
+    def _reload(self) -> None:
+        if time.monotonic() - self._loaded_at < RELOAD_S:
+            return
+        self._variants = self.store.all()
+        self._loaded_at = time.monotonic()
+
+    @property
+    def control(self) -> Variant:
+        self._reload()
+        return next((v for v in self._variants if v.mode == "control"), self.default)
+
+    def _variant(self, name: str) -> Variant:
+        if name == DEFAULT:
+            return self.default
+        return next((v for v in self._variants if v.name == name), self.control)
+
+    def route_for(self, variant: Variant) -> Route:
+        with self._lock:
+            key = f"{variant.name}\0{variant.system_prompt}\0{variant.model}"
+            if key not in self._routes:
+                if variant.model not in self.schedulers:
+                    log.info("loading model %s for variant %s", variant.model, variant.name)
+                    self.schedulers[variant.model] = self.open_scheduler(variant.model)
+                instructions, guard = self.persona(variant.system_prompt)
+                self._routes[key] = Route(variant.name, instructions, guard, self.schedulers[variant.model])
+            return self._routes[key]
+
+    def assigned(self, session_id: str) -> str:
+        """The session's variant name, chosen on first use and kept (sessions.variant)."""
+        self._reload()
+        name = self._sticky.get(session_id)
+        if name is None:
+            rows = self.db.query("SELECT variant FROM sessions WHERE id = ?", (session_id,))
+            name = rows[0][0] if rows and rows[0][0] else None
+            if name is None:
+                control = self.control
+                name = assign(session_id, [v for v in self._variants if v.mode == "live"], control.name)
+                with self.db.write() as conn:
+                    conn.execute("UPDATE sessions SET variant = ? WHERE id = ?", (name, session_id))
+            self._sticky[session_id] = name
+            if len(self._sticky) > STICKY_CACHE:
+                self._sticky.popitem(last=False)
+        return name
+
+    def route(self, session_id: str) -> Route:
+        """What answers the session's turns: its variant's prompt, guard and model."""
+        variant = self._variant(self.assigned(session_id))
+        if variant.mode == "retired":  # retired since the session started: the control takes over
+            variant = self.control
+        return self.route_for(variant)
+
+    def shadows(self) -> list[Variant]:
+        self._reload()
+        return [v for v in self._variants if v.mode == "shadow"]
+
+    def close(self, main: Scheduler) -> None:
+        for scheduler in self.schedulers.values():
+            if scheduler is not main:
+                scheduler.close()
+
+
+class ShadowRunner:
+    """Replays sampled answered turns on shadow variants in the background; their replies go to the
+    shadow_replies table only. A shadow turn is skipped while its model is busy: visitors come first."""
+
+    def __init__(self, router: VariantRouter, options: GenerationOptions, redact: Callable[[str], str],
+                 rng: random.Random | None = None) -> None:
+        self.router, self.options, self.redact = router, options, redact
+        self.rng = rng or random.Random()
+        self.threads: list[threading.Thread] = []
+        self.skipped = 0  # shadow runs dropped because the model was busy with visitors
+
+    def after(self, session_id: str, user_text: str, messages: Sequence[ChatMessage], live_text: str,
+              system: Callable[[str], str]) -> int:
+        """Start shadow runs for this turn (MESSAGES: the live prompt; SYSTEM: builds a variant's system
+        prompt from its instructions); how many started."""
+        started = 0
+        for variant in self.router.shadows():
+            if self.rng.random() >= variant.weight:
+                continue
+            route = self.router.route_for(variant)
+            prompt = [ChatMessage("system", system(route.instructions)), *[m for m in messages if m.role != "system"]]
+            thread = threading.Thread(target=self._run, args=(session_id, variant.name, route, prompt, user_text,
+                                                              live_text), daemon=True, name="edgebot-shadow")
+            thread.start()
+            self.threads = [t for t in self.threads if t.is_alive()] + [thread]
+            started += 1
+        return started
+
+    def _run(self, session_id: str, name: str, route: Route, prompt: list[ChatMessage], user_text: str,
+             live_text: str) -> None:
+        try:
+            deadline = time.monotonic() + IDLE_WAIT_S  # the live turn that triggered this is finishing
+            while route.scheduler.depth > 0:
+                if time.monotonic() > deadline:
+                    self.skipped += 1
+                    return
+                time.sleep(0.05)
+            done = None
+            for item in route.scheduler.submit(prompt, self.options):
+                if isinstance(item, Completion):
+                    done = item
+            if done is None:
+                return
+            text = "[withheld by the output guard]" if route.guard.leaks(done.text) else done.text
+            with self.router.db.write() as conn:
+                conn.execute(
+                    "INSERT INTO shadow_replies (session_id, variant, user_text, content, live_content, prompt_tokens,"
+                    " completion_tokens, ttft_ms, total_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (session_id, name, user_text, self.redact(text), live_text, done.prompt_tokens,
+                     done.completion_tokens, round(done.ttft_s * 1000, 1) if done.ttft_s else None,
+                     round(done.total_s * 1000, 1)))
+        except Exception as exc:  # noqa: BLE001 - a shadow run must never disturb the live service
+            log.warning("shadow run of variant %s failed: %s", name, exc)
