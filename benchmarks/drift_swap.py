@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 from _common import MODELS_DIR, ROOT, command, load_encoder, machine
+
 from edgebot.dialogue.catalog import demo_catalog_path, load_catalog
 from edgebot.dialogue.intent_model import ensure_intent_model
 from edgebot.dialogue.stories import load_stories

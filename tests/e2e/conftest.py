@@ -13,7 +13,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-background-networking", "--disable-component-update"]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # not session: playwright keeps an event loop running while open
 def browser() -> Iterator[object]:
     if CHROMIUM is None:
         if os.environ.get("CI") == "true":

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import random
+import time
 from pathlib import Path
 
 import numpy as np
@@ -76,6 +77,10 @@ def test_monitor_alerts_after_sustained_breaches_and_resolves(tmp_path: Path) ->
             fired = i + 1
     assert fired is not None and fired <= 20  # within the window of 20
     assert alerts.active("drift")[0]["details"]["breached"]
+    deadline = time.monotonic() + 5
+    while not sent and time.monotonic() < deadline:  # the webhook goes out on a background thread
+        time.sleep(0.01)
+    assert len(sent) == 1 and sent[0]["event"] == "drift.alert"
     for _ in range(40):
         m.observe(sid, "in domain again", "a", 0.9, False, near)
     assert not alerts.active("drift") and alerts.recent()[0]["resolved_at"]
@@ -83,6 +88,8 @@ def test_monitor_alerts_after_sustained_breaches_and_resolves(tmp_path: Path) ->
     assert len(DriftMonitor(db, ref, _setting(), alerts).window) == 20
     rows = db.query("SELECT count(*) FROM nlu_observations")[0][0]
     assert rows == 70
+    SessionStore(db).erase([sid])  # erasing a conversation erases what drift detection kept of it
+    assert db.query("SELECT count(*) FROM nlu_observations")[0][0] == 0
 
 
 @pytest.mark.model

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timedelta, timezone
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -33,7 +33,7 @@ def daily(db: Database, days: int) -> list[dict[str, Any]]:
             latencies.setdefault(r[0], []).append(r[1])
         if r[2]:
             decided.setdefault(r[0], []).append(r[2] in FALLBACKS)
-    today = datetime.now(timezone.utc).date()
+    today = datetime.now(UTC).date()
     for day in [str(today - timedelta(days=n)) for n in range(days)] + list(set(latencies) | set(decided)):
         out.setdefault(day, {})  # every day of the period, so the charts' x axis is the whole period
     for day, row in out.items():
@@ -70,7 +70,8 @@ class Filters:
 
 
 def conversations(db: Database, f: Filters, limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
-    where, params = ["1 = 1"], []
+    where: list[str] = ["1 = 1"]
+    params: list[Any] = []
     if f.intent:
         where.append("EXISTS (SELECT 1 FROM dialogue_decisions d WHERE d.session_id = s.id AND d.intent = ?)")
         params.append(f.intent)
@@ -139,7 +140,7 @@ def handoff_queue(db: Database) -> list[dict[str, Any]]:
     out = []
     for r in rows:
         bundle = json.loads(r["bundle"])
-        out.append({**{k: r[k] for k in r.keys() if k != "bundle"}, "summary": bundle.get("summary", "")})
+        out.append({**{k: v for k, v in dict(r).items() if k != "bundle"}, "summary": bundle.get("summary", "")})
     return out
 
 

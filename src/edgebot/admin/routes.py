@@ -33,7 +33,7 @@ def _safe_next(target: str) -> str:
 
 @get("/admin/login", operation_id="adminLoginPage", opt={"scope": "public"}, summary="Dashboard sign-in page",
      include_in_schema=False)
-async def login_page(next: str = "/admin") -> Response[str]:  # noqa: A002 - the query parameter's name
+async def login_page(next: str = "/admin") -> Response[str]:
     return render("login.html", next=_safe_next(next), error="")
 
 
@@ -45,9 +45,9 @@ async def login(request: Request,
     record = KeyStore(runtime.db).lookup(str(data.get("key", "")).strip())
     target = _safe_next(str(data.get("next", "/admin")))
     if record is None or record.revoked_at is not None or not record.allows("admin"):
-        response = render("login.html", next=target, error="That key is unknown, revoked or lacks the admin scope.")
-        response.status_code = 401
-        return response
+        refused = render("login.html", next=target, error="That key is unknown, revoked or lacks the admin scope.")
+        refused.status_code = 401
+        return refused
     runtime.audit.append(f"key:{record.id}", "admin.login", record.name, {})
     response: Response[Any] = Redirect(target)
     response.set_cookie(COOKIE, request.app.state.admin_logins.issue(record.id), max_age=TTL_S, path="/admin",

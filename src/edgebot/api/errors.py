@@ -7,8 +7,8 @@ from typing import Any
 from urllib.parse import quote
 
 from litestar import MediaType, Request, Response
-from litestar.response import Redirect
 from litestar.exceptions import HTTPException, NotFoundException, SerializationException, ValidationException
+from litestar.response import Redirect
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from edgebot.api.schemas import ErrorBody

@@ -9,7 +9,6 @@ from pathlib import Path
 from edgebot.dialogue.catalog import Catalog
 from edgebot.nlu import SentenceEncoder
 
-
 FORMAT_TAG = "r2"  # bumped when the model file gains content (r2: the drift reference), so old files retrain
 
 

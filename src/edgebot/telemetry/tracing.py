@@ -24,7 +24,6 @@ def available() -> bool:
 
 def setup(settings: Any) -> bool:
     """Install the SDK tracer provider with the configured exporter (settings.tracing); whether traces are on."""
-    global _enabled
     t = settings.tracing
     if not t.enabled:
         return False
