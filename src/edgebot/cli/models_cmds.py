@@ -96,6 +96,49 @@ def cmd_models_add(args: argparse.Namespace, loaded: LoadedSettings) -> int:
     return 0
 
 
+def _model_file(spec: str, loaded: LoadedSettings) -> Path:
+    """A GGUF path, or the installed file of a catalog name."""
+    from edgebot.modelstore import ModelStore
+
+    path = Path(spec).expanduser()
+    if path.exists() or "/" in spec or spec.endswith(".gguf"):
+        return path
+    return ModelStore(loaded.settings.models_dir).require(spec)
+
+
+def cmd_models_info(args: argparse.Namespace, loaded: LoadedSettings) -> int:
+    from edgebot.llm.gguf_tools import info
+
+    result = info(_model_file(args.file, loaded))
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return 0
+    for key, value in result.items():
+        if key == "parameters":
+            value = f"{value:,} ({value / 1e6:.0f}M)"
+        elif key == "size_bytes":
+            value = f"{value / 1e6:.1f} MB"
+        elif key == "chat_template":
+            value = "present" if value else "absent (ChatML is used)"
+        print(f"{key.replace('_', ' '):<16} {value}")
+    return 0
+
+
+def cmd_models_quantize(args: argparse.Namespace, loaded: LoadedSettings) -> int:
+    import time
+
+    from edgebot.llm.gguf_tools import quantize
+
+    src = _model_file(args.input, loaded)
+    say(f"quantizing {src.name} to {args.type.upper()} (a minute or two for small models)...")
+    started = time.perf_counter()
+    result = quantize(src, Path(args.output).expanduser(), args.type, args.threads)
+    print(f"wrote {result['output']} ({result['type']}, {result['size_bytes'] / 1e6:.1f} MB from "
+          f"{result['source_size_bytes'] / 1e6:.1f} MB) in {time.perf_counter() - started:.1f} s; add it with "
+          f"`edgebot models add NAME --path {result['output']}`")
+    return 0
+
+
 def register(sub: Any, add: Add) -> None:
     models = sub.add_parser("models", help="List, pull, verify and add models.", description="Manage model files.")
     msub = models.add_subparsers(dest="models_command", metavar="ACTION", required=True)
@@ -107,6 +150,18 @@ def register(sub: Any, add: Add) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     p = add(msub, "verify", cmd_models_verify, "Re-hash installed models against the catalog's sha256.")
     p.add_argument("names", nargs="*", metavar="NAME", help="models to verify (default: all installed)")
+    p = add(msub, "info", cmd_models_info,
+            "What a GGUF file is: architecture, parameters, quantization, context length, chat template.")
+    p.add_argument("file", metavar="FILE", help="a .gguf file, or the catalog name of an installed model")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    from edgebot.llm.gguf_tools import QUANT_TYPES
+
+    p = add(msub, "quantize", cmd_models_quantize, "Make a quantized variant of a GGUF model (llama.cpp's quantizer).")
+    p.add_argument("input", metavar="IN", help="a .gguf file, or the catalog name of an installed model")
+    p.add_argument("output", metavar="OUT", help="the .gguf file to write (must not exist)")
+    p.add_argument("--type", required=True, type=str.upper, choices=QUANT_TYPES, metavar="TYPE",
+                   help=f"target type: {', '.join(QUANT_TYPES)}")
+    p.add_argument("--threads", type=int, default=0, help="threads (default: all cores)")
     p = add(msub, "add", cmd_models_add, "Add your own GGUF model to the catalog, by URL or local path.")
     p.add_argument("name", help="a name for it (lowercase letters, digits, . _ -)")
     p.add_argument("--url", help="https URL of the file")
