@@ -34,7 +34,7 @@ COMMANDS = leaf_commands()
 
 def test_the_expected_commands_exist() -> None:
     assert {" ".join(c) for c in COMMANDS} == {
-        "init", "serve", "chat", "models list", "models pull", "models verify", "models add", "config path",
+        "init", "serve", "chat", "models list", "models pull", "models verify", "models add", "models info", "models quantize", "config path",
         "config show", "intents train", "intents eval", "intents predict", "intents matrix", "test",
         "privacy detect", "privacy redact", "privacy eval", "privacy export", "privacy erase", "privacy purge", "privacy vault-key", "audit verify", "audit list", "keys create", "keys list", "keys revoke", "report",
         "intents review", "variants add", "variants list", "variants promote", "variants retire",

@@ -75,6 +75,26 @@ def open_dialogue(settings: Settings, encoder: SentenceEncoder, provider: ModelP
                     bundle_messages=d.bundle_messages, redact=redact)
 
 
+def open_provider(settings: Settings, model: str) -> ModelProvider:
+    """The chat model MODEL (checked against its sha256): batched when llm.parallel > 1."""
+    llm = settings.llm
+    path = ModelStore(settings.models_dir).require_verified(model)
+    if llm.parallel > 1:
+        from edgebot.llm.batched import BatchedProvider
+
+        return BatchedProvider(path, n_ctx=llm.n_ctx, parallel=llm.parallel, n_threads=llm.n_threads,
+                               n_gpu_layers=llm.n_gpu_layers)
+    return LlamaCppProvider(path, n_ctx=llm.n_ctx, n_threads=llm.n_threads, n_gpu_layers=llm.n_gpu_layers)
+
+
+def open_scheduler(settings: Settings, provider: ModelProvider) -> Scheduler:
+    """The bounded queue in front of PROVIDER, with one worker per sequence it can decode at once."""
+    llm = settings.llm
+    workers = getattr(provider, "parallel", 1)
+    return Scheduler(provider, queue_size=llm.queue_size, flush_interval=llm.stream_interval_ms / 1000,
+                     workers=workers)
+
+
 def open_drift(settings: Settings, dialogue: Dialogue | None, db: Database, alerts: Alerts) -> object | None:
     """The drift monitor for the catalog's intent model (None without a catalog, with drift.enabled off, or
     for a model trained before models carried their drift reference)."""
@@ -91,14 +111,11 @@ def attach_variants(engine: Engine, settings: Settings, db: Database, redact: Re
     """Route answered turns through the variants table (variants/): prompts, models, shadow runs."""
     from edgebot.variants.router import ShadowRunner, VariantRouter
 
+    def for_model(model: str) -> Scheduler:
+        return open_scheduler(settings, open_provider(settings, model))
+
     llm = settings.llm
-
-    def open_scheduler(model: str) -> Scheduler:
-        path = ModelStore(settings.models_dir).require_verified(model)
-        provider = LlamaCppProvider(path, n_ctx=llm.n_ctx, n_threads=llm.n_threads, n_gpu_layers=llm.n_gpu_layers)
-        return Scheduler(provider, queue_size=llm.queue_size, flush_interval=llm.stream_interval_ms / 1000)
-
-    engine.variants = VariantRouter(db, llm.system_prompt, llm.model, engine.scheduler, engine.persona, open_scheduler)
+    engine.variants = VariantRouter(db, llm.system_prompt, llm.model, engine.scheduler, engine.persona, for_model)
     engine.shadow = ShadowRunner(engine.variants, engine.options, redact or (lambda text: text))
 
 
@@ -140,13 +157,10 @@ class Runtime:
                 f"llm.max_tokens ({llm.max_tokens}) must be smaller than llm.n_ctx ({llm.n_ctx}) to leave room for the prompt"
             )
         if provider is None:
-            path = ModelStore(settings.models_dir).require_verified(llm.model)
-            provider = LlamaCppProvider(
-                path, n_ctx=llm.n_ctx, n_threads=llm.n_threads, n_gpu_layers=llm.n_gpu_layers
-            )
+            provider = open_provider(settings, llm.model)
         db = Database(settings.database_path)
         sessions = SessionStore(db)
-        scheduler = Scheduler(provider, queue_size=llm.queue_size, flush_interval=llm.stream_interval_ms / 1000)
+        scheduler = open_scheduler(settings, provider)
         kb_store = KnowledgeStore(db)
         encoder = encoder or lazy_encoder(settings)
         searcher = Searcher(kb_store, encoder) if settings.kb.enabled else None
@@ -170,4 +184,7 @@ class Runtime:
         if self.engine.variants is not None:
             self.engine.variants.close(self.scheduler)
         self.scheduler.close()
+        closer = getattr(self.provider, "close", None)
+        if closer is not None:
+            closer()
         self.db.close()

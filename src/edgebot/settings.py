@@ -69,6 +69,9 @@ class LlmSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
         "You are a helpful, concise assistant on a website. Answer in a few sentences."
     )
     queue_size: Annotated[int, _doc("Requests that may wait for the model; more get HTTP 429.", ge=0)] = 8
+    parallel: Annotated[int, _doc(
+        "Sequences decoded together (continuous batching, prompt-prefix cache); 1: one request at a time.",
+        ge=1, le=64)] = 4
     stream_interval_ms: Annotated[
         int, _doc("Streamed text is sent at most this often (ms), tokens merged; the first token goes at once.", ge=0)
     ] = 30

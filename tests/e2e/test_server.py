@@ -142,7 +142,7 @@ def test_session_read_needs_its_token(server: Server) -> None:
 
 
 def test_queue_full_answers_429_with_retry_after(tmp_path: Path, models_dir: Path) -> None:
-    srv = Server(tmp_path, models_dir, llm_queue_size="0", llm_max_tokens="200")
+    srv = Server(tmp_path, models_dir, llm_queue_size="0", llm_max_tokens="200", llm_parallel="1")
     try:
         sid, auth = srv.session()
         sid2, auth2 = srv.session()

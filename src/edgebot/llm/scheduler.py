@@ -108,9 +108,11 @@ class Job:
 
 
 class Scheduler:
-    """Owns a ModelProvider; runs one job at a time on its worker thread."""
+    """Owns a ModelProvider; WORKERS threads take jobs from one bounded queue (one for a provider that runs
+    one sequence at a time; `llm.parallel` for the batched provider, which decodes them together)."""
 
-    def __init__(self, provider: ModelProvider, *, queue_size: int, flush_interval: float = 0.0) -> None:
+    def __init__(self, provider: ModelProvider, *, queue_size: int, flush_interval: float = 0.0,
+                 workers: int = 1) -> None:
         self.provider = provider
         self.queue_size = queue_size
         self.flush_interval = flush_interval
@@ -118,10 +120,13 @@ class Scheduler:
         self._lock = threading.Lock()
         self._outstanding = 0  # waiting + running
         self._avg_seconds = 2.0
-        self._thread = threading.Thread(target=self._run, name="edgebot-generation", daemon=True)
+        self.workers = workers  # jobs run at once: >1 only for a provider that batches sequences
+        self._threads = [threading.Thread(target=self._run, name=f"edgebot-generation-{i}", daemon=True)
+                         for i in range(workers)]
         self.completed = 0
         self.cancelled = 0
-        self._thread.start()
+        for thread in self._threads:
+            thread.start()
 
     @property
     def depth(self) -> int:
@@ -133,7 +138,7 @@ class Scheduler:
     ) -> Job:
         """Queue a job, or raise QueueFullError when QUEUE_SIZE jobs already wait behind a running one."""
         with self._lock:
-            if self._outstanding >= self.queue_size + 1:
+            if self._outstanding >= self.queue_size + self.workers:
                 raise QueueFullError(max(1, math.ceil(self._avg_seconds * self._outstanding)))
             self._outstanding += 1
         job = Job(messages, options, loop, self.flush_interval)
@@ -141,8 +146,10 @@ class Scheduler:
         return job
 
     def close(self, timeout: float = 10.0) -> None:
-        self._queue.put(None)
-        self._thread.join(timeout)
+        for _ in self._threads:
+            self._queue.put(None)
+        for thread in self._threads:
+            thread.join(timeout)
 
     def _run(self) -> None:
         while (job := self._queue.get()) is not None:

@@ -104,6 +104,9 @@ class VariantRouter:
         for scheduler in self.schedulers.values():
             if scheduler is not main:
                 scheduler.close()
+                closer = getattr(scheduler.provider, "close", None)
+                if closer is not None:
+                    closer()
 
 
 class ShadowRunner:

@@ -1,0 +1,338 @@
+"""Continuous batching in one process: many sessions' sequences decoded together in one `llama_decode`
+call per step, through llama.cpp's C API.
+
+One llama.cpp context holds `parallel` sequences in a unified KV cache. A worker thread loops: it admits
+waiting requests into free sequence slots between steps, builds one batch with the next token of every
+generating sequence plus chunks of the prompts still being read, decodes it, and samples each sequence
+with its own sampler. `stream()` may be called from any number of threads (the scheduler's workers):
+each call is one request.
+
+Prefix cache: every slot remembers which tokens its KV cache holds. A new request goes to the free slot
+whose cache shares the longest prefix with its prompt (a session's previous turn, or another session with
+the same system prompt); when some other slot shares a longer prefix, that prefix is copied
+(`llama_memory_seq_cp`: the cells are shared, not recomputed). Only the rest of the prompt is evaluated.
+Caches of idle slots stay until their slot is reused (least recently used first) or memory runs short.
+"""
+
+from __future__ import annotations
+
+import codecs
+import logging
+import os
+import queue
+import threading
+import time
+from collections import deque
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from edgebot.llm.native import NativeModel, grammar_text
+from edgebot.llm.provider import ChatMessage, Completion, GenerationOptions, StreamItem, Token, collect
+
+log = logging.getLogger("edgebot.llm.batched")
+MIN_COPY = 8  # copy another slot's prefix only when it saves at least this many tokens
+
+
+@dataclass(eq=False)
+class _Request:
+    tokens: list[int]
+    options: GenerationOptions
+    stops: list[str]
+    cancel: threading.Event | None
+    started: float
+    out: queue.SimpleQueue[StreamItem | BaseException] = field(default_factory=queue.SimpleQueue)
+    sampler: Any = None
+    slot: _Slot | None = None
+    pending: list[int] = field(default_factory=list)  # prompt tokens not evaluated yet
+    generated: int = 0
+    next_token: int | None = None  # sampled, to be fed in the next step
+    text: str = ""
+    emitted: int = 0  # characters of `text` already sent
+    first: float | None = None
+    closed: bool = False  # the caller stopped reading
+    decoder: Any = field(default_factory=lambda: codecs.getincrementaldecoder("utf-8")("replace"))
+
+
+@dataclass(eq=False)
+class _Slot:
+    seq: int
+    tokens: list[int] = field(default_factory=list)  # exactly what the KV cache holds for this sequence
+    request: _Request | None = None
+    used_at: float = 0.0
+
+
+def _common(a: Sequence[int], b: Sequence[int]) -> int:
+    n = min(len(a), len(b))
+    i = 0
+    while i < n and a[i] == b[i]:
+        i += 1
+    return i
+
+
+def _holdback(text: str, stops: Sequence[str]) -> int:
+    """How many trailing characters could be the start of a stop string (kept back until they can't)."""
+    best = 0
+    for s in stops:
+        for k in range(min(len(s) - 1, len(text)), 0, -1):
+            if text.endswith(s[:k]):
+                best = max(best, k)
+                break
+    return best
+
+
+class BatchedProvider:
+    """A ModelProvider that decodes up to PARALLEL sequences per llama.cpp step."""
+
+    name = "llama.cpp (batched)"
+
+    def __init__(self, model_path: Path, *, n_ctx: int, parallel: int, n_threads: int = 0, n_batch: int = 512,
+                 n_gpu_layers: int = 0) -> None:
+        import llama_cpp
+
+        started = time.perf_counter()
+        self.native = NativeModel(model_path, n_gpu_layers)
+        threads = n_threads or os.cpu_count() or 1
+        params = llama_cpp.llama_context_default_params()
+        params.n_ctx = n_ctx * parallel
+        params.n_batch = params.n_ubatch = n_batch
+        params.n_seq_max = parallel
+        params.kv_unified = True  # shared prefixes are shared cells
+        params.n_threads = params.n_threads_batch = threads
+        params.no_perf = True
+        self.ctx = llama_cpp.llama_init_from_model(self.native.model, params)
+        if not self.ctx:
+            raise RuntimeError(f"llama.cpp could not create a context of {n_ctx * parallel} tokens")
+        self.mem = llama_cpp.llama_get_memory(self.ctx)
+        self.batch = llama_cpp.llama_batch_init(n_batch, 0, parallel)
+        self.n_ctx, self.parallel, self.n_batch = n_ctx, parallel, n_batch
+        self.model_path = model_path
+        self.slots = [_Slot(i) for i in range(parallel)]
+        self._incoming: deque[_Request] = deque()
+        self._cond = threading.Condition()
+        self._closed = False
+        self._grammars: dict[str, str] = {}
+        self.stats = {"prompt_tokens": 0, "prompt_tokens_reused": 0, "steps": 0, "copies": 0}
+        self.load_seconds = time.perf_counter() - started
+        self._thread = threading.Thread(target=self._run, name="edgebot-batch", daemon=True)
+        self._thread.start()
+
+    # -- the ModelProvider interface ---------------------------------------------------------------------
+    @property
+    def context_size(self) -> int:
+        return self.n_ctx
+
+    def render(self, messages: Sequence[ChatMessage]) -> tuple[str, list[str]]:
+        return self.native.render(messages)
+
+    def count_tokens(self, content: str | Sequence[ChatMessage]) -> int:
+        text = content if isinstance(content, str) else self.render(content)[0]
+        return len(self.native.tokenize(text))
+
+    def stream(self, messages: Sequence[ChatMessage], options: GenerationOptions,
+               cancel: threading.Event | None = None) -> Iterator[StreamItem]:
+        prompt, stops = self.render(messages)
+        return self.stream_tokens(self.native.tokenize(prompt), options, [*stops, *options.stop], cancel)
+
+    def stream_tokens(self, tokens: list[int], options: GenerationOptions, stops: Sequence[str] = (),
+                      cancel: threading.Event | None = None) -> Iterator[StreamItem]:
+        """Generate after TOKENS (a rendered prompt); Tokens then one Completion."""
+        if not tokens:
+            raise ValueError("empty prompt")
+        if len(tokens) >= self.n_ctx:
+            raise ValueError(f"the prompt has {len(tokens)} tokens; the context holds {self.n_ctx}")
+        req = _Request(list(tokens), options, [s for s in stops if s], cancel, time.perf_counter())
+        with self._cond:
+            if self._closed:
+                raise RuntimeError("the model is closed")
+            self._incoming.append(req)
+            self._cond.notify()
+        return self._read(req)
+
+    def _read(self, req: _Request) -> Iterator[StreamItem]:
+        try:
+            while True:
+                item = req.out.get()
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+                if isinstance(item, Completion):
+                    return
+        finally:
+            req.closed = True  # a caller that stops reading cancels the generation at the next step
+
+    def generate(self, messages: Sequence[ChatMessage], options: GenerationOptions) -> Completion:
+        return collect(self.stream(messages, options))
+
+    def health(self) -> dict[str, Any]:
+        return {"ok": not self._closed and self._thread.is_alive(), "provider": self.name,
+                "model": self.model_path.name, "n_ctx": self.n_ctx, "parallel": self.parallel,
+                "load_seconds": round(self.load_seconds, 3), **self.stats}
+
+    def close(self) -> None:
+        import llama_cpp
+
+        with self._cond:
+            self._closed = True
+            self._cond.notify()
+        self._thread.join(30)
+        if not self._thread.is_alive():
+            llama_cpp.llama_batch_free(self.batch)
+            llama_cpp.llama_free(self.ctx)
+            self.native.close()
+
+    # -- the worker --------------------------------------------------------------------------------------
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._closed and not self._incoming and not self._active():
+                    self._cond.wait()
+                if self._closed:
+                    for req in [*self._incoming, *self._active()]:
+                        req.out.put(RuntimeError("the model was closed"))
+                    return
+                while self._incoming and any(s.request is None for s in self.slots):
+                    self._admit(self._incoming.popleft())
+            try:
+                self._step()
+            except Exception as exc:  # every waiting caller gets the error; the loop goes on
+                log.exception("batched decode failed")
+                for req in self._active():
+                    req.out.put(exc)
+                    self._release(req)
+
+    def _active(self) -> list[_Request]:
+        return [s.request for s in self.slots if s.request is not None]
+
+    def _admit(self, req: _Request) -> None:
+        import llama_cpp
+
+        free = [s for s in self.slots if s.request is None]
+        slot = max(free, key=lambda s: (_common(s.tokens, req.tokens), -s.used_at))
+        keep = _common(slot.tokens, req.tokens)
+        donor = max(self.slots, key=lambda s: _common(s.tokens, req.tokens))
+        shared = _common(donor.tokens, req.tokens)
+        if donor is not slot and shared >= keep + MIN_COPY:
+            llama_cpp.llama_memory_seq_rm(self.mem, slot.seq, -1, -1)
+            llama_cpp.llama_memory_seq_cp(self.mem, donor.seq, slot.seq, 0, shared)
+            slot.tokens, keep = req.tokens[:shared], shared
+            self.stats["copies"] += 1
+        keep = min(keep, len(req.tokens) - 1)  # the last prompt token is always evaluated: its logits
+        llama_cpp.llama_memory_seq_rm(self.mem, slot.seq, keep, -1)
+        del slot.tokens[keep:]
+        grammar = None
+        if req.options.json_schema:
+            grammar = self._grammars.get(req.options.json_schema)
+            if grammar is None:
+                grammar = self._grammars[req.options.json_schema] = grammar_text(req.options.json_schema)
+        req.sampler = self.native.sampler(req.options, grammar)
+        req.slot, slot.request = slot, req
+        req.pending = req.tokens[keep:]
+        self.stats["prompt_tokens"] += len(req.tokens)
+        self.stats["prompt_tokens_reused"] += keep
+
+    def _step(self) -> None:
+        import llama_cpp
+
+        for req in self._active():
+            if req.closed or (req.cancel is not None and req.cancel.is_set()):
+                self._finish(req, "cancelled")
+        b = self.batch
+        n = 0
+        outputs: list[tuple[_Request, int]] = []
+        fed: list[tuple[_Request, list[int]]] = []
+        for req in self._active():  # one token for every generating sequence first
+            if not req.pending and req.next_token is not None:
+                self._put(n, req.next_token, len(req.slot.tokens), req.slot.seq, True)  # type: ignore[union-attr]
+                outputs.append((req, n))
+                fed.append((req, [req.next_token]))
+                n += 1
+        for req in self._active():  # then as much prompt as fits
+            if not req.pending or n >= self.n_batch:
+                continue
+            chunk = req.pending[:self.n_batch - n]
+            base = len(req.slot.tokens)  # type: ignore[union-attr]
+            for i, tok in enumerate(chunk):
+                last = i == len(chunk) - 1 and len(chunk) == len(req.pending)
+                self._put(n, tok, base + i, req.slot.seq, last)  # type: ignore[union-attr]
+                if last:
+                    outputs.append((req, n))
+                n += 1
+            fed.append((req, chunk))
+        if n == 0:
+            return
+        b.n_tokens = n
+        rc = llama_cpp.llama_decode(self.ctx, b)
+        if rc == 1 and self._evict_idle():
+            rc = llama_cpp.llama_decode(self.ctx, b)
+        if rc != 0:
+            raise RuntimeError(f"llama_decode failed ({rc}: {'the KV cache is full' if rc == 1 else 'error'})")
+        self.stats["steps"] += 1
+        for req, toks in fed:
+            req.slot.tokens.extend(toks)  # type: ignore[union-attr]
+            if req.pending:
+                del req.pending[:len(toks)]
+        for req, index in outputs:
+            self._accept(req, int(llama_cpp.llama_sampler_sample(req.sampler, self.ctx, index)))
+
+    def _put(self, i: int, token: int, pos: int, seq: int, logits: bool) -> None:
+        b = self.batch
+        b.token[i] = token
+        b.pos[i] = pos
+        b.n_seq_id[i] = 1
+        b.seq_id[i][0] = seq
+        b.logits[i] = 1 if logits else 0
+
+    def _evict_idle(self) -> bool:
+        """Free the KV cells of idle slots, least recently used first; whether any were freed."""
+        import llama_cpp
+
+        idle = sorted((s for s in self.slots if s.request is None and s.tokens), key=lambda s: s.used_at)
+        for s in idle:
+            llama_cpp.llama_memory_seq_rm(self.mem, s.seq, -1, -1)
+            s.tokens = []
+        return bool(idle)
+
+    def _accept(self, req: _Request, token: int) -> None:
+        now = time.perf_counter()
+        if self.native.is_end(token):
+            self._finish(req, "stop")
+            return
+        req.generated += 1
+        req.next_token = token
+        req.text += req.decoder.decode(self.native.piece(token))
+        if req.first is None and req.text:
+            req.first = now - req.started
+        for s in req.stops:
+            at = req.text.find(s, max(0, req.emitted - len(s)))
+            if at >= 0:
+                req.text = req.text[:at]
+                self._finish(req, "stop")
+                return
+        safe = len(req.text) - _holdback(req.text, req.stops)
+        if safe > req.emitted:
+            req.out.put(Token(req.text[req.emitted:safe]))
+            req.emitted = safe
+        if req.generated >= req.options.max_tokens or len(req.slot.tokens) + 1 >= self.n_ctx:  # type: ignore[union-attr]
+            self._finish(req, "length")
+
+    def _finish(self, req: _Request, reason: str) -> None:
+        if reason != "cancelled" and len(req.text) > req.emitted:
+            req.out.put(Token(req.text[req.emitted:]))
+            req.emitted = len(req.text)
+        req.out.put(Completion(text=req.text, finish_reason=reason,  # type: ignore[arg-type]
+                               prompt_tokens=len(req.tokens), completion_tokens=req.generated,
+                               ttft_s=req.first, total_s=time.perf_counter() - req.started))
+        self._release(req)
+
+    def _release(self, req: _Request) -> None:
+        import llama_cpp
+
+        if req.sampler is not None:
+            llama_cpp.llama_sampler_free(req.sampler)
+            req.sampler = None
+        if req.slot is not None:
+            req.slot.request = None
+            req.slot.used_at = time.perf_counter()
+            req.slot = None

@@ -1,0 +1,116 @@
+"""A GGUF model through llama.cpp's C API (llama-cpp-python's low-level bindings): tokens, pieces, the
+chat template and samplers. The batched engine (llm/batched.py) builds on it."""
+
+from __future__ import annotations
+
+import ctypes
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, cast
+
+from edgebot.errors import UsageError
+from edgebot.llm.provider import ChatMessage, GenerationOptions
+
+CHATML_TEMPLATE = (
+    "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>\n' }}"
+    "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
+)
+
+
+class NativeModel:
+    """The model's weights (memory-mapped), vocabulary and chat template."""
+
+    def __init__(self, path: Path, n_gpu_layers: int = 0) -> None:
+        import llama_cpp
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        from edgebot.llm.gguf_tools import quiet_llama_logs
+
+        quiet_llama_logs()
+        llama_cpp.llama_backend_init()
+        params = llama_cpp.llama_model_default_params()
+        params.n_gpu_layers = n_gpu_layers
+        self.model = llama_cpp.llama_model_load_from_file(str(path).encode(), params)
+        if not self.model:
+            raise UsageError(f"{path}: llama.cpp could not load the model")
+        self.path = path
+        self._buf = ctypes.create_string_buffer(256)
+        self.vocab = llama_cpp.llama_model_get_vocab(self.model)
+        self.n_vocab = llama_cpp.llama_vocab_n_tokens(self.vocab)
+        self.eos = llama_cpp.llama_vocab_eos(self.vocab)
+        template = llama_cpp.llama_model_chat_template(self.model, None)
+        self.formatter = Jinja2ChatFormatter(
+            template=template.decode("utf-8") if template else CHATML_TEMPLATE,
+            eos_token=self.piece(self.eos, special=True).decode("utf-8", errors="ignore"),
+            bos_token=self.piece(llama_cpp.llama_vocab_bos(self.vocab), special=True).decode("utf-8", errors="ignore"),
+            add_generation_prompt=True,
+            stop_token_ids=[self.eos],
+        )
+
+    def render(self, messages: Sequence[ChatMessage]) -> tuple[str, list[str]]:
+        response = self.formatter(messages=cast(Any, [{"role": m.role, "content": m.content} for m in messages]))
+        stop = response.stop
+        return response.prompt, [stop] if isinstance(stop, str) else list(stop or [])
+
+    def tokenize(self, text: str) -> list[int]:
+        import llama_cpp
+
+        data = text.encode("utf-8")
+        n_max = len(data) + 8
+        out = (llama_cpp.llama_token * n_max)()
+        n = llama_cpp.llama_tokenize(self.vocab, data, len(data), out, n_max, False, True)
+        if n < 0:  # the buffer was too small: -n is the size needed
+            out = (llama_cpp.llama_token * -n)()
+            n = llama_cpp.llama_tokenize(self.vocab, data, len(data), out, -n, False, True)
+        return list(out[:n])
+
+    def piece(self, token: int, special: bool = False) -> bytes:
+        """The bytes of one token as it appears in text (special tokens only with SPECIAL)."""
+        import llama_cpp
+
+        if token < 0:
+            return b""
+        n = llama_cpp.llama_token_to_piece(self.vocab, token, self._buf, len(self._buf), 0, special)
+        if n < 0:
+            big = ctypes.create_string_buffer(-n)
+            n = llama_cpp.llama_token_to_piece(self.vocab, token, big, -n, 0, special)
+            return big.raw[:n]
+        return self._buf.raw[:n]
+
+    def is_end(self, token: int) -> bool:
+        import llama_cpp
+
+        return bool(llama_cpp.llama_vocab_is_eog(self.vocab, token))
+
+    def sampler(self, options: GenerationOptions, grammar: str | None = None) -> Any:
+        """A sampler chain for one sequence: greedy at temperature 0, else top-k/top-p/min-p/temperature."""
+        import llama_cpp
+
+        chain = llama_cpp.llama_sampler_chain_init(llama_cpp.llama_sampler_chain_default_params())
+        if grammar:
+            llama_cpp.llama_sampler_chain_add(chain, llama_cpp.llama_sampler_init_grammar(
+                self.vocab, grammar.encode(), b"root"))
+        if options.temperature <= 0:
+            llama_cpp.llama_sampler_chain_add(chain, llama_cpp.llama_sampler_init_greedy())
+        else:
+            llama_cpp.llama_sampler_chain_add(chain, llama_cpp.llama_sampler_init_top_k(40))
+            llama_cpp.llama_sampler_chain_add(chain, llama_cpp.llama_sampler_init_top_p(0.95, 1))
+            llama_cpp.llama_sampler_chain_add(chain, llama_cpp.llama_sampler_init_min_p(0.05, 1))
+            llama_cpp.llama_sampler_chain_add(chain, llama_cpp.llama_sampler_init_temp(options.temperature))
+            seed = options.seed if options.seed is not None else llama_cpp.LLAMA_DEFAULT_SEED
+            llama_cpp.llama_sampler_chain_add(chain, llama_cpp.llama_sampler_init_dist(seed))
+        return chain
+
+    def close(self) -> None:
+        import llama_cpp
+
+        if self.model:
+            llama_cpp.llama_model_free(self.model)
+            self.model = None
+
+
+def grammar_text(schema: str) -> str:
+    """The GBNF grammar of a JSON schema (llama-cpp-python's converter)."""
+    from llama_cpp import LlamaGrammar
+
+    return str(LlamaGrammar.from_json_schema(schema, verbose=False)._grammar)

@@ -1,0 +1,91 @@
+"""The batched provider with the real model: concurrent requests decoded together, each as if alone;
+the prompt-prefix cache; stops, length, cancellation and JSON-schema grammars per sequence."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import pytest
+
+from edgebot.llm import ChatMessage, GenerationOptions
+from edgebot.llm.provider import Completion, Token
+from edgebot.modelstore import ModelStore
+
+pytestmark = pytest.mark.model
+SYSTEM = ChatMessage("system", "You are the helpful assistant of a small outdoor shop. Answer briefly and kindly.")
+GREEDY = GenerationOptions(max_tokens=24, temperature=0)
+
+
+@pytest.fixture(scope="module")
+def batched(models_dir: Path):
+    from edgebot.llm.batched import BatchedProvider
+
+    provider = BatchedProvider(ModelStore(models_dir).path_for("smollm2-135m-instruct-q4_1"), n_ctx=1024, parallel=4,
+                               n_threads=2)
+    yield provider
+    provider.close()
+
+
+def _ask(provider, text: str, options: GenerationOptions = GREEDY) -> Completion:
+    return provider.generate([SYSTEM, ChatMessage("user", text)], options)
+
+
+def test_concurrent_requests_get_what_they_would_alone(batched) -> None:
+    questions = ["Do you sell tents?", "What is a good sleeping bag?", "How do I clean boots?", "Name a hiking trail."]
+    alone = {q: _ask(batched, q).text for q in questions}
+    steps_before = batched.stats["steps"]
+    together: dict[str, Completion] = {}
+    threads = [threading.Thread(target=lambda q=q: together.__setitem__(q, _ask(batched, q))) for q in questions]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert {q: c.text for q, c in together.items()} == alone
+    tokens = sum(c.completion_tokens for c in together.values())
+    assert batched.stats["steps"] - steps_before < tokens  # several sequences per llama_decode call
+
+
+def test_prefix_cache_reuses_the_system_prompt_and_the_session(batched) -> None:
+    first = _ask(batched, "Tell me about your return policy, please.")
+    reused = batched.stats["prompt_tokens_reused"]
+    again = _ask(batched, "Tell me about your return policy, please.")
+    assert batched.stats["prompt_tokens_reused"] - reused == again.prompt_tokens - 1  # all but the last token
+    assert again.text == first.text
+    system_tokens = batched.count_tokens([SYSTEM])
+    reused = batched.stats["prompt_tokens_reused"]
+    _ask(batched, "Something completely different: do you ship abroad?")
+    assert batched.stats["prompt_tokens_reused"] - reused >= system_tokens - 8
+
+
+def test_stop_length_cancel_and_grammar(batched) -> None:
+    stopped = _ask(batched, "Count from 1 to 20, separated by commas.", GenerationOptions(max_tokens=60, temperature=0,
+                                                                                            stop=("5",)))
+    assert stopped.finish_reason == "stop" and "5" not in stopped.text and stopped.text
+    short = _ask(batched, "Write a long story about the sea.", GenerationOptions(max_tokens=5, temperature=0))
+    assert short.finish_reason == "length" and short.completion_tokens == 5
+    cancel = threading.Event()
+    seen = []
+    for item in batched.stream([SYSTEM, ChatMessage("user", "Write a long story about the sea.")],
+                               GenerationOptions(max_tokens=200, temperature=0), cancel):
+        seen.append(item)
+        if isinstance(item, Token) and len(seen) == 3:
+            cancel.set()
+    assert isinstance(seen[-1], Completion) and seen[-1].finish_reason == "cancelled"
+    assert seen[-1].completion_tokens < 200
+    schema = json.dumps({"type": "object", "properties": {"colour": {"type": "string"}}, "required": ["colour"]})
+    shaped = _ask(batched, "What colour is the sky? Answer in JSON.",
+                  GenerationOptions(max_tokens=40, temperature=0, json_schema=schema))
+    assert "colour" in json.loads(shaped.text)
+    # a reader that walks away cancels its sequence: the slot is free again
+    it = batched.stream([SYSTEM, ChatMessage("user", "Write a long story.")], GenerationOptions(max_tokens=300))
+    next(it)
+    it.close()
+    assert _ask(batched, "Hi!").finish_reason in ("stop", "length")
+    assert batched.health()["ok"]
+
+
+def test_prompts_longer_than_the_context_are_refused(batched) -> None:
+    with pytest.raises(ValueError, match="context holds"):
+        list(batched.stream_tokens([1] * 2000, GREEDY))
