@@ -11,6 +11,7 @@ from typing import Any
 from edgebot import __version__
 from edgebot.cli import (
     audit_cmds,
+    bench_cmds,
     config_cmds,
     dialogue_cmds,
     intents_cmds,
@@ -27,7 +28,7 @@ from edgebot.errors import EdgebotError
 from edgebot.settings import load_settings
 
 GROUPS = [run_cmds, models_cmds, intents_cmds, kb_cmds, dialogue_cmds, privacy_cmds, audit_cmds, keys_cmds, variants_cmds,
-          report_cmds, config_cmds]
+          report_cmds, bench_cmds, config_cmds]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -51,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.argv_tail = list(argv if argv is not None else sys.argv[1:])[1:]
     try:
         loaded = load_settings(getattr(args, "config", None), allow_missing=args.handler is run_cmds.cmd_init)
         return int(args.handler(args, loaded))

@@ -35,7 +35,7 @@ def quiet_llama_logs() -> None:
     if _callbacks:
         return
 
-    @llama_cpp.llama_log_callback  # type: ignore[untyped-decorator]
+    @llama_cpp.llama_log_callback
     def _drop(level: int, text: bytes, user_data: Any) -> None:
         pass
 

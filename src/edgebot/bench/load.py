@@ -1,0 +1,121 @@
+"""Simulated visitors on loopback: each sends its requests one after another, all visitors at once;
+bounded by a request count and a time limit. Works against edgebot's API (SSE) and llama-server's
+OpenAI-style chat endpoint, with the same prompts."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import numpy as np
+
+SYSTEM = "You are a helpful assistant. Answer in detail."
+PROMPTS = [f"Write a detailed story about {topic}." for topic in (
+    "the sea", "a lighthouse keeper", "a mountain village", "a lost dog", "a night train", "an old bookshop",
+    "a desert caravan", "a winter market", "a robot gardener", "a river journey", "a forgotten castle",
+    "a busy harbour", "a snowy pass", "a summer storm", "a city bakery", "a quiet observatory")]
+
+
+@dataclass(frozen=True)
+class Result:
+    ttft_s: float | None
+    total_s: float
+    tokens: int
+    decode_s: float  # from the first to the last token
+    error: str | None = None
+
+
+def edgebot_request(base: str, prompt: str, max_tokens: int) -> Result:
+    """One new conversation on edgebot's API, streamed; the server's llm.max_tokens caps the reply."""
+    started = time.perf_counter()
+    created = httpx.post(f"{base}/v1/sessions", timeout=30).json()
+    auth = {"Authorization": f"Bearer {created['token']}", "Accept": "text/event-stream"}
+    first = last = None
+    tokens = 0
+    event = ""
+    with httpx.stream("POST", f"{base}/v1/sessions/{created['session_id']}/messages", headers=auth,
+                      json={"text": prompt}, timeout=300) as response:
+        if response.status_code != 200:
+            return Result(None, time.perf_counter() - started, 0, 0.0, f"HTTP {response.status_code}")
+        for line in response.iter_lines():
+            if line.startswith("event:"):
+                event = line[6:].strip()
+            elif line.startswith("data:") and event == "token":
+                now = time.perf_counter()
+                first = first or now
+                last = now
+            elif line.startswith("data:") and event == "done":
+                tokens = json.loads(line[5:])["usage"]["completion_tokens"]
+    end = time.perf_counter()
+    return Result(None if first is None else first - started, end - started, tokens,
+                  (last - first) if first and last else 0.0)
+
+
+def llama_server_request(base: str, prompt: str, max_tokens: int) -> Result:
+    started = time.perf_counter()
+    body = {"messages": [{"role": "system", "content": SYSTEM}, {"role": "user", "content": prompt}],
+            "max_tokens": max_tokens, "temperature": 0, "stream": True}
+    first = last = None
+    tokens = 0
+    with httpx.stream("POST", f"{base}/v1/chat/completions", json=body, timeout=300) as response:
+        if response.status_code != 200:
+            return Result(None, time.perf_counter() - started, 0, 0.0, f"HTTP {response.status_code}")
+        for line in response.iter_lines():
+            if not line.startswith("data:") or line.strip() == "data: [DONE]":
+                continue
+            chunk = json.loads(line[5:])
+            if "timings" in chunk:
+                tokens = int(chunk["timings"].get("predicted_n", tokens))
+            choices = chunk.get("choices") or []
+            if choices and (choices[0].get("delta") or {}).get("content"):
+                now = time.perf_counter()
+                first = first or now
+                last = now
+    end = time.perf_counter()
+    return Result(None if first is None else first - started, end - started, tokens,
+                  (last - first) if first and last else 0.0)
+
+
+def sweep(request: Callable[[str, str, int], Result], base: str, visitors: int, *, requests_per_visitor: int,
+          max_tokens: int, time_limit_s: float, prompts: Sequence[str] = PROMPTS) -> dict[str, Any]:
+    """VISITORS threads, each sending up to REQUESTS_PER_VISITOR requests (stopping at TIME_LIMIT_S)."""
+    results: list[Result] = []
+    lock = threading.Lock()
+    deadline = time.perf_counter() + time_limit_s
+
+    def visitor(v: int) -> None:
+        for i in range(requests_per_visitor):
+            if time.perf_counter() > deadline:
+                return
+            try:
+                r = request(base, prompts[(v * requests_per_visitor + i) % len(prompts)], max_tokens)
+            except httpx.HTTPError as exc:
+                r = Result(None, 0.0, 0, 0.0, type(exc).__name__)
+            with lock:
+                results.append(r)
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=visitor, args=(v,), daemon=True) for v in range(visitors)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(time_limit_s + 300)
+    wall = time.perf_counter() - started
+    ok = [r for r in results if r.error is None and r.tokens]
+    ttfts = [r.ttft_s for r in ok if r.ttft_s is not None]
+    per_seq = [(r.tokens - 1) / r.decode_s for r in ok if r.decode_s > 0 and r.tokens > 1]
+    return {
+        "visitors": visitors, "requests": len(results), "errors": len(results) - len(ok),
+        "tokens": sum(r.tokens for r in ok), "wall_s": round(wall, 2),
+        "aggregate_tokens_per_s": round(sum(r.tokens for r in ok) / wall, 1) if wall else None,
+        "decode_tokens_per_s_per_visitor": round(float(np.median(per_seq)), 1) if per_seq else None,
+        "ttft_ms_p50": round(float(np.percentile(ttfts, 50)) * 1000, 1) if ttfts else None,
+        "ttft_ms_p95": round(float(np.percentile(ttfts, 95)) * 1000, 1) if ttfts else None,
+        "latency_ms_p50": round(float(np.percentile([r.total_s for r in ok], 50)) * 1000, 1) if ok else None,
+        "latency_ms_p95": round(float(np.percentile([r.total_s for r in ok], 95)) * 1000, 1) if ok else None,
+    }

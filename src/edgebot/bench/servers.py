@@ -1,0 +1,105 @@
+"""Processes for the benchmark: `edgebot serve` and llama.cpp's `llama-server` on loopback ports, and
+`llama-bench` (both built by scripts/build-llama-tools)."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from edgebot.errors import UsageError
+
+TOOLS = Path(__file__).resolve().parents[3] / ".cache" / "llama-tools" / "bin"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def tool(name: str) -> Path:
+    path = Path(os.environ.get("EDGEBOT_LLAMA_TOOLS", TOOLS)) / name
+    if not path.is_file():
+        raise UsageError(f"{path} is missing: build llama.cpp's tools with scripts/build-llama-tools "
+                         "(or point EDGEBOT_LLAMA_TOOLS at a folder holding llama-bench and llama-server)")
+    return path
+
+
+class Process:
+    """A server subprocess that is ready when READY_PATH answers 200; its log in LOG."""
+
+    def __init__(self, argv: list[str], env: dict[str, str], port: int, ready_path: str, log: Path,
+                 timeout_s: float = 120) -> None:
+        self.url = f"http://127.0.0.1:{port}"
+        self.log = log.open("wb")
+        self.proc = subprocess.Popen(argv, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise UsageError(f"{argv[0]} exited while starting; its log: {log}")
+            try:
+                if httpx.get(self.url + ready_path, timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        self.stop()
+        raise UsageError(f"{argv[0]} did not become ready in {timeout_s:.0f} s; its log: {log}")
+
+    def rss_mb(self) -> float | None:
+        try:
+            import psutil
+
+            return round(psutil.Process(self.proc.pid).memory_info().rss / 1e6, 1)
+        except Exception:  # noqa: BLE001 - psutil missing or the process gone: no figure
+            return None
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.log.close()
+
+
+def edgebot_server(settings: dict[str, str], work: Path, name: str) -> Process:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EDGEBOT_")}
+    env |= {f"EDGEBOT_{k.upper()}": v for k, v in settings.items()}
+    env |= {"EDGEBOT_PATHS_DATA_DIR": str(work / name), "EDGEBOT_SERVER_RATE_LIMIT_PER_MINUTE": "0",
+            "EDGEBOT_SERVER_KEY_RATE_LIMIT_PER_MINUTE": "0"}
+    return Process([sys.executable, "-m", "edgebot", "serve", "--port", str(port)], env, port, "/readyz",
+                   work / f"{name}.log")
+
+
+def llama_server(model: Path, threads: int, parallel: int, n_ctx: int, work: Path) -> Process:
+    port = free_port()
+    argv = [str(tool("llama-server")), "-m", str(model), "-t", str(threads), "-tb", str(threads),
+            "-np", str(parallel), "-c", str(n_ctx * parallel), "--port", str(port), "--host", "127.0.0.1",
+            "--no-webui"]
+    return Process(argv, dict(os.environ), port, "/health", work / f"llama-server-np{parallel}.log")
+
+
+def llama_bench(model: Path, threads: int, tokens: int, prompt_tokens: int = 512) -> dict[str, Any]:
+    """llama-bench's pp (prompt) and tg (decode) tokens/s for MODEL."""
+    out = subprocess.run([str(tool("llama-bench")), "-m", str(model), "-t", str(threads), "-p", str(prompt_tokens),
+                          "-n", str(tokens), "-r", "3", "-o", "json"], capture_output=True, text=True, timeout=900,
+                         check=False)
+    if out.returncode != 0:
+        raise UsageError(f"llama-bench failed: {out.stderr.strip()[-400:]}")
+    rows = json.loads(out.stdout)
+    result: dict[str, Any] = {}
+    for row in rows:
+        key = f"pp{row['n_prompt']}" if row["n_prompt"] else f"tg{row['n_gen']}"
+        result[key] = round(float(row["avg_ts"]), 1)
+        result[f"{key}_stddev"] = round(float(row.get("stddev_ts", 0.0)), 1)
+    return result
