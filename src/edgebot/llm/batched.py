@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from edgebot.llm.native import NativeModel, grammar_text
+from edgebot.llm.native import NativeModel, attach_threadpool, free_threadpool, grammar_text
 from edgebot.llm.provider import ChatMessage, Completion, GenerationOptions, StreamItem, Token, collect
 
 log = logging.getLogger("edgebot.llm.batched")
@@ -104,6 +104,7 @@ class BatchedProvider:
         self.ctx = llama_cpp.llama_init_from_model(self.native.model, params)
         if not self.ctx:
             raise RuntimeError(f"llama.cpp could not create a context of {n_ctx * parallel} tokens")
+        self.pool = attach_threadpool(self.ctx, threads)
         self.mem = llama_cpp.llama_get_memory(self.ctx)
         self.batch = llama_cpp.llama_batch_init(n_batch, 0, parallel)
         self.n_ctx, self.parallel, self.n_batch = n_ctx, parallel, n_batch
@@ -180,6 +181,7 @@ class BatchedProvider:
         if not self._thread.is_alive():
             llama_cpp.llama_batch_free(self.batch)
             llama_cpp.llama_free(self.ctx)
+            free_threadpool(self.pool)
             self.native.close()
 
     # -- the worker --------------------------------------------------------------------------------------

@@ -109,6 +109,45 @@ class NativeModel:
             self.model = None
 
 
+class _ThreadpoolParams(ctypes.Structure):
+    _fields_ = [("cpumask", ctypes.c_bool * 512), ("n_threads", ctypes.c_int), ("prio", ctypes.c_int),
+                ("poll", ctypes.c_uint32), ("strict_cpu", ctypes.c_bool), ("paused", ctypes.c_bool)]
+
+
+def attach_threadpool(ctx: Any, n_threads: int, poll: int = 50) -> Any:
+    """Give CTX a persistent ggml thread pool that polls briefly for work, as llama.cpp's own tools do
+    (without one, every decode call starts and joins its threads). Returns the pool (free it with
+    `free_threadpool`), or None where the library does not offer it."""
+    import llama_cpp
+    import llama_cpp.llama_cpp as bindings
+
+    lib_dir = Path(llama_cpp.__file__).parent / "lib"
+    try:
+        base = ctypes.CDLL(str(next(lib_dir.glob("libggml-base.so*"))))
+        cpu = ctypes.CDLL(str(next(lib_dir.glob("libggml-cpu.so*"))))
+        attach = bindings._lib.llama_attach_threadpool
+    except (StopIteration, OSError, AttributeError):
+        return None
+    params = _ThreadpoolParams()
+    base.ggml_threadpool_params_init(ctypes.byref(params), n_threads)
+    params.poll = poll
+    cpu.ggml_threadpool_new.restype = ctypes.c_void_p
+    cpu.ggml_threadpool_new.argtypes = [ctypes.POINTER(_ThreadpoolParams)]
+    pool = cpu.ggml_threadpool_new(ctypes.byref(params))
+    if not pool:
+        return None
+    attach.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p]
+    attach(ctx, pool, None)
+    return (cpu, pool)
+
+
+def free_threadpool(handle: Any) -> None:
+    if handle is not None:
+        cpu, pool = handle
+        cpu.ggml_threadpool_free.argtypes = [ctypes.c_void_p]
+        cpu.ggml_threadpool_free(pool)
+
+
 def grammar_text(schema: str) -> str:
     """The GBNF grammar of a JSON schema (llama-cpp-python's converter)."""
     from llama_cpp import LlamaGrammar
