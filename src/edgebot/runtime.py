@@ -83,7 +83,7 @@ def open_provider(settings: Settings, model: str) -> ModelProvider:
         from edgebot.llm.batched import BatchedProvider
 
         return BatchedProvider(path, n_ctx=llm.n_ctx, parallel=llm.parallel, n_threads=llm.n_threads,
-                               n_gpu_layers=llm.n_gpu_layers)
+                               n_gpu_layers=llm.n_gpu_layers, kv_q8=llm.kv_cache_8bit)
     return LlamaCppProvider(path, n_ctx=llm.n_ctx, n_threads=llm.n_threads, n_gpu_layers=llm.n_gpu_layers)
 
 
@@ -177,6 +177,8 @@ class Runtime:
                         kb=settings.kb, searcher=searcher, dialogue=dialogue, redactor=redact, vault=vault,
                         observer=metrics.observe_turn, drift=drift)
         attach_variants(engine, settings, db, redact)
+        if redact is not None:  # load the PII detectors' data now, not on the first visitor's message
+            redact("Warm-up: call +1 202 555 0143 or mail warm.up@example.com")
         return cls(settings, provider, scheduler, db, sessions, engine, kb_store, searcher, audit, vault, metrics,
                    alerts=alerts, drift=drift, encoder=encoder)
 

@@ -72,6 +72,8 @@ class LlmSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     parallel: Annotated[int, _doc(
         "Sequences decoded together (continuous batching, prompt-prefix cache); 1: one request at a time.",
         ge=1, le=64)] = 4
+    kv_cache_8bit: Annotated[bool, _doc(
+        "With llm.parallel > 1, keep the KV cache in 8 bits (half the memory; needs flash attention).")] = True
     stream_interval_ms: Annotated[
         int, _doc("Streamed text is sent at most this often (ms), tokens merged; the first token goes at once.", ge=0)
     ] = 30

@@ -31,10 +31,11 @@ class Result:
 
 
 def edgebot_request(base: str, prompt: str, max_tokens: int) -> Result:
-    """One new conversation on edgebot's API, streamed; the server's llm.max_tokens caps the reply."""
-    started = time.perf_counter()
+    """One new conversation on edgebot's API, streamed; the server's llm.max_tokens caps the reply. Timed
+    from sending the message (the session is created first, as a widget does when the page opens)."""
     created = httpx.post(f"{base}/v1/sessions", timeout=30).json()
     auth = {"Authorization": f"Bearer {created['token']}", "Accept": "text/event-stream"}
+    started = time.perf_counter()
     first = last = None
     tokens = 0
     event = ""

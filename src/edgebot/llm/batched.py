@@ -88,7 +88,7 @@ class BatchedProvider:
     name = "llama.cpp (batched)"
 
     def __init__(self, model_path: Path, *, n_ctx: int, parallel: int, n_threads: int = 0, n_batch: int = 512,
-                 n_gpu_layers: int = 0) -> None:
+                 n_gpu_layers: int = 0, kv_q8: bool = False) -> None:
         import llama_cpp
 
         started = time.perf_counter()
@@ -101,6 +101,9 @@ class BatchedProvider:
         params.kv_unified = True  # shared prefixes are shared cells
         params.n_threads = params.n_threads_batch = threads
         params.no_perf = True
+        if kv_q8:  # 8-bit keys and values: half the memory of f16 (needs flash attention)
+            params.type_k = params.type_v = llama_cpp.GGML_TYPE_Q8_0
+            params.flash_attn_type = llama_cpp.LLAMA_FLASH_ATTN_TYPE_ENABLED
         self.ctx = llama_cpp.llama_init_from_model(self.native.model, params)
         if not self.ctx:
             raise RuntimeError(f"llama.cpp could not create a context of {n_ctx * parallel} tokens")
