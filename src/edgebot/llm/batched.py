@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from edgebot.llm.native import NativeModel, attach_threadpool, free_threadpool, grammar_text
 from edgebot.llm.provider import ChatMessage, Completion, GenerationOptions, StreamItem, Token, collect
 
@@ -44,6 +46,7 @@ class _Request:
     started: float
     out: queue.SimpleQueue[StreamItem | BaseException] = field(default_factory=queue.SimpleQueue)
     sampler: Any = None
+    greedy: bool = False  # temperature 0 without a grammar: argmax, no sampler chain
     slot: _Slot | None = None
     pending: list[int] = field(default_factory=list)  # prompt tokens not evaluated yet
     generated: int = 0
@@ -231,7 +234,8 @@ class BatchedProvider:
             grammar = self._grammars.get(req.options.json_schema)
             if grammar is None:
                 grammar = self._grammars[req.options.json_schema] = grammar_text(req.options.json_schema)
-        req.sampler = self.native.sampler(req.options, grammar)
+        req.greedy = req.options.temperature <= 0 and grammar is None
+        req.sampler = None if req.greedy else self.native.sampler(req.options, grammar)
         req.slot, slot.request = slot, req
         req.pending = req.tokens[keep:]
         self.stats["prompt_tokens"] += len(req.tokens)
@@ -279,7 +283,11 @@ class BatchedProvider:
             if req.pending:
                 del req.pending[:len(toks)]
         for req, index in outputs:
-            self._accept(req, int(llama_cpp.llama_sampler_sample(req.sampler, self.ctx, index)))
+            if req.greedy:  # argmax over the logits in numpy: a tenth of the sampler chain's cost per token
+                logits = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(self.ctx, index), (self.native.n_vocab,))
+                self._accept(req, int(logits.argmax()))
+            else:
+                self._accept(req, int(llama_cpp.llama_sampler_sample(req.sampler, self.ctx, index)))
 
     def _put(self, i: int, token: int, pos: int, seq: int, logits: bool) -> None:
         b = self.batch
