@@ -10,7 +10,6 @@ Also records the idle RSS of the `edgebot serve` process (after start, and after
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -25,6 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from _common import command, machine, write_result  # noqa: I001
+from edgebot.bench.load import read_reply_stream
 from edgebot.llm import ChatMessage, LlamaCppProvider
 from edgebot.modelstore import ModelStore
 from edgebot.settings import LlmSettings
@@ -57,20 +57,9 @@ def run_direct(provider: LlamaCppProvider, prompt: str, stops: list[str], max_to
 def run_api(server: Server, text: str) -> dict:
     sid, auth = server.session()
     started = time.perf_counter()
-    first = last = None
-    done = None
     with httpx.stream("POST", f"{server.url}/v1/sessions/{sid}/messages", json={"text": text}, timeout=120,
                       headers=auth | {"Accept": "text/event-stream"}) as response:
-        event = None
-        for line in response.iter_lines():
-            if line.startswith("event:"):
-                event = line[6:].strip()
-            elif line.startswith("data:") and event == "token":
-                now = time.perf_counter()
-                first = first or now
-                last = now
-            elif line.startswith("data:") and event == "done":
-                done = json.loads(line[5:])
+        first, last, done = read_reply_stream(response.iter_lines())
     assert done is not None, "no done event"
     n = done["usage"]["completion_tokens"]
     return {"ttft_ms": (first - started) * 1000, "tokens": n, "decode_tps": decode_rate(n, first, last),

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,29 +30,37 @@ class Result:
     error: str | None = None
 
 
+def read_reply_stream(lines: Iterable[str]) -> tuple[float | None, float | None, dict[str, Any] | None]:
+    """Read edgebot's SSE reply: when the first and the last token arrived (perf_counter), and the `done`
+    event's body."""
+    first = last = None
+    done = None
+    event = ""
+    for line in lines:
+        if line.startswith("event:"):
+            event = line[6:].strip()
+        elif line.startswith("data:") and event == "token":
+            now = time.perf_counter()
+            first = first or now
+            last = now
+        elif line.startswith("data:") and event == "done":
+            done = json.loads(line[5:])
+    return first, last, done
+
+
 def edgebot_request(base: str, prompt: str, max_tokens: int) -> Result:
     """One new conversation on edgebot's API, streamed; the server's llm.max_tokens caps the reply. Timed
     from sending the message (the session is created first, as a widget does when the page opens)."""
     created = httpx.post(f"{base}/v1/sessions", timeout=30).json()
     auth = {"Authorization": f"Bearer {created['token']}", "Accept": "text/event-stream"}
     started = time.perf_counter()
-    first = last = None
-    tokens = 0
-    event = ""
     with httpx.stream("POST", f"{base}/v1/sessions/{created['session_id']}/messages", headers=auth,
                       json={"text": prompt}, timeout=300) as response:
         if response.status_code != 200:
             return Result(None, time.perf_counter() - started, 0, 0.0, f"HTTP {response.status_code}")
-        for line in response.iter_lines():
-            if line.startswith("event:"):
-                event = line[6:].strip()
-            elif line.startswith("data:") and event == "token":
-                now = time.perf_counter()
-                first = first or now
-                last = now
-            elif line.startswith("data:") and event == "done":
-                tokens = json.loads(line[5:])["usage"]["completion_tokens"]
+        first, last, done = read_reply_stream(response.iter_lines())
     end = time.perf_counter()
+    tokens = done["usage"]["completion_tokens"] if done else 0
     return Result(None if first is None else first - started, end - started, tokens,
                   (last - first) if first and last else 0.0)
 

@@ -9,13 +9,8 @@ from collections.abc import Generator, Iterator, Sequence
 from pathlib import Path
 from typing import Any, cast
 
+from edgebot.llm.chat_template import ChatTemplate
 from edgebot.llm.provider import ChatMessage, Completion, GenerationOptions, StreamItem, Token, collect
-
-# Used only when a GGUF carries no chat template of its own.
-CHATML_TEMPLATE = (
-    "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>\n' }}"
-    "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
-)
 
 
 class LlamaCppProvider:
@@ -25,7 +20,6 @@ class LlamaCppProvider:
 
     def __init__(self, model_path: Path, *, n_ctx: int, n_threads: int = 0, n_gpu_layers: int = 0) -> None:
         from llama_cpp import Llama
-        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
         threads = n_threads or os.cpu_count() or 1
         started = time.perf_counter()
@@ -42,14 +36,8 @@ class LlamaCppProvider:
         self._grammars: dict[str, Any] = {}
         self._eos_id = self._llm.token_eos()
         bos_id = self._llm.token_bos()
-        template = self._llm.metadata.get("tokenizer.chat_template") or CHATML_TEMPLATE
-        self._formatter = Jinja2ChatFormatter(
-            template=template,
-            eos_token=self._piece(self._eos_id),
-            bos_token=self._piece(bos_id),
-            add_generation_prompt=True,
-            stop_token_ids=[self._eos_id],
-        )
+        self._template = ChatTemplate(self._llm.metadata.get("tokenizer.chat_template"), self._piece(self._eos_id),
+                                      self._piece(bos_id), self._eos_id)
 
     def _piece(self, token_id: int) -> str:
         if token_id < 0:
@@ -62,10 +50,7 @@ class LlamaCppProvider:
 
     def render(self, messages: Sequence[ChatMessage]) -> tuple[str, list[str]]:
         """The prompt text the model sees for MESSAGES, and the template's stop strings."""
-        response = self._formatter(messages=cast(Any, [{"role": m.role, "content": m.content} for m in messages]))
-        stop = response.stop
-        stops = [stop] if isinstance(stop, str) else list(stop or [])
-        return response.prompt, stops
+        return self._template.render(messages)
 
     def _tokenize(self, text: str) -> list[int]:
         return self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True)

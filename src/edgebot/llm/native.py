@@ -6,15 +6,11 @@ from __future__ import annotations
 import ctypes
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from edgebot.errors import UsageError
+from edgebot.llm.chat_template import ChatTemplate
 from edgebot.llm.provider import ChatMessage, GenerationOptions
-
-CHATML_TEMPLATE = (
-    "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>\n' }}"
-    "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
-)
 
 
 class NativeModel:
@@ -22,7 +18,6 @@ class NativeModel:
 
     def __init__(self, path: Path, n_gpu_layers: int = 0) -> None:
         import llama_cpp
-        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
         from edgebot.llm.gguf_tools import quiet_llama_logs
 
@@ -39,18 +34,14 @@ class NativeModel:
         self.n_vocab = llama_cpp.llama_vocab_n_tokens(self.vocab)
         self.eos = llama_cpp.llama_vocab_eos(self.vocab)
         template = llama_cpp.llama_model_chat_template(self.model, None)
-        self.formatter = Jinja2ChatFormatter(
-            template=template.decode("utf-8") if template else CHATML_TEMPLATE,
-            eos_token=self.piece(self.eos, special=True).decode("utf-8", errors="ignore"),
-            bos_token=self.piece(llama_cpp.llama_vocab_bos(self.vocab), special=True).decode("utf-8", errors="ignore"),
-            add_generation_prompt=True,
-            stop_token_ids=[self.eos],
-        )
+        self.template = ChatTemplate(
+            template.decode("utf-8") if template else None,
+            self.piece(self.eos, special=True).decode("utf-8", errors="ignore"),
+            self.piece(llama_cpp.llama_vocab_bos(self.vocab), special=True).decode("utf-8", errors="ignore"),
+            self.eos)
 
     def render(self, messages: Sequence[ChatMessage]) -> tuple[str, list[str]]:
-        response = self.formatter(messages=cast(Any, [{"role": m.role, "content": m.content} for m in messages]))
-        stop = response.stop
-        return response.prompt, [stop] if isinstance(stop, str) else list(stop or [])
+        return self.template.render(messages)
 
     def tokenize(self, text: str) -> list[int]:
         import llama_cpp

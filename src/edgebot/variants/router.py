@@ -117,7 +117,6 @@ class ShadowRunner:
                  rng: random.Random | None = None) -> None:
         self.router, self.options, self.redact = router, options, redact
         self.rng = rng or random.Random()
-        self.threads: list[threading.Thread] = []
         self.skipped = 0  # shadow runs dropped because the model was busy with visitors
 
     def after(self, session_id: str, user_text: str, messages: Sequence[ChatMessage], live_text: str,
@@ -130,10 +129,8 @@ class ShadowRunner:
                 continue
             route = self.router.route_for(variant)
             prompt = [ChatMessage("system", system(route.instructions)), *[m for m in messages if m.role != "system"]]
-            thread = threading.Thread(target=self._run, args=(session_id, variant.name, route, prompt, user_text,
-                                                              live_text), daemon=True, name="edgebot-shadow")
-            thread.start()
-            self.threads = [t for t in self.threads if t.is_alive()] + [thread]
+            threading.Thread(target=self._run, args=(session_id, variant.name, route, prompt, user_text, live_text),
+                             daemon=True, name="edgebot-shadow").start()
             started += 1
         return started
 
