@@ -1,15 +1,17 @@
 """Fusion study on the development set: what each way of combining vector and BM25 scores reaches (nDCG@10).
 
 Indexes DBpedia-5k once, then ranks the same candidate lists (50 per retriever) with: vector only, BM25
-only, the shipped hybrid fusion, plain convex sums of z-scores, reciprocal rank fusion, pseudo-relevance
-feedback (Rocchio on the query vector) after vector or hybrid ranking, and a learned logistic fusion
-scored leave-one-query-out (each query ranked by a model fitted on the other queries only).
+only, the shipped hybrid fusion, plain convex sums of z-scores, BM25 for keyword-style queries only, BM25
+only where it stands out, reciprocal rank fusion, pseudo-relevance feedback (Rocchio on the query vector)
+after vector or hybrid ranking, and a learned logistic fusion scored leave-one-query-out (each query ranked
+by a model fitted on the other queries only).
 
     .venv/bin/python benchmarks/kb_fusion_study.py --out benchmarks/results/kb_fusion_study.json
 """
 
 from __future__ import annotations
 
+import re
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -23,6 +25,7 @@ from edgebot.kb.search import fuse
 from edgebot.storage import Database
 
 Scores = dict[int, float]
+QUESTION = re.compile(r"^(who|what|which|where|when|why|how|list|give|is|are|was|were|did|does|do|in which)\b", re.IGNORECASE)
 
 
 def zscores(values: np.ndarray) -> np.ndarray:
@@ -58,6 +61,23 @@ class Study:
         def rank(qid: str) -> Scores:
             ids, cos, bm = self.candidates(qid)
             return dict(zip(ids, zscores(cos) + weight * zscores(bm), strict=True))
+        return rank
+
+    def question_gated(self, weight: float) -> Callable[[str], Scores]:
+        """z-score sum with BM25 only for keyword queries (a question form gets BM25 weight 0)."""
+        texts = {q["_id"]: q["text"].strip() for q in self.queries}
+
+        def rank(qid: str) -> Scores:
+            ids, cos, bm = self.candidates(qid)
+            w = 0.0 if QUESTION.match(texts[qid]) or texts[qid].endswith("?") else weight
+            return dict(zip(ids, zscores(cos) + w * zscores(bm), strict=True))
+        return rank
+
+    def bm25_outliers(self, weight: float, above: float) -> Callable[[str], Scores]:
+        """z(cosine) plus a bonus only where BM25 stands out: weight * max(0, z(bm25) - above)."""
+        def rank(qid: str) -> Scores:
+            ids, cos, bm = self.candidates(qid)
+            return dict(zip(ids, zscores(cos) + weight * np.maximum(0.0, zscores(bm) - above), strict=True))
         return rank
 
     def rrf(self, k: int = 60) -> Callable[[str], Scores]:
@@ -138,8 +158,11 @@ def main() -> int:
         variants: dict[str, Callable[[str], Scores]] = {
             "vector": s.vector, "bm25": lambda qid: s.bm25[qid], "hybrid (shipped)": s.hybrid,
             **{f"z-score sum, bm25 weight {w}": s.convex(w) for w in (0.1, 0.2, 0.3, 0.5)},
+            **{f"z-score sum, bm25 weight {w} for keyword queries, 0 for questions": s.question_gated(w)
+               for w in (0.2, 0.5)},
+            **{f"z(cosine) + {w} x max(0, z(bm25) - {t})": s.bm25_outliers(w, t) for w, t in ((0.5, 1.0), (0.5, 1.5))},
             "rrf k=60": s.rrf(60),
-            "vector + prf (m=5, beta=0.5)": s.prf(s.vector, s.vector),
+            **{f"vector + prf (m={m}, beta=0.5)": s.prf(s.vector, s.vector, m) for m in (3, 5, 10)},
             "hybrid + prf (m=5, beta=0.5)": s.prf(s.hybrid, s.hybrid),
             "learned logistic fusion, leave-one-query-out": s.learned_loo(),
         }
