@@ -9,36 +9,65 @@ from pathlib import Path
 
 import pytest
 
+from edgebot.bench.run import alternate, median_of, ratios
 from edgebot.cli import main
 
-pytestmark = pytest.mark.model
-
-
+@pytest.mark.model
 def test_bench_measures_direct_api_and_quality(models_dir: Path, tmp_path: Path, monkeypatch, capsys) -> None:
     monkeypatch.setenv("EDGEBOT_PATHS_MODELS_DIR", str(models_dir))
     monkeypatch.setenv("EDGEBOT_PATHS_DATA_DIR", str(tmp_path / "data"))
     out, png = tmp_path / "bench.json", tmp_path / "bench.png"
-    assert main(["bench", "--visitors", "1,2", "--tokens", "16", "--requests", "1", "--out", str(out),
-                 "--chart", str(png)]) == 0
+    assert main(["bench", "--visitors", "1,2", "--tokens", "16", "--requests", "1", "--rounds", "2",
+                 "--out", str(out), "--chart", str(png)]) == 0
     printed = capsys.readouterr().out
     assert "smollm2-135m-instruct-q4_1" in printed and "agg t/s" in printed
     result = json.loads(out.read_text())
     row = result["rows"][0]
     assert row["quantization"] == "Q4_1" and row["load_s"] > 0
     assert row["prompt_tokens_per_s"] > 0 and row["decode_tokens_per_s"] > 0 and row["ttft_ms_cold"] > 0
+    assert len(row["decode_tokens_per_s_rounds"]) == 2 and row["decode_tokens_per_s_chat"] > 0
     assert row["rss_mb_peak"] > 100
     for v in ("1", "2"):
         sweep = row["api"][v]
-        assert sweep["errors"] == 0 and sweep["requests"] == int(v) and sweep["tokens"] > 0
+        assert sweep["errors"] == 0 and sweep["requests"] == 2 * int(v) and sweep["tokens"] > 0
+        assert sweep["rounds"] == 2 and len(sweep["per_round"]["aggregate_tokens_per_s"]) == 2
         assert sweep["aggregate_tokens_per_s"] > 0 and sweep["ttft_ms_p95"] > 0
     assert row["stories"] == 22 and 0 <= row["stories_pass_rate"] <= 1
     assert png.stat().st_size > 10_000 and png.read_bytes()[:4] == b"\x89PNG"
     assert result["command"].startswith("edgebot bench --visitors 1,2")
+    assert result["plan"]["rounds"] == 2
 
 
+def test_rounds_are_summarised_by_medians_and_compared_round_by_round() -> None:
+    order: list[str] = []
+    for i in range(3):
+        alternate(i, [lambda: order.append("ours"), lambda: order.append("theirs")])
+    assert order == ["ours", "theirs", "theirs", "ours", "ours", "theirs"]
+    runs = [{"visitors": 4, "requests": 8, "errors": 0, "tokens": 1000, "aggregate_tokens_per_s": a,
+             "ttft_ms_p95": t, "note": "x"} for a, t in ((100.0, 300.0), (90.0, 500.0), (120.0, 200.0))]
+    summary = median_of(runs)
+    assert summary["visitors"] == 4 and summary["requests"] == 24 and summary["tokens"] == 3000
+    assert summary["aggregate_tokens_per_s"] == 100.0 and summary["ttft_ms_p95"] == 300.0 and summary["note"] == "x"
+    assert summary["per_round"]["aggregate_tokens_per_s"] == [100.0, 90.0, 120.0] and summary["rounds"] == 3
+    assert median_of(runs[:1]) == runs[0]
+    theirs = median_of([dict(r, aggregate_tokens_per_s=100.0, ttft_ms_p95=400.0) for r in runs])
+    row = {"decode_tokens_per_s": 95.0, "decode_tokens_per_s_rounds": [95.0, 90.0, 99.0],
+           "api": {"4": summary},
+           "llama_cpp": {"llama_bench": median_of([{"tg128": x, "pp512": 900.0} for x in (100.0, 95.0, 90.0)]),
+                         "llama_server": {"4": theirs}}}
+    r = ratios(row)
+    assert r["decode_vs_llama_bench_tg"] == 1.0 and r["decode_vs_llama_bench_tg_rounds"] == [0.95, 0.947, 1.1]
+    assert r["aggregate_tokens_per_s_vs_llama_server_np4"] == 1.0
+    assert r["aggregate_tokens_per_s_vs_llama_server_np4_rounds"] == [1.0, 0.9, 1.2]
+    assert r["ttft_p95_vs_llama_server_np4"] == 0.75
+
+
+@pytest.mark.model
 def test_bench_refuses_bad_input(tmp_path: Path, monkeypatch, capsys) -> None:
     monkeypatch.setenv("EDGEBOT_PATHS_MODELS_DIR", str(tmp_path / "models"))
     assert main(["bench", "--model", "no-such-model"]) == 2
     assert "no model named" in capsys.readouterr().err
+    assert main(["bench", "--rounds", "0"]) == 2
+    assert "--rounds 0: give 1 or more" in capsys.readouterr().err
     monkeypatch.setenv("EDGEBOT_LLAMA_TOOLS", str(tmp_path))
     assert main(["bench", "--visitors", "1,x"]) in (2, 3)

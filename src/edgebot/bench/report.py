@@ -35,8 +35,10 @@ def table(result: dict[str, Any]) -> str:
     for r in result["rows"]:
         if "ratios" in r:
             lines.append("")
-            lines.append(f"{r['model']} ({r['threads']} threads) vs llama.cpp, same run: "
-                         + ", ".join(f"{k} {v}" for k, v in r["ratios"].items()))
+            rounds = result.get("plan", {}).get("rounds", 1)
+            lines.append(f"{r['model']} ({r['threads']} threads) vs llama.cpp, same run"
+                         + (f", medians of {rounds} rounds" if rounds > 1 else "") + ":")
+            lines.extend(f"  {k} {v}" for k, v in r["ratios"].items())
             bench = r["llama_cpp"]["llama_bench"]
             lines.append("  llama-bench: " + ", ".join(f"{k} {v}" for k, v in bench.items() if "stddev" not in k))
     return "\n".join(lines)

@@ -1,7 +1,8 @@
 """One `edgebot bench` run: per model and thread count, the direct speed (load, prompt and decode
 tokens/s, time to first token), the API under 1..N simulated visitors, the full pipeline's turn latency
 and the demo stories' pass rate; with `compare`, llama-bench and llama-server on the same model, threads
-and prompts, in the same run."""
+and prompts, in the same run. With several `rounds`, each measurement is repeated, edgebot and llama.cpp
+taking turns (which goes first alternates), and the medians are reported with every round's figure."""
 
 from __future__ import annotations
 
@@ -36,15 +37,49 @@ class Plan:
     compare: bool = False
     quality: bool = True
     n_ctx: int = 2048
+    rounds: int = 1
 
 
-def _direct(path: Path, threads: int, tokens: int, n_ctx: int) -> dict[str, Any]:
-    """Load time, prompt and decode tokens/s and time to first token, in this process (batched provider,
-    one sequence)."""
+PLAIN_PROMPT = "Once upon a time, in a small town by the sea,"
+SUMMED = ("requests", "errors", "tokens")
+
+
+def median_of(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """One summary of repeated measurements: counts summed, every other figure the median over rounds, and
+    each round's value of every figure under `per_round`."""
+    if len(runs) == 1:
+        return dict(runs[0])
+    out: dict[str, Any] = {}
+    for key, first in runs[0].items():
+        values = [r[key] for r in runs if isinstance(r.get(key), (int, float))]
+        if not isinstance(first, (int, float)) or not values:
+            out[key] = first
+        elif key in SUMMED:
+            out[key] = sum(values)
+        else:
+            out[key] = type(first)(np.median(values)) if isinstance(first, int) else round(float(np.median(values)), 1)
+    out["rounds"] = len(runs)
+    out["per_round"] = {k: [r.get(k) for r in runs] for k, v in runs[0].items()
+                        if isinstance(v, float) and k not in SUMMED}
+    return out
+
+
+def alternate(i: int, steps: list[Callable[[], None]]) -> None:
+    """Run STEPS in order on even rounds and in reverse on odd ones (neither side always goes first)."""
+    for step in (steps if i % 2 == 0 else steps[::-1]):
+        step()
+
+
+def _direct(plan: Plan, path: Path, threads: int, reference: Callable[[], dict[str, Any]] | None
+            ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Load time, prompt and decode tokens/s and time to first token, in this process (batched provider, one
+    sequence); decode measured as llama-bench's tg test is (from an almost empty context, TOKENS tokens),
+    PLAN.rounds times, taking turns with REFERENCE (llama-bench) when given. Returns the row's figures and
+    the reference's results per round."""
     from edgebot.llm.batched import BatchedProvider
 
     started = time.perf_counter()
-    provider = BatchedProvider(path, n_ctx=n_ctx, parallel=1, n_threads=threads)
+    provider = BatchedProvider(path, n_ctx=plan.n_ctx, parallel=1, n_threads=threads)
     load_s = time.perf_counter() - started
     try:
         pp_rates = []
@@ -53,12 +88,26 @@ def _direct(path: Path, threads: int, tokens: int, n_ctx: int) -> dict[str, Any]
             done = collect(provider.stream_tokens(prompt, GenerationOptions(max_tokens=1, temperature=0)))
             pp_rates.append(done.prompt_tokens / done.total_s)
         messages = [ChatMessage("system", load.SYSTEM), ChatMessage("user", load.PROMPTS[0])]
-        runs = [provider.generate(messages, GenerationOptions(max_tokens=tokens, temperature=0)) for _ in range(3)]
-        rates = [r.decode_tokens_per_s for r in runs if r.decode_tokens_per_s]
+        chat = [provider.generate(messages, GenerationOptions(max_tokens=plan.tokens, temperature=0))
+                for _ in range(3)]
+        plain = provider.native.tokenize(PLAIN_PROMPT)
+        decode: list[float] = []
+        theirs: list[dict[str, Any]] = []
+
+        def ours() -> None:
+            done = collect(provider.stream_tokens(plain, GenerationOptions(max_tokens=plan.tokens, temperature=0)))
+            if done.decode_tokens_per_s:
+                decode.append(done.decode_tokens_per_s)
+
+        for i in range(plan.rounds):
+            alternate(i, [ours] + ([lambda: theirs.append(reference())] if reference else []))
+        rates = [r.decode_tokens_per_s for r in chat if r.decode_tokens_per_s]
         return {"load_s": round(load_s, 3), "prompt_tokens_per_s": round(float(np.median(pp_rates)), 1),
-                "decode_tokens_per_s": round(float(np.median(rates)), 1) if rates else None,
-                "ttft_ms_cold": round((runs[0].ttft_s or 0) * 1000, 1),
-                "ttft_ms_cached_prompt": round(float(np.median([r.ttft_s or 0 for r in runs[1:]])) * 1000, 1)}
+                "decode_tokens_per_s": round(float(np.median(decode)), 1) if decode else None,
+                "decode_tokens_per_s_rounds": [round(x, 1) for x in decode],
+                "decode_tokens_per_s_chat": round(float(np.median(rates)), 1) if rates else None,
+                "ttft_ms_cold": round((chat[0].ttft_s or 0) * 1000, 1),
+                "ttft_ms_cached_prompt": round(float(np.median([r.ttft_s or 0 for r in chat[1:]])) * 1000, 1)}, theirs
     finally:
         provider.close()
 
@@ -110,8 +159,10 @@ def bench_model(plan: Plan, name: str, threads: int, models_dir: Path, work: Pat
     meta = info(path)
     row: dict[str, Any] = {"model": name, "threads": threads, "quantization": meta["quantization"],
                            "parameters": meta["parameters"], "file_mb": round(meta["size_bytes"] / 1e6, 1)}
-    say(f"{name}, {threads} threads: direct speed")
-    row |= _direct(path, threads, plan.tokens, plan.n_ctx)
+    say(f"{name}, {threads} threads: direct speed" + (" and llama-bench" if plan.compare else ""))
+    direct, bench_rounds = _direct(plan, path, threads,
+                                   (lambda: servers.llama_bench(path, threads, plan.tokens)) if plan.compare else None)
+    row |= direct
     settings = {"paths_models_dir": str(models_dir), "llm_model": name, "llm_n_threads": str(threads),
                 "llm_parallel": str(max(plan.visitors)), "llm_max_tokens": str(plan.tokens), "llm_temperature": "0",
                 "llm_system_prompt": load.SYSTEM, "llm_queue_size": "64", "kb_enabled": "false",
@@ -119,12 +170,12 @@ def bench_model(plan: Plan, name: str, threads: int, models_dir: Path, work: Pat
     server = servers.edgebot_server(settings, work, f"edgebot-{name}-{threads}")
     rss = PeakRss(server)
     row["rss_mb_idle"] = server.rss_mb()
-    sweeps = {}
+    sweeps, theirs = {}, {}
     try:
         for v in plan.visitors:
-            say(f"{name}, {threads} threads: edgebot API, {v} visitor(s)")
-            sweeps[str(v)] = load.sweep(load.edgebot_request, server.url, v, requests_per_visitor=plan.requests_per_visitor,
-                                        max_tokens=plan.tokens, time_limit_s=plan.time_limit_s)
+            say(f"{name}, {threads} threads: edgebot API" + (f" and llama-server -np {v}" if plan.compare else "")
+                + f", {v} visitor(s), {plan.rounds} round(s)")
+            sweeps[str(v)], theirs[str(v)] = _sweeps(plan, path, threads, v, server.url, work)
     finally:
         row["rss_mb_peak"] = rss.stop()
         server.stop()
@@ -135,42 +186,54 @@ def bench_model(plan: Plan, name: str, threads: int, models_dir: Path, work: Pat
         say(f"{name}, {threads} threads: the demo stories through the full pipeline")
         row |= _stories(name, threads, work, models_dir)
     if plan.compare:
-        row["llama_cpp"] = compare_llama_cpp(plan, path, threads, work, say, name)
+        bench = median_of(bench_rounds)
+        row["llama_cpp"] = {"llama_bench": bench, "llama_server": theirs}
         row["ratios"] = ratios(row)
     return row
 
 
-def compare_llama_cpp(plan: Plan, path: Path, threads: int, work: Path, say: Say, name: str) -> dict[str, Any]:
-    say(f"{name}, {threads} threads: llama-bench")
-    out: dict[str, Any] = {"llama_bench": servers.llama_bench(path, threads, plan.tokens)}
-    sweeps = {}
-    for v in plan.visitors:
-        say(f"{name}, {threads} threads: llama-server -np {v}, {v} visitor(s)")
-        srv = servers.llama_server(path, threads, v, plan.n_ctx, work)
-        try:
-            sweeps[str(v)] = load.sweep(load.llama_server_request, srv.url, v,
-                                        requests_per_visitor=plan.requests_per_visitor, max_tokens=plan.tokens,
-                                        time_limit_s=plan.time_limit_s)
-        finally:
+def _sweeps(plan: Plan, path: Path, threads: int, visitors: int, ours_url: str, work: Path
+            ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """VISITORS simulated visitors against edgebot (and llama-server -np VISITORS), PLAN.rounds times."""
+    def go(request: Callable[..., load.Result], url: str, runs: list[dict[str, Any]]) -> Callable[[], None]:
+        return lambda: runs.append(load.sweep(request, url, visitors, requests_per_visitor=plan.requests_per_visitor,
+                                              max_tokens=plan.tokens, time_limit_s=plan.time_limit_s))
+
+    ours: list[dict[str, Any]] = []
+    theirs: list[dict[str, Any]] = []
+    srv = servers.llama_server(path, threads, visitors, plan.n_ctx, work) if plan.compare else None
+    try:
+        for i in range(plan.rounds):
+            alternate(i, [go(load.edgebot_request, ours_url, ours)]
+                      + ([go(load.llama_server_request, srv.url, theirs)] if srv else []))
+    finally:
+        if srv:
             srv.stop()
-    out["llama_server"] = sweeps
-    return out
+    return median_of(ours), (median_of(theirs) if theirs else {})
 
 
 def ratios(row: dict[str, Any]) -> dict[str, Any]:
-    """edgebot / llama.cpp for the figures the targets name."""
+    """edgebot / llama.cpp for the figures the targets name: the ratio of the medians, and with several
+    rounds each round's ratio (`..._rounds`)."""
     ref = row["llama_cpp"]
-    tg = ref["llama_bench"].get(next((k for k in ref["llama_bench"] if k.startswith("tg") and "stddev" not in k), ""))
+    bench = ref["llama_bench"]
+    tg = next((k for k in bench if k.startswith("tg") and "stddev" not in k), "")
     out: dict[str, Any] = {}
-    if tg and row.get("decode_tokens_per_s"):
-        out["decode_vs_llama_bench_tg"] = round(row["decode_tokens_per_s"] / tg, 3)
-    for v, ours in row["api"].items():
-        theirs = ref["llama_server"].get(v, {})
-        if ours.get("aggregate_tokens_per_s") and theirs.get("aggregate_tokens_per_s"):
-            out[f"aggregate_tokens_per_s_vs_llama_server_np{v}"] = round(
-                ours["aggregate_tokens_per_s"] / theirs["aggregate_tokens_per_s"], 3)
-        if ours.get("ttft_ms_p95") and theirs.get("ttft_ms_p95"):
-            out[f"ttft_p95_vs_llama_server_np{v}"] = round(ours["ttft_ms_p95"] / theirs["ttft_ms_p95"], 3)
+
+    def put(key: str, ours: Any, theirs: Any, ours_rounds: Any = None, theirs_rounds: Any = None) -> None:
+        if ours and theirs:
+            out[key] = round(ours / theirs, 3)
+        if ours_rounds and theirs_rounds and len(ours_rounds) == len(theirs_rounds) > 1:
+            out[key + "_rounds"] = [round(a / b, 3) if a and b else None for a, b in zip(ours_rounds, theirs_rounds)]
+
+    put("decode_vs_llama_bench_tg", row.get("decode_tokens_per_s"), bench.get(tg),
+        row.get("decode_tokens_per_s_rounds"), bench.get("per_round", {}).get(tg))
+    for v, mine in row["api"].items():
+        other = ref["llama_server"].get(v, {})
+        for figure, key in (("aggregate_tokens_per_s", "aggregate_tokens_per_s_vs_llama_server_np"),
+                            ("ttft_ms_p95", "ttft_p95_vs_llama_server_np")):
+            put(f"{key}{v}", mine.get(figure), other.get(figure), mine.get("per_round", {}).get(figure),
+                other.get("per_round", {}).get(figure))
     return out
 
 
@@ -182,5 +245,5 @@ def run(plan: Plan, models_dir: Path, work: Path, say: Say) -> dict[str, Any]:
     return {"machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
             "plan": {"models": list(plan.models), "threads": list(plan.threads), "visitors": list(plan.visitors),
                      "tokens": plan.tokens, "requests_per_visitor": plan.requests_per_visitor,
-                     "time_limit_s": plan.time_limit_s, "compare": plan.compare},
+                     "time_limit_s": plan.time_limit_s, "compare": plan.compare, "rounds": plan.rounds},
             "rows": rows}

@@ -29,6 +29,8 @@ def cmd_bench(args: argparse.Namespace, loaded: LoadedSettings) -> int:
     from edgebot.bench.run import Plan, run
     from edgebot.modelstore import ModelStore
 
+    if args.rounds < 1:
+        raise UsageError(f"--rounds {args.rounds}: give 1 or more")
     settings = loaded.settings
     models = args.model or [settings.llm.model]
     store = ModelStore(settings.models_dir)
@@ -46,7 +48,7 @@ def cmd_bench(args: argparse.Namespace, loaded: LoadedSettings) -> int:
         raise UsageError("--visitors: at most 16 simulated visitors on one box")
     plan = Plan(models=models, threads=_ints(args.threads, "--threads"), visitors=visitors, tokens=args.tokens,
                 requests_per_visitor=args.requests, time_limit_s=args.time_limit, compare=bool(args.compare),
-                quality=not args.no_quality)
+                quality=not args.no_quality, rounds=args.rounds)
     with tempfile.TemporaryDirectory(prefix="edgebot-bench-") as tmp:
         result = run(plan, settings.models_dir, Path(tmp), say)
     result["command"] = "edgebot bench " + " ".join(args.argv_tail)
@@ -76,6 +78,9 @@ def register(sub: Any, add: Add) -> None:
     p.add_argument("--time-limit", type=float, default=120.0, help="seconds per sweep at most (default 120)")
     p.add_argument("--compare", metavar="llama.cpp", help="also run llama.cpp's llama-bench and llama-server "
                    "(build them once with scripts/build-llama-tools)")
+    p.add_argument("--rounds", type=int, default=1,
+                   help="repeat each speed measurement N times, edgebot and llama.cpp taking turns, and report "
+                        "medians with every round's figure (default 1; use 3 or more on a noisy machine)")
     p.add_argument("--no-quality", action="store_true", help="skip the demo stories (speed only)")
     p.add_argument("--out", metavar="FILE", help="write the results as JSON to FILE")
     p.add_argument("--chart", metavar="PNG", help="draw aggregate tokens/s and p95 TTFT against visitors")
