@@ -89,3 +89,36 @@ def test_stop_length_cancel_and_grammar(batched) -> None:
 def test_prompts_longer_than_the_context_are_refused(batched) -> None:
     with pytest.raises(ValueError, match="context holds"):
         list(batched.stream_tokens([1] * 2000, GREEDY))
+
+
+def test_scheduler_streams_through_the_batching_thread(batched) -> None:
+    """The scheduler hands the batched provider a sink (no thread hop per token): sync and async consumers get
+    the text they get from the provider directly, a consumer that fails stops only its own generation."""
+    import asyncio
+
+    from edgebot.llm.scheduler import Scheduler
+
+    messages = [SYSTEM, ChatMessage("user", "What should I pack for a day hike?")]
+    expected = batched.generate(messages, GREEDY).text
+    scheduler = Scheduler(batched, queue_size=4, flush_interval=0.03, workers=2)
+    try:
+        items = list(scheduler.submit(messages, GREEDY))
+        assert "".join(i.text for i in items if isinstance(i, Token)) == expected == items[-1].text
+        assert items[-1].queue_s is not None and items[-1].completion_tokens > 0
+
+        async def consume() -> str:
+            job = scheduler.submit(messages, GREEDY, asyncio.get_running_loop())
+            return "".join([i.text async for i in job if isinstance(i, Token)])
+
+        assert asyncio.run(consume()) == expected
+        calls: list[object] = []
+
+        def broken(item: object) -> None:
+            calls.append(item)
+            raise RuntimeError("the consumer went away")
+
+        batched.stream_into(messages, GenerationOptions(max_tokens=200, temperature=0), None, broken)
+        assert len(calls) == 2 and isinstance(calls[-1], Completion) and calls[-1].finish_reason == "cancelled"
+        assert batched.generate(messages, GREEDY).text == expected  # the batch goes on
+    finally:
+        scheduler.close()

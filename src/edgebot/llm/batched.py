@@ -23,7 +23,7 @@ import queue
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,6 +45,9 @@ class _Request:
     cancel: threading.Event | None
     started: float
     out: queue.SimpleQueue[StreamItem | BaseException] = field(default_factory=queue.SimpleQueue)
+    sink: Callable[[StreamItem], None] | None = None  # called on the batching thread instead of `out`
+    done: threading.Event = field(default_factory=threading.Event)
+    error: BaseException | None = None
     sampler: Any = None
     greedy: bool = False  # temperature 0 without a grammar: argmax, no sampler chain
     slot: _Slot | None = None
@@ -56,6 +59,22 @@ class _Request:
     first: float | None = None
     closed: bool = False  # the caller stopped reading
     decoder: Any = field(default_factory=lambda: codecs.getincrementaldecoder("utf-8")("replace"))
+
+    def deliver(self, item: StreamItem | BaseException) -> None:
+        """Hand ITEM to the caller: through `out`, or straight to `sink` (no thread hop per token)."""
+        if self.sink is None:
+            self.out.put(item)
+            return
+        if isinstance(item, BaseException):
+            self.error = item
+        else:
+            try:
+                self.sink(item)
+            except Exception:  # a failing consumer stops its own generation, not the batch
+                log.exception("a stream consumer failed; its generation stops")
+                self.closed = True
+        if isinstance(item, (Completion, BaseException)):
+            self.done.set()
 
 
 @dataclass(eq=False)
@@ -145,17 +164,37 @@ class BatchedProvider:
     def stream_tokens(self, tokens: list[int], options: GenerationOptions, stops: Sequence[str] = (),
                       cancel: threading.Event | None = None) -> Iterator[StreamItem]:
         """Generate after TOKENS (a rendered prompt); Tokens then one Completion."""
+        req = self._submit(tokens, options, stops, cancel)
+        self._enqueue(req)
+        return self._read(req)
+
+    def _submit(self, tokens: list[int], options: GenerationOptions, stops: Sequence[str],
+                cancel: threading.Event | None) -> _Request:
         if not tokens:
             raise ValueError("empty prompt")
         if len(tokens) >= self.n_ctx:
             raise ValueError(f"the prompt has {len(tokens)} tokens; the context holds {self.n_ctx}")
-        req = _Request(list(tokens), options, [s for s in stops if s], cancel, time.perf_counter())
+        return _Request(list(tokens), options, [s for s in stops if s], cancel, time.perf_counter())
+
+    def _enqueue(self, req: _Request) -> None:
         with self._cond:
             if self._closed:
                 raise RuntimeError("the model is closed")
             self._incoming.append(req)
             self._cond.notify()
-        return self._read(req)
+
+    def stream_into(self, messages: Sequence[ChatMessage], options: GenerationOptions,
+                    cancel: threading.Event | None, sink: Callable[[StreamItem], None]) -> None:
+        """Generate, calling SINK with each Token and the final Completion on the batching thread itself, and
+        return when done (raising what failed). Saves waking the caller's thread for every token: on a small
+        box each wake-up takes CPU time from the decoding threads."""
+        prompt, stops = self.render(messages)
+        req = self._submit(self.native.tokenize(prompt), options, [*stops, *options.stop], cancel)
+        req.sink = sink
+        self._enqueue(req)
+        req.done.wait()
+        if req.error is not None:
+            raise req.error
 
     def _read(self, req: _Request) -> Iterator[StreamItem]:
         try:
@@ -198,7 +237,7 @@ class BatchedProvider:
                     self._cond.wait()
                 if self._closed:
                     for req in [*self._incoming, *self._active()]:
-                        req.out.put(RuntimeError("the model was closed"))
+                        req.deliver(RuntimeError("the model was closed"))
                     return
                 while self._incoming and any(s.request is None for s in self.slots):
                     self._admit(self._incoming.popleft())
@@ -207,7 +246,7 @@ class BatchedProvider:
             except Exception as exc:  # every waiting caller gets the error; the loop goes on
                 log.exception("batched decode failed")
                 for req in self._active():
-                    req.out.put(exc)
+                    req.deliver(exc)
                     self._release(req)
 
     def _active(self) -> list[_Request]:
@@ -325,16 +364,16 @@ class BatchedProvider:
                 return
         safe = len(req.text) - _holdback(req.text, req.stops)
         if safe > req.emitted:
-            req.out.put(Token(req.text[req.emitted:safe]))
+            req.deliver(Token(req.text[req.emitted:safe]))
             req.emitted = safe
         if req.generated >= req.options.max_tokens or len(req.slot.tokens) + 1 >= self.n_ctx:  # type: ignore[union-attr]
             self._finish(req, "length")
 
     def _finish(self, req: _Request, reason: str) -> None:
         if reason != "cancelled" and len(req.text) > req.emitted:
-            req.out.put(Token(req.text[req.emitted:]))
+            req.deliver(Token(req.text[req.emitted:]))
             req.emitted = len(req.text)
-        req.out.put(Completion(text=req.text, finish_reason=reason,  # type: ignore[arg-type]
+        req.deliver(Completion(text=req.text, finish_reason=reason,  # type: ignore[arg-type]
                                prompt_tokens=len(req.tokens), completion_tokens=req.generated,
                                ttft_s=req.first, total_s=time.perf_counter() - req.started))
         self._release(req)

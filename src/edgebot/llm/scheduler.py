@@ -7,6 +7,7 @@ cancelled: the worker stops generating at the next token, or skips the job if it
 from __future__ import annotations
 
 import asyncio
+import functools
 import math
 import queue
 import threading
@@ -151,6 +152,15 @@ class Scheduler:
         for thread in self._threads:
             thread.join(timeout)
 
+    def _forward(self, job: Job, item: StreamItem, *, started: float) -> None:
+        if isinstance(item, Completion):
+            item = msgspec.structs.replace(item, queue_s=started - job.submitted)
+            if item.finish_reason == "cancelled":
+                self.cancelled += 1
+            else:
+                self.completed += 1
+        job._emit(item)
+
     def _run(self) -> None:
         while (job := self._queue.get()) is not None:
             started = time.perf_counter()
@@ -158,14 +168,12 @@ class Scheduler:
                 if job.cancelled:
                     self.cancelled += 1
                     continue
-                for item in self.provider.stream(job.messages, job.options, job.cancel_event):
-                    if isinstance(item, Completion):
-                        item = msgspec.structs.replace(item, queue_s=started - job.submitted)
-                        if item.finish_reason == "cancelled":
-                            self.cancelled += 1
-                        else:
-                            self.completed += 1
-                    job._emit(item)
+                into = getattr(self.provider, "stream_into", None)
+                if into is not None:  # the provider calls back on its own thread: no wake-up here per token
+                    into(job.messages, job.options, job.cancel_event, functools.partial(self._forward, job, started=started))
+                else:
+                    for item in self.provider.stream(job.messages, job.options, job.cancel_event):
+                        self._forward(job, item, started=started)
             except Exception as exc:  # noqa: BLE001 - the failure travels to the waiting request
                 job._emit(_Failure(exc))
             finally:
