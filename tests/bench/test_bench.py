@@ -12,6 +12,7 @@ import pytest
 from edgebot.bench.run import alternate, median_of, ratios
 from edgebot.cli import main
 
+
 @pytest.mark.model
 def test_bench_measures_direct_api_and_quality(models_dir: Path, tmp_path: Path, monkeypatch, capsys) -> None:
     monkeypatch.setenv("EDGEBOT_PATHS_MODELS_DIR", str(models_dir))

@@ -122,3 +122,25 @@ def test_scheduler_streams_through_the_batching_thread(batched) -> None:
         assert batched.generate(messages, GREEDY).text == expected  # the batch goes on
     finally:
         scheduler.close()
+
+
+def test_a_prefix_copied_from_a_busy_sequence_gives_the_same_reply(batched, models_dir: Path) -> None:
+    """Each sequence has its own KV stream; a new request whose prefix only a busy sequence holds gets a copy
+    of that stream (no recomputation of the shared part) and then the reply it would get anyway."""
+    from edgebot.llm.batched import BatchedProvider
+
+    question = "Do you repair zips on jackets?"
+    expected = _ask(batched, question).text
+    fresh = BatchedProvider(ModelStore(models_dir).path_for("smollm2-135m-instruct-q4_1"), n_ctx=1024, parallel=2,
+                            n_threads=2)
+    try:
+        long_one = fresh.stream([SYSTEM, ChatMessage("user", "Describe every tent you sell.")],
+                                GenerationOptions(max_tokens=200, temperature=0))
+        next(long_one)  # generating: its sequence holds the system prompt and is busy
+        reused = fresh.stats["prompt_tokens_reused"]
+        assert _ask(fresh, question).text == expected
+        assert fresh.stats["copies"] == 1
+        assert fresh.stats["prompt_tokens_reused"] - reused >= fresh.count_tokens([SYSTEM]) - 8
+        long_one.close()
+    finally:
+        fresh.close()

@@ -38,6 +38,7 @@ class Plan:
     quality: bool = True
     n_ctx: int = 2048
     rounds: int = 1
+    kv_cache: str = "f16"  # or q8_0 (edgebot's llm.kv_cache_8bit); both sides use the same
 
 
 PLAIN_PROMPT = "Once upon a time, in a small town by the sea,"
@@ -79,7 +80,7 @@ def _direct(plan: Plan, path: Path, threads: int, reference: Callable[[], dict[s
     from edgebot.llm.batched import BatchedProvider
 
     started = time.perf_counter()
-    provider = BatchedProvider(path, n_ctx=plan.n_ctx, parallel=1, n_threads=threads)
+    provider = BatchedProvider(path, n_ctx=plan.n_ctx, parallel=1, n_threads=threads, kv_q8=plan.kv_cache != "f16")
     load_s = time.perf_counter() - started
     try:
         pp_rates = []
@@ -94,10 +95,12 @@ def _direct(plan: Plan, path: Path, threads: int, reference: Callable[[], dict[s
         decode: list[float] = []
         theirs: list[dict[str, Any]] = []
 
-        def ours() -> None:
-            done = collect(provider.stream_tokens(plain, GenerationOptions(max_tokens=plan.tokens, temperature=0)))
-            if done.decode_tokens_per_s:
-                decode.append(done.decode_tokens_per_s)
+        def ours() -> None:  # the mean of 3 generations, as llama-bench's -r 3
+            runs = [collect(provider.stream_tokens(plain, GenerationOptions(max_tokens=plan.tokens, temperature=0)))
+                    for _ in range(3)]
+            rates = [r.decode_tokens_per_s for r in runs if r.decode_tokens_per_s]
+            if rates:
+                decode.append(float(np.mean(rates)))
 
         for i in range(plan.rounds):
             alternate(i, [ours] + ([lambda: theirs.append(reference())] if reference else []))
@@ -161,12 +164,13 @@ def bench_model(plan: Plan, name: str, threads: int, models_dir: Path, work: Pat
                            "parameters": meta["parameters"], "file_mb": round(meta["size_bytes"] / 1e6, 1)}
     say(f"{name}, {threads} threads: direct speed" + (" and llama-bench" if plan.compare else ""))
     direct, bench_rounds = _direct(plan, path, threads,
-                                   (lambda: servers.llama_bench(path, threads, plan.tokens)) if plan.compare else None)
+                                   (lambda: servers.llama_bench(path, threads, plan.tokens, kv_cache=plan.kv_cache))
+                                   if plan.compare else None)
     row |= direct
     settings = {"paths_models_dir": str(models_dir), "llm_model": name, "llm_n_threads": str(threads),
                 "llm_parallel": str(max(plan.visitors)), "llm_max_tokens": str(plan.tokens), "llm_temperature": "0",
                 "llm_system_prompt": load.SYSTEM, "llm_queue_size": "64", "kb_enabled": "false",
-                "llm_n_ctx": str(plan.n_ctx)}
+                "llm_n_ctx": str(plan.n_ctx), "llm_kv_cache_8bit": str(plan.kv_cache != "f16").lower()}
     server = servers.edgebot_server(settings, work, f"edgebot-{name}-{threads}")
     rss = PeakRss(server)
     row["rss_mb_idle"] = server.rss_mb()
@@ -201,7 +205,7 @@ def _sweeps(plan: Plan, path: Path, threads: int, visitors: int, ours_url: str, 
 
     ours: list[dict[str, Any]] = []
     theirs: list[dict[str, Any]] = []
-    srv = servers.llama_server(path, threads, visitors, plan.n_ctx, work) if plan.compare else None
+    srv = servers.llama_server(path, threads, visitors, plan.n_ctx, work, plan.kv_cache) if plan.compare else None
     try:
         for i in range(plan.rounds):
             alternate(i, [go(load.edgebot_request, ours_url, ours)]
@@ -245,5 +249,6 @@ def run(plan: Plan, models_dir: Path, work: Path, say: Say) -> dict[str, Any]:
     return {"machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
             "plan": {"models": list(plan.models), "threads": list(plan.threads), "visitors": list(plan.visitors),
                      "tokens": plan.tokens, "requests_per_visitor": plan.requests_per_visitor,
-                     "time_limit_s": plan.time_limit_s, "compare": plan.compare, "rounds": plan.rounds},
+                     "time_limit_s": plan.time_limit_s, "compare": plan.compare, "rounds": plan.rounds,
+                     "kv_cache": plan.kv_cache},
             "rows": rows}

@@ -81,18 +81,24 @@ def edgebot_server(settings: dict[str, str], work: Path, name: str) -> Process:
                    work / f"{name}.log")
 
 
-def llama_server(model: Path, threads: int, parallel: int, n_ctx: int, work: Path) -> Process:
+def kv_args(kv_cache: str) -> list[str]:
+    """llama.cpp's flags for the KV cache type (f16 is its default; 8-bit needs flash attention)."""
+    return [] if kv_cache == "f16" else ["-ctk", kv_cache, "-ctv", kv_cache, "-fa", "on"]
+
+
+def llama_server(model: Path, threads: int, parallel: int, n_ctx: int, work: Path, kv_cache: str = "f16") -> Process:
     port = free_port()
     argv = [str(tool("llama-server")), "-m", str(model), "-t", str(threads), "-tb", str(threads),
             "-np", str(parallel), "-c", str(n_ctx * parallel), "--port", str(port), "--host", "127.0.0.1",
-            "--no-webui"]
+            "--no-webui", *kv_args(kv_cache)]
     return Process(argv, dict(os.environ), port, "/health", work / f"llama-server-np{parallel}.log")
 
 
-def llama_bench(model: Path, threads: int, tokens: int, prompt_tokens: int = 512) -> dict[str, Any]:
+def llama_bench(model: Path, threads: int, tokens: int, prompt_tokens: int = 512, kv_cache: str = "f16"
+                ) -> dict[str, Any]:
     """llama-bench's pp (prompt) and tg (decode) tokens/s for MODEL."""
     out = subprocess.run([str(tool("llama-bench")), "-m", str(model), "-t", str(threads), "-p", str(prompt_tokens),
-                          "-n", str(tokens), "-r", "3", "-o", "json"], capture_output=True, text=True, timeout=900,
+                          "-n", str(tokens), "-r", "3", "-o", "json", *kv_args(kv_cache)], capture_output=True, text=True, timeout=900,
                          check=False)
     if out.returncode != 0:
         raise UsageError(f"llama-bench failed: {out.stderr.strip()[-400:]}")

@@ -48,7 +48,7 @@ def cmd_bench(args: argparse.Namespace, loaded: LoadedSettings) -> int:
         raise UsageError("--visitors: at most 16 simulated visitors on one box")
     plan = Plan(models=models, threads=_ints(args.threads, "--threads"), visitors=visitors, tokens=args.tokens,
                 requests_per_visitor=args.requests, time_limit_s=args.time_limit, compare=bool(args.compare),
-                quality=not args.no_quality, rounds=args.rounds)
+                quality=not args.no_quality, rounds=args.rounds, kv_cache=args.kv_cache)
     with tempfile.TemporaryDirectory(prefix="edgebot-bench-") as tmp:
         result = run(plan, settings.models_dir, Path(tmp), say)
     result["command"] = "edgebot bench " + " ".join(args.argv_tail)
@@ -81,6 +81,9 @@ def register(sub: Any, add: Add) -> None:
     p.add_argument("--rounds", type=int, default=1,
                    help="repeat each speed measurement N times, edgebot and llama.cpp taking turns, and report "
                         "medians with every round's figure (default 1; use 3 or more on a noisy machine)")
+    p.add_argument("--kv-cache", choices=("f16", "q8_0"), default="f16",
+                   help="KV cache type for edgebot and llama.cpp alike (default f16, llama.cpp's default; q8_0 is "
+                        "edgebot's llm.kv_cache_8bit, half the memory)")
     p.add_argument("--no-quality", action="store_true", help="skip the demo stories (speed only)")
     p.add_argument("--out", metavar="FILE", help="write the results as JSON to FILE")
     p.add_argument("--chart", metavar="PNG", help="draw aggregate tokens/s and p95 TTFT against visitors")
