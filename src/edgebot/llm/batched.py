@@ -8,12 +8,13 @@ generating sequence plus chunks of the prompts still being read, decodes it, and
 with its own sampler. `stream()` may be called from any number of threads (the scheduler's workers):
 each call is one request.
 
-Prefix cache: every slot remembers which tokens its KV cache holds. A new request goes to the free slot
-whose cache shares the longest prefix with its prompt (a session's previous turn, or another session with
-the same system prompt); when some other slot shares a longer prefix, that prefix is copied
+Prefix cache: every slot remembers which tokens its KV cache holds. A new request goes to a free slot
+whose whole cache is the start of its prompt (its session's previous turn; else an empty slot), or else
+to the least recently used free slot, so that one visitor does not overwrite another conversation's cache.
+The longest prefix any slot holds (the system prompt, shared by every visitor) is then copied in
 (`llama_memory_seq_cp` copies the donor's stream buffer, a few milliseconds, instead of recomputing it).
-Only the rest of the prompt is evaluated.
-Caches of idle slots stay until their slot is reused (least recently used first) or memory runs short.
+Only the rest of the prompt is evaluated. Caches of idle slots stay until their slot is reused or memory
+runs short.
 """
 
 from __future__ import annotations
@@ -93,6 +94,16 @@ def _common(a: Sequence[int], b: Sequence[int]) -> int:
     while i < n and a[i] == b[i]:
         i += 1
     return i
+
+
+def _choose_slot(free: Sequence[_Slot], tokens: Sequence[int]) -> _Slot:
+    """The free slot to run a prompt in, keeping other conversations' caches: a slot whose whole cache is the
+    start of the prompt (the same conversation's previous turn; else an empty one), or failing that the least
+    recently used. A prefix that some other slot holds (the system prompt) is copied in afterwards."""
+    whole = [s for s in free if _common(s.tokens, tokens) == len(s.tokens)]
+    if whole:
+        return max(whole, key=lambda s: (len(s.tokens), -s.used_at))
+    return min(free, key=lambda s: s.used_at)
 
 
 def _holdback(text: str, stops: Sequence[str]) -> int:
@@ -257,8 +268,7 @@ class BatchedProvider:
     def _admit(self, req: _Request) -> None:
         import llama_cpp
 
-        free = [s for s in self.slots if s.request is None]
-        slot = max(free, key=lambda s: (_common(s.tokens, req.tokens), -s.used_at))
+        slot = _choose_slot([s for s in self.slots if s.request is None], req.tokens)
         keep = _common(slot.tokens, req.tokens)
         donor = max(self.slots, key=lambda s: _common(s.tokens, req.tokens))
         shared = _common(donor.tokens, req.tokens)
