@@ -9,8 +9,9 @@ with its own sampler. `stream()` may be called from any number of threads (the s
 each call is one request.
 
 Prefix cache: every slot remembers which tokens its KV cache holds. A new request goes to a free slot
-whose whole cache is the start of its prompt (its session's previous turn; else an empty slot), or else
-to the least recently used free slot, so that one visitor does not overwrite another conversation's cache.
+whose whole cache is the start of its prompt (its session's previous turn), else to an empty slot, else to
+the free slot with the lowest sequence id (see `_choose_slot`), so that one visitor does not overwrite
+another conversation's cache while there is room.
 The longest prefix any slot holds (the system prompt, shared by every visitor) is then copied in
 (`llama_memory_seq_cp` copies the donor's stream buffer, a few milliseconds, instead of recomputing it).
 Only the rest of the prompt is evaluated. Caches of idle slots stay until their slot is reused or memory
@@ -97,13 +98,17 @@ def _common(a: Sequence[int], b: Sequence[int]) -> int:
 
 
 def _choose_slot(free: Sequence[_Slot], tokens: Sequence[int]) -> _Slot:
-    """The free slot to run a prompt in, keeping other conversations' caches: a slot whose whole cache is the
-    start of the prompt (the same conversation's previous turn; else an empty one), or failing that the least
-    recently used. A prefix that some other slot holds (the system prompt) is copied in afterwards."""
-    whole = [s for s in free if _common(s.tokens, tokens) == len(s.tokens)]
+    """The free slot to run a prompt in: one whose whole cache is the start of the prompt (the same
+    conversation's previous turn), else an empty one, else the free one with the lowest sequence id. Other
+    conversations' caches are kept while there is room, and running sequences stay packed at low sequence
+    ids: llama.cpp's attention spans every KV stream between the lowest and the highest one in a batch, so
+    idle caches between running sequences cost time (measured: 12% fewer tokens/s at 4 visitors when new
+    requests went to the least recently used slot instead). A prefix that some other slot holds (the system
+    prompt) is copied in afterwards."""
+    whole = [s for s in free if _common(s.tokens, tokens) == len(s.tokens) and s.tokens]
     if whole:
-        return max(whole, key=lambda s: (len(s.tokens), -s.used_at))
-    return min(free, key=lambda s: s.used_at)
+        return max(whole, key=lambda s: len(s.tokens))
+    return min(free, key=lambda s: (bool(s.tokens), s.seq))
 
 
 def _holdback(text: str, stops: Sequence[str]) -> int:
