@@ -5,8 +5,8 @@ One llama.cpp context holds `parallel` sequences, each in its own KV stream (att
 that sequence's cells: measured 8% more aggregate tokens/s at 8 visitors than one unified cache). A worker
 thread loops: it admits waiting requests into free sequence slots between steps, builds one batch with the
 next token of every generating sequence plus chunks of the prompts still being read, decodes it, and
-samples each sequence with its own sampler. `stream()` may be called from any number of threads (the scheduler's workers):
-each call is one request.
+samples each sequence with its own sampler. `stream()` may be called from any number of threads (the
+scheduler's workers): each call is one request.
 
 Prefix cache: every slot remembers which tokens its KV cache holds. A new request goes to a free slot
 whose whole cache is the start of its prompt (its session's previous turn), else to an empty slot, else to
