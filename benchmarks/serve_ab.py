@@ -1,7 +1,7 @@
 """A/B of `edgebot serve` configurations under concurrent visitors, side by side in one run.
 
 Starts one `edgebot serve` per variant (SmolLM2 Q4_1, 2 threads, llm.parallel 8, greedy, 128 tokens, plain
-chat) and, with --llama-server, llama-server -np VISITORS on the same model; optionally warms each edgebot
+chat, the product's default 8-bit KV cache unless a variant says otherwise) and, with --llama-server, llama-server -np VISITORS on the same model; optionally warms each edgebot
 server with sequential conversations (filling its prefix-cache slots); then runs the same sweep of
 VISITORS simulated visitors (2 requests each) against every server, ROUNDS times, the order reversed on
 odd rounds. Prints the median aggregate tokens/s and p95 time to first token per variant.
@@ -21,12 +21,14 @@ import json
 import os
 import statistics
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from _common import MODELS_DIR, command, machine, write_result
 
 from edgebot.bench import load, servers
+from edgebot.bench.run import alternate, server_settings
 from edgebot.modelstore import ModelStore
 
 MODEL = "smollm2-135m-instruct-q4_1"
@@ -43,9 +45,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     path = ModelStore(Path(args.models_dir)).require(MODEL)
-    base = {"paths_models_dir": str(args.models_dir), "llm_model": MODEL, "llm_n_threads": "2",
-            "llm_parallel": "8", "llm_max_tokens": "128", "llm_temperature": "0", "llm_system_prompt": load.SYSTEM,
-            "llm_queue_size": "64", "kb_enabled": "false", "llm_n_ctx": "2048"}
+    base = server_settings(Path(args.models_dir), MODEL, 2, parallel=8, tokens=128, n_ctx=2048, kv_cache="q8_0")
     work = Path(tempfile.mkdtemp(prefix="edgebot-ab-"))
     started: dict[str, servers.Process] = {}
     try:
@@ -66,11 +66,14 @@ def main() -> None:
                 load.sweep(load.edgebot_request, srv.url, 1, requests_per_visitor=args.warm_up, max_tokens=128,
                            time_limit_s=600)
         runs: dict[str, list[dict[str, Any]]] = {name: [] for name in started}
+
+        def step(name: str, srv: servers.Process) -> Callable[[], None]:
+            request = load.llama_server_request if name == "llama-server" else load.edgebot_request
+            return lambda: runs[name].append(load.sweep(request, srv.url, args.visitors, requests_per_visitor=2,
+                                                        max_tokens=128, time_limit_s=300))
+
         for i in range(args.rounds):
-            for name, srv in (list(started.items()) if i % 2 == 0 else list(started.items())[::-1]):
-                request = load.llama_server_request if name == "llama-server" else load.edgebot_request
-                runs[name].append(load.sweep(request, srv.url, args.visitors, requests_per_visitor=2, max_tokens=128,
-                                             time_limit_s=300))
+            alternate(i, [step(name, srv) for name, srv in started.items()])
     finally:
         for srv in started.values():
             srv.stop()

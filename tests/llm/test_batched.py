@@ -150,9 +150,9 @@ def test_a_new_visitor_does_not_take_another_conversations_cache() -> None:
     from edgebot.llm.batched import _choose_slot, _Slot
 
     system = list(range(100))
-    conversation = _Slot(1, tokens=system + [500, 501, 502], used_at=2.0)
-    other = _Slot(0, tokens=system + [600, 601], used_at=3.0)
-    empty = _Slot(2, used_at=0.5)
+    conversation = _Slot(1, tokens=system + [500, 501, 502])
+    other = _Slot(0, tokens=system + [600, 601])
+    empty = _Slot(2)
     newcomer = system + [700]
     assert _choose_slot([conversation, other, empty], newcomer) is empty  # the system prompt is copied in
     assert _choose_slot([conversation, other], newcomer) is other  # the lowest sequence id: running ones packed

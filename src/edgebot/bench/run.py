@@ -71,6 +71,16 @@ def alternate(i: int, steps: list[Callable[[], None]]) -> None:
         step()
 
 
+def server_settings(models_dir: Path, model: str, threads: int, *, parallel: int, tokens: int, n_ctx: int,
+                    kv_cache: str) -> dict[str, str]:
+    """`edgebot serve`'s settings for a speed comparison: plain chat (no knowledge base) with the bench's
+    system prompt, greedy, TOKENS per reply, PARALLEL sequences, a queue that never refuses the load."""
+    return {"paths_models_dir": str(models_dir), "llm_model": model, "llm_n_threads": str(threads),
+            "llm_parallel": str(parallel), "llm_max_tokens": str(tokens), "llm_temperature": "0",
+            "llm_system_prompt": load.SYSTEM, "llm_queue_size": "64", "kb_enabled": "false", "llm_n_ctx": str(n_ctx),
+            "llm_kv_cache_8bit": str(kv_cache != "f16").lower()}
+
+
 def _direct(plan: Plan, path: Path, threads: int, reference: Callable[[], dict[str, Any]] | None
             ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Load time, prompt and decode tokens/s and time to first token, in this process (batched provider, one
@@ -167,10 +177,8 @@ def bench_model(plan: Plan, name: str, threads: int, models_dir: Path, work: Pat
                                    (lambda: servers.llama_bench(path, threads, plan.tokens, kv_cache=plan.kv_cache))
                                    if plan.compare else None)
     row |= direct
-    settings = {"paths_models_dir": str(models_dir), "llm_model": name, "llm_n_threads": str(threads),
-                "llm_parallel": str(max(plan.visitors)), "llm_max_tokens": str(plan.tokens), "llm_temperature": "0",
-                "llm_system_prompt": load.SYSTEM, "llm_queue_size": "64", "kb_enabled": "false",
-                "llm_n_ctx": str(plan.n_ctx), "llm_kv_cache_8bit": str(plan.kv_cache != "f16").lower()}
+    settings = server_settings(models_dir, name, threads, parallel=max(plan.visitors), tokens=plan.tokens,
+                               n_ctx=plan.n_ctx, kv_cache=plan.kv_cache)
     server = servers.edgebot_server(settings, work, f"edgebot-{name}-{threads}")
     rss = PeakRss(server)
     row["rss_mb_idle"] = server.rss_mb()

@@ -14,8 +14,7 @@ the free slot with the lowest sequence id (see `_choose_slot`), so that one visi
 another conversation's cache while there is room.
 The longest prefix any slot holds (the system prompt, shared by every visitor) is then copied in
 (`llama_memory_seq_cp` copies the donor's stream buffer, a few milliseconds, instead of recomputing it).
-Only the rest of the prompt is evaluated. Caches of idle slots stay until their slot is reused or memory
-runs short.
+Only the rest of the prompt is evaluated. Caches of idle slots stay until their slot is reused.
 """
 
 from __future__ import annotations
@@ -86,7 +85,6 @@ class _Slot:
     seq: int
     tokens: list[int] = field(default_factory=list)  # exactly what the KV cache holds for this sequence
     request: _Request | None = None
-    used_at: float = 0.0
 
 
 def _common(a: Sequence[int], b: Sequence[int]) -> int:
@@ -328,9 +326,7 @@ class BatchedProvider:
         if n == 0:
             return
         b.n_tokens = n
-        rc = llama_cpp.llama_decode(self.ctx, b)
-        if rc == 1 and self._evict_idle():
-            rc = llama_cpp.llama_decode(self.ctx, b)
+        rc = llama_cpp.llama_decode(self.ctx, b)  # each sequence has its own stream: other slots can't free room
         if rc != 0:
             raise RuntimeError(f"llama_decode failed ({rc}: {'the KV cache is full' if rc == 1 else 'error'})")
         self.stats["steps"] += 1
@@ -352,16 +348,6 @@ class BatchedProvider:
         b.n_seq_id[i] = 1
         b.seq_id[i][0] = seq
         b.logits[i] = 1 if logits else 0
-
-    def _evict_idle(self) -> bool:
-        """Free the KV cells of idle slots, least recently used first; whether any were freed."""
-        import llama_cpp
-
-        idle = sorted((s for s in self.slots if s.request is None and s.tokens), key=lambda s: s.used_at)
-        for s in idle:
-            llama_cpp.llama_memory_seq_rm(self.mem, s.seq, -1, -1)
-            s.tokens = []
-        return bool(idle)
 
     def _accept(self, req: _Request, token: int) -> None:
         now = time.perf_counter()
@@ -403,5 +389,4 @@ class BatchedProvider:
             req.sampler = None
         if req.slot is not None:
             req.slot.request = None
-            req.slot.used_at = time.perf_counter()
             req.slot = None
