@@ -48,14 +48,14 @@ def read_reply_stream(lines: Iterable[str]) -> tuple[float | None, float | None,
     return first, last, done
 
 
-def edgebot_request(base: str, prompt: str, max_tokens: int) -> Result:
+def edgebot_request(client: httpx.Client, base: str, prompt: str, max_tokens: int) -> Result:
     """One new conversation on edgebot's API, streamed; the server's llm.max_tokens caps the reply. Timed
     from sending the message (the session is created first, as a widget does when the page opens)."""
-    created = httpx.post(f"{base}/v1/sessions", timeout=30).json()
+    created = client.post(f"{base}/v1/sessions", timeout=30).json()
     auth = {"Authorization": f"Bearer {created['token']}", "Accept": "text/event-stream"}
     started = time.perf_counter()
-    with httpx.stream("POST", f"{base}/v1/sessions/{created['session_id']}/messages", headers=auth,
-                      json={"text": prompt}, timeout=300) as response:
+    with client.stream("POST", f"{base}/v1/sessions/{created['session_id']}/messages", headers=auth,
+                       json={"text": prompt}, timeout=300) as response:
         if response.status_code != 200:
             return Result(None, time.perf_counter() - started, 0, 0.0, f"HTTP {response.status_code}")
         first, last, done = read_reply_stream(response.iter_lines())
@@ -65,13 +65,13 @@ def edgebot_request(base: str, prompt: str, max_tokens: int) -> Result:
                   (last - first) if first and last else 0.0)
 
 
-def llama_server_request(base: str, prompt: str, max_tokens: int) -> Result:
+def llama_server_request(client: httpx.Client, base: str, prompt: str, max_tokens: int) -> Result:
     started = time.perf_counter()
     body = {"messages": [{"role": "system", "content": SYSTEM}, {"role": "user", "content": prompt}],
             "max_tokens": max_tokens, "temperature": 0, "stream": True}
     first = last = None
     tokens = 0
-    with httpx.stream("POST", f"{base}/v1/chat/completions", json=body, timeout=300) as response:
+    with client.stream("POST", f"{base}/v1/chat/completions", json=body, timeout=300) as response:
         if response.status_code != 200:
             return Result(None, time.perf_counter() - started, 0, 0.0, f"HTTP {response.status_code}")
         for line in response.iter_lines():
@@ -90,23 +90,31 @@ def llama_server_request(base: str, prompt: str, max_tokens: int) -> Result:
                   (last - first) if first and last else 0.0)
 
 
-def sweep(request: Callable[[str, str, int], Result], base: str, visitors: int, *, requests_per_visitor: int,
+Request = Callable[[httpx.Client, str, str, int], Result]
+
+
+def sweep(request: Request, base: str, visitors: int, *, requests_per_visitor: int,
           max_tokens: int, time_limit_s: float, prompts: Sequence[str] = PROMPTS) -> dict[str, Any]:
-    """VISITORS threads, each sending up to REQUESTS_PER_VISITOR requests (stopping at TIME_LIMIT_S)."""
+    """VISITORS threads, each sending up to REQUESTS_PER_VISITOR requests (stopping at TIME_LIMIT_S) through
+    its own HTTP client. (A new httpx client per request costs about 20 ms of CPU for its TLS context: on a
+    2-core box that load generator took a few percent of the CPU from the server it measured, twice as much
+    from edgebot, whose visitor makes two calls.) Connections are not kept alive: llama-server sometimes drops
+    a kept-alive connection after a streamed reply, and a fresh loopback connection costs far less."""
     results: list[Result] = []
     lock = threading.Lock()
     deadline = time.perf_counter() + time_limit_s
 
     def visitor(v: int) -> None:
-        for i in range(requests_per_visitor):
-            if time.perf_counter() > deadline:
-                return
-            try:
-                r = request(base, prompts[(v * requests_per_visitor + i) % len(prompts)], max_tokens)
-            except httpx.HTTPError as exc:
-                r = Result(None, 0.0, 0, 0.0, type(exc).__name__)
-            with lock:
-                results.append(r)
+        with httpx.Client(limits=httpx.Limits(max_keepalive_connections=0)) as client:
+            for i in range(requests_per_visitor):
+                if time.perf_counter() > deadline:
+                    return
+                try:
+                    r = request(client, base, prompts[(v * requests_per_visitor + i) % len(prompts)], max_tokens)
+                except httpx.HTTPError as exc:
+                    r = Result(None, 0.0, 0, 0.0, type(exc).__name__)
+                with lock:
+                    results.append(r)
 
     started = time.perf_counter()
     threads = [threading.Thread(target=visitor, args=(v,), daemon=True) for v in range(visitors)]

@@ -207,7 +207,7 @@ def bench_model(plan: Plan, name: str, threads: int, models_dir: Path, work: Pat
 def _sweeps(plan: Plan, path: Path, threads: int, visitors: int, ours_url: str, work: Path
             ) -> tuple[dict[str, Any], dict[str, Any]]:
     """VISITORS simulated visitors against edgebot (and llama-server -np VISITORS), PLAN.rounds times."""
-    def go(request: Callable[..., load.Result], url: str, runs: list[dict[str, Any]]) -> Callable[[], None]:
+    def go(request: load.Request, url: str, runs: list[dict[str, Any]]) -> Callable[[], None]:
         return lambda: runs.append(load.sweep(request, url, visitors, requests_per_visitor=plan.requests_per_visitor,
                                               max_tokens=plan.tokens, time_limit_s=plan.time_limit_s))
 

@@ -334,10 +334,14 @@ class BatchedProvider:
             req.slot.tokens.extend(toks)  # type: ignore[union-attr]
             if req.pending:
                 del req.pending[:len(toks)]
-        for req, index in outputs:
-            if req.greedy:  # argmax over the logits in numpy: a tenth of the sampler chain's cost per token
-                logits = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(self.ctx, index), (self.native.n_vocab,))
-                self._accept(req, int(logits.argmax()))
+        # Greedy sequences: one argmax in numpy over every output row at once (the rows follow the batch's
+        # order, as `outputs` does); a tenth of the sampler chain's cost per token. Others: their sampler.
+        best = np.ctypeslib.as_array(llama_cpp.llama_get_logits(self.ctx), (len(outputs), self.native.n_vocab)
+                                     ).argmax(axis=1) if any(req.greedy for req, _ in outputs) else None
+        for row, (req, index) in enumerate(outputs):
+            if req.greedy:
+                assert best is not None
+                self._accept(req, int(best[row]))
             else:
                 self._accept(req, int(llama_cpp.llama_sampler_sample(req.sampler, self.ctx, index)))
 
