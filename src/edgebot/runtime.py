@@ -92,7 +92,7 @@ def open_scheduler(settings: Settings, provider: ModelProvider) -> Scheduler:
     llm = settings.llm
     workers = getattr(provider, "parallel", 1)
     return Scheduler(provider, queue_size=llm.queue_size, flush_interval=llm.stream_interval_ms / 1000,
-                     workers=workers)
+                     workers=workers, flushes_per_s=llm.stream_flushes_per_s)
 
 
 def open_drift(settings: Settings, dialogue: Dialogue | None, db: Database, alerts: Alerts) -> object | None:

@@ -77,6 +77,9 @@ class LlmSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     stream_interval_ms: Annotated[
         int, _doc("Streamed text is sent at most this often (ms), tokens merged; the first token goes at once.", ge=0)
     ] = 30
+    stream_flushes_per_s: Annotated[int, _doc(
+        "With several replies streaming at once, all of them together are sent at most this often per second "
+        "(each one's interval grows); 0: no limit.", ge=0)] = 64
     history_messages: Annotated[int, _doc("Most earlier messages of a session loaded into the prompt.", ge=0)] = 20
     canary: Annotated[str, _doc(
         "Canary token hidden in the system prompt; a reply showing it is cut off. Empty: random per start.")] = ""

@@ -14,6 +14,7 @@ from edgebot.llm import (
     Completion,
     GenerationError,
     GenerationOptions,
+    Job,
     ModelProvider,
     QueueFullError,
     Scheduler,
@@ -156,3 +157,22 @@ def test_async_tokens_are_merged_within_the_flush_interval() -> None:
     assert items[0] == Token("t0")  # the first token goes at once
     assert items[1] == Token("t1t2t3t4")  # the rest waited for the interval, flushed by the end
     assert isinstance(items[2], Completion) and items[2].text == "t0t1t2t3t4"
+
+
+def test_the_flush_interval_grows_with_the_jobs_streaming_at_once() -> None:
+    fake = GatedProvider()
+    sched = Scheduler(fake, queue_size=0, flush_interval=0.0, flushes_per_s=1 / 60)  # one job: one flush a minute
+
+    async def run() -> list:
+        job = sched.submit(MSG, GenerationOptions(max_tokens=3), asyncio.get_running_loop())
+        for _ in range(3):
+            fake.gate.release()
+        return [item async for item in job]
+
+    items = asyncio.run(run())
+    assert sched.running() == 0
+    sched.close()
+    assert items[:2] == [Token("t0"), Token("t1t2")]  # no interval of its own, yet merged by the budget
+    assert Job(MSG, OPTS, None, 0.03, lambda: 8, 64)._interval() == 8 / 64
+    assert Job(MSG, OPTS, None, 0.03, lambda: 1, 64)._interval() == 0.03  # alone: its own interval
+    assert Job(MSG, OPTS, None, 0.03, lambda: 8, 0)._interval() == 0.03  # no budget

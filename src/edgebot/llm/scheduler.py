@@ -12,7 +12,7 @@ import math
 import queue
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 
 import msgspec
 
@@ -47,6 +47,8 @@ class Job:
         options: GenerationOptions,
         loop: asyncio.AbstractEventLoop | None,
         flush_interval: float = 0.0,
+        streams: Callable[[], int] | None = None,
+        flushes_per_s: float = 0.0,
     ) -> None:
         self.messages = list(messages)
         self.options = options
@@ -56,6 +58,8 @@ class Job:
         self._async_q: asyncio.Queue[object] | None = asyncio.Queue() if loop is not None else None
         self._sync_q: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._flush_interval = flush_interval
+        self._streams = streams  # how many jobs are generating now
+        self._flushes_per_s = flushes_per_s
         self._pending: list[str] = []
         self._last_flush: float | None = None
 
@@ -69,14 +73,15 @@ class Job:
     def _emit(self, item: object) -> None:
         """Hand ITEM to the consumer. For an async consumer, Tokens are sent at most once per flush
         interval (the first one at once), merged: every wake-up of the event loop and every write to
-        the client takes CPU time from generation on a small box."""
+        the client takes CPU time from generation on a small box. With several jobs generating at once
+        the interval grows so that all of them together flush at most FLUSHES_PER_S times a second."""
         if self._loop is None:
             self._sync_q.put(item)
             return
         now = time.perf_counter()
         if isinstance(item, Token):
             self._pending.append(item.text)
-            if self._last_flush is not None and now - self._last_flush < self._flush_interval:
+            if self._last_flush is not None and now - self._last_flush < self._interval():
                 return
         if self._pending:
             self._send(Token("".join(self._pending)))
@@ -84,6 +89,11 @@ class Job:
             self._last_flush = now
         if not isinstance(item, Token):
             self._send(item)
+
+    def _interval(self) -> float:
+        if self._streams is None or self._flushes_per_s <= 0:
+            return self._flush_interval
+        return max(self._flush_interval, self._streams() / self._flushes_per_s)
 
     def _send(self, item: object) -> None:
         assert self._loop is not None and self._async_q is not None
@@ -113,10 +123,11 @@ class Scheduler:
     one sequence at a time; `llm.parallel` for the batched provider, which decodes them together)."""
 
     def __init__(self, provider: ModelProvider, *, queue_size: int, flush_interval: float = 0.0,
-                 workers: int = 1) -> None:
+                 workers: int = 1, flushes_per_s: float = 0.0) -> None:
         self.provider = provider
         self.queue_size = queue_size
         self.flush_interval = flush_interval
+        self.flushes_per_s = flushes_per_s  # for all streaming jobs together; 0: no limit
         self._queue: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._outstanding = 0  # waiting + running
@@ -142,9 +153,13 @@ class Scheduler:
             if self._outstanding >= self.queue_size + self.workers:
                 raise QueueFullError(max(1, math.ceil(self._avg_seconds * self._outstanding)))
             self._outstanding += 1
-        job = Job(messages, options, loop, self.flush_interval)
+        job = Job(messages, options, loop, self.flush_interval, self.running, self.flushes_per_s)
         self._queue.put(job)
         return job
+
+    def running(self) -> int:
+        """Jobs generating now (at most one per worker)."""
+        return min(self._outstanding, self.workers)
 
     def close(self, timeout: float = 10.0) -> None:
         for _ in self._threads:
