@@ -30,6 +30,7 @@ class NativeModel:
             raise UsageError(f"{path}: llama.cpp could not load the model")
         self.path = path
         self._buf = ctypes.create_string_buffer(256)
+        self._eog: dict[int, bool] = {}
         self.vocab = llama_cpp.llama_model_get_vocab(self.model)
         self.n_vocab = llama_cpp.llama_vocab_n_tokens(self.vocab)
         self.eos = llama_cpp.llama_vocab_eos(self.vocab)
@@ -69,9 +70,13 @@ class NativeModel:
         return self._buf.raw[:n]
 
     def is_end(self, token: int) -> bool:
-        import llama_cpp
+        """Whether TOKEN ends generation (remembered per token: asked once per generated token)."""
+        end = self._eog.get(token)
+        if end is None:
+            import llama_cpp
 
-        return bool(llama_cpp.llama_vocab_is_eog(self.vocab, token))
+            end = self._eog[token] = bool(llama_cpp.llama_vocab_is_eog(self.vocab, token))
+        return end
 
     def sampler(self, options: GenerationOptions, grammar: str | None = None) -> Any:
         """A sampler chain for one sequence: greedy at temperature 0, else top-k/top-p/min-p/temperature."""
