@@ -4,6 +4,7 @@ OpenAI-style chat endpoint, with the same prompts."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 import time
@@ -19,6 +20,7 @@ PROMPTS = [f"Write a detailed story about {topic}." for topic in (
     "the sea", "a lighthouse keeper", "a mountain village", "a lost dog", "a night train", "an old bookshop",
     "a desert caravan", "a winter market", "a robot gardener", "a river journey", "a forgotten castle",
     "a busy harbour", "a snowy pass", "a summer storm", "a city bakery", "a quiet observatory")]
+_VISITS = itertools.count(1)  # numbers every message sent in this process, for every server alike
 
 
 @dataclass(frozen=True)
@@ -110,7 +112,11 @@ def sweep(request: Request, base: str, visitors: int, *, requests_per_visitor: i
                 if time.perf_counter() > deadline:
                     return
                 try:
-                    r = request(client, base, prompts[(v * requests_per_visitor + i) % len(prompts)], max_tokens)
+                    # Every message differs right after the system prompt, as real visitors' do: repeated
+                    # identical prompts would measure a prompt cache's hits (llama-server keeps earlier
+                    # prompts in RAM and restores them whole), not serving.
+                    text = f"Visitor {next(_VISITS)}. {prompts[(v * requests_per_visitor + i) % len(prompts)]}"
+                    r = request(client, base, text, max_tokens)
                 except httpx.HTTPError as exc:
                     r = Result(None, 0.0, 0, 0.0, type(exc).__name__)
                 with lock:
