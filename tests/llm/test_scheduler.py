@@ -142,17 +142,21 @@ def test_async_iteration_with_the_real_model(provider) -> None:
     assert items[-1].queue_s < time.perf_counter() - started
 
 
-def test_async_tokens_are_merged_within_the_flush_interval() -> None:
-    fake = GatedProvider()
-    sched = Scheduler(fake, queue_size=0, flush_interval=60.0)
-
+def _stream_async(sched: Scheduler, fake: GatedProvider, tokens: int) -> list:
+    """All items of one job of TOKENS tokens, read asynchronously (the tokens are released at once)."""
     async def run() -> list:
-        job = sched.submit(MSG, GenerationOptions(max_tokens=5), asyncio.get_running_loop())
-        for _ in range(5):
+        job = sched.submit(MSG, GenerationOptions(max_tokens=tokens), asyncio.get_running_loop())
+        for _ in range(tokens):
             fake.gate.release()
         return [item async for item in job]
 
-    items = asyncio.run(run())
+    return asyncio.run(run())
+
+
+def test_async_tokens_are_merged_within_the_flush_interval() -> None:
+    fake = GatedProvider()
+    sched = Scheduler(fake, queue_size=0, flush_interval=60.0)
+    items = _stream_async(sched, fake, 5)
     sched.close()
     assert items[0] == Token("t0")  # the first token goes at once
     assert items[1] == Token("t1t2t3t4")  # the rest waited for the interval, flushed by the end
@@ -162,14 +166,7 @@ def test_async_tokens_are_merged_within_the_flush_interval() -> None:
 def test_the_flush_interval_grows_with_the_jobs_streaming_at_once() -> None:
     fake = GatedProvider()
     sched = Scheduler(fake, queue_size=0, flush_interval=0.0, flushes_per_s=1 / 60)  # one job: one flush a minute
-
-    async def run() -> list:
-        job = sched.submit(MSG, GenerationOptions(max_tokens=3), asyncio.get_running_loop())
-        for _ in range(3):
-            fake.gate.release()
-        return [item async for item in job]
-
-    items = asyncio.run(run())
+    items = _stream_async(sched, fake, 3)
     assert sched.running() == 0
     sched.close()
     assert items[:2] == [Token("t0"), Token("t1t2")]  # no interval of its own, yet merged by the budget
