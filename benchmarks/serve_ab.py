@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -28,7 +27,7 @@ from typing import Any
 from _common import MODELS_DIR, command, machine, write_result
 
 from edgebot.bench import load, servers
-from edgebot.bench.run import alternate, server_settings
+from edgebot.bench.run import alternate, median_of, server_settings
 from edgebot.modelstore import ModelStore
 
 MODEL = "smollm2-135m-instruct-q4_1"
@@ -77,13 +76,11 @@ def main() -> None:
     finally:
         for srv in started.values():
             srv.stop()
-    summary = {name: {"aggregate_tokens_per_s": statistics.median(r["aggregate_tokens_per_s"] or 0 for r in rs),
-                      "ttft_ms_p95": statistics.median(r["ttft_ms_p95"] or 0 for r in rs),
-                      "per_round": [(r["aggregate_tokens_per_s"], r["ttft_ms_p95"]) for r in rs]}
-               for name, rs in runs.items()}
+    summary = {name: median_of(rs) for name, rs in runs.items()}  # medians, and every round under per_round
     for name, s in summary.items():
-        print(f"{name:30s} aggregate t/s median {s['aggregate_tokens_per_s']:7.1f}   TTFT p95 median "
-              f"{s['ttft_ms_p95']:7.1f} ms   rounds {s['per_round']}")
+        rounds = [(r["aggregate_tokens_per_s"], r["ttft_ms_p95"]) for r in runs[name]]
+        print(f"{name:30s} aggregate t/s median {s['aggregate_tokens_per_s'] or 0:7.1f}   TTFT p95 median "
+              f"{s['ttft_ms_p95'] or 0:7.1f} ms   rounds {rounds}")
     write_result(args.out, {"command": command("serve_ab.py"), "machine": machine(), "visitors": args.visitors,
                             "rounds": args.rounds, "warm_up": args.warm_up, "results": summary})
 
