@@ -7,6 +7,7 @@ import json
 import os
 import platform
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -24,12 +25,28 @@ def load_encoder(models_dir: Path | str = MODELS_DIR) -> Encoder:
 
 
 def dev_set_args(doc: str) -> argparse.Namespace:
-    """--data (a BEIR folder, default the DBpedia development set), --models-dir and --out."""
+    """--data (a BEIR folder, default the DBpedia development set), --questions, --models-dir and --out.
+
+    With --questions DIR (queries.jsonl and qrels/test.tsv, e.g. benchmarks/data/dbpedia_questions), the
+    queries and judgments come from DIR and the corpus from --data: `args.data` is then a temporary BEIR
+    folder of links to both, and `args.data_name` names the pair."""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "datasets" / "dbpedia-entity-5k")
+    parser.add_argument("--questions", type=Path, help="queries.jsonl + qrels/test.tsv over the corpus of --data")
     parser.add_argument("--models-dir", default=MODELS_DIR)
     parser.add_argument("--out", type=Path)
-    return parser.parse_args()
+    args = parser.parse_args()
+    args.data_name = args.data.name
+    if args.questions is not None:
+        args.data_name = f"{args.data.name} + {args.questions.name}"
+        folder = Path(tempfile.mkdtemp(prefix="edgebot-beir-"))
+        (folder / "qrels").mkdir()
+        for link, target in [("corpus.jsonl", args.data / "corpus.jsonl"),
+                             ("queries.jsonl", args.questions / "queries.jsonl"),
+                             ("qrels/test.tsv", args.questions / "qrels" / "test.tsv")]:
+            (folder / link).symlink_to(target.resolve())
+        args.data = folder
+    return args
 
 
 def machine() -> dict[str, Any]:

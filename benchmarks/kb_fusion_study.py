@@ -170,7 +170,7 @@ def main() -> int:
         db.close()
     for name, value in results.items():
         print(f"{value:.4f}  {name}")
-    write_result(args.out, {"command": command("kb_fusion_study.py"), "data": args.data.name,
+    write_result(args.out, {"command": command("kb_fusion_study.py"), "data": args.data_name,
                             "n_queries": len(s.queries), "ndcg@10": results})
     return 0
 

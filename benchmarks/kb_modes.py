@@ -14,7 +14,7 @@ def main() -> int:
     args = dev_set_args(__doc__ or "")
     encoder = load_encoder(args.models_dir)
     results = evaluate(args.data, encoder, ["hybrid", "vector", "bm25"])
-    out = {"command": command("kb_modes.py"), "data": args.data.name,
+    out = {"command": command("kb_modes.py"), "data": args.data_name,
            "results": results}
     for mode, r in results.items():
         print(f"{mode:>7}: nDCG@10 {r['ndcg@10']:.4f}  recall@10 {r['recall@10']:.4f}  MRR@10 {r['mrr@10']:.4f}  "
