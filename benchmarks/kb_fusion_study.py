@@ -1,7 +1,7 @@
 """Fusion study on the development set: what each way of combining vector and BM25 scores reaches (nDCG@10).
 
 Indexes DBpedia-5k once, then ranks the same candidate lists (50 per retriever) with: vector only, BM25
-only, the shipped hybrid fusion, plain convex sums of z-scores, BM25 for keyword-style queries only, BM25
+only, the shipped hybrid fusion and the one before it, plain convex sums of z-scores, BM25 for keyword-style queries only, BM25
 only where it stands out, reciprocal rank fusion, pseudo-relevance feedback (Rocchio on the query vector)
 after vector or hybrid ranking, and a learned logistic fusion scored leave-one-query-out (each query ranked
 by a model fitted on the other queries only).
@@ -55,7 +55,22 @@ class Study:
     def hybrid(self, qid: str, query: np.ndarray | None = None) -> Scores:
         query = self.vectors[qid] if query is None else query
         vec, bm = self.vector(qid, query), self.bm25[qid]
-        return fuse(vec, bm, vec | self.store.similarities(query, set(bm) - set(vec)), 0.5)
+        return fuse(vec | self.store.similarities(query, set(bm) - set(vec)), bm, 1.5, 1.5)
+
+    def peak_weighted(self, peak_weight: float) -> Callable[[str], Scores]:
+        """The fusion shipped until 2026-11-25: z(cosine) + w * z(bm25), w = min(1, PEAK_WEIGHT * peakedness of
+        BM25's top 10), each z over its own list (BM25's lowest for candidates it did not return)."""
+        def rank(qid: str) -> Scores:
+            vec, bm = self.vector(qid), self.bm25[qid]
+            cos = vec | self.store.similarities(self.vectors[qid], set(bm) - set(vec))
+            v, b = np.array(list(vec.values())), np.array(list(bm.values()) or [0.0])
+            top = sorted(bm.values(), reverse=True)[:10]
+            peak = (top[0] - top[-1]) / top[0] if len(top) > 1 and top[0] > 0 else 0.0
+            w = min(1.0, peak_weight * peak)
+            low = (b.min() - b.mean()) / (b.std() or 1.0)
+            return {cid: (cos[cid] - v.mean()) / (v.std() or 1.0)
+                    + w * ((bm[cid] - b.mean()) / (b.std() or 1.0) if cid in bm else low) for cid in cos}
+        return rank
 
     def convex(self, weight: float) -> Callable[[str], Scores]:
         def rank(qid: str) -> Scores:
@@ -156,11 +171,13 @@ def main() -> int:
                    db.query("SELECT c.id, d.source FROM kb_chunks c JOIN kb_documents d ON d.id = c.document_id")}
         s = Study(store, queries, encoder, sources, qrels)
         variants: dict[str, Callable[[str], Scores]] = {
-            "vector": s.vector, "bm25": lambda qid: s.bm25[qid], "hybrid (shipped)": s.hybrid,
+            "vector": s.vector, "bm25": lambda qid: s.bm25[qid],
+            "hybrid (shipped): z(cosine) + 1.5 x max(0, z(bm25) - 1.5)": s.hybrid,
+            "until 2026-11-25: z(cosine) + min(1, 0.5 x bm25 peakedness) x z(bm25)": s.peak_weighted(0.5),
             **{f"z-score sum, bm25 weight {w}": s.convex(w) for w in (0.1, 0.2, 0.3, 0.5)},
             **{f"z-score sum, bm25 weight {w} for keyword queries, 0 for questions": s.question_gated(w)
                for w in (0.2, 0.5)},
-            **{f"z(cosine) + {w} x max(0, z(bm25) - {t})": s.bm25_outliers(w, t) for w, t in ((0.5, 1.0), (0.5, 1.5))},
+            **{f"z(cosine) + {w} x max(0, z(bm25) - {t})": s.bm25_outliers(w, t) for w, t in ((0.5, 1.0), (0.5, 1.5), (1.0, 1.5), (2.0, 1.5), (1.5, 1.25), (1.5, 1.75))},
             "rrf k=60": s.rrf(60),
             **{f"vector + prf (m={m}, beta=0.5)": s.prf(s.vector, s.vector, m) for m in (3, 5, 10)},
             "hybrid + prf (m=5, beta=0.5)": s.prf(s.hybrid, s.hybrid),
