@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
 import platform
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -40,6 +42,7 @@ def dev_set_args(doc: str) -> argparse.Namespace:
     if args.questions is not None:
         args.data_name = f"{args.data.name} + {args.questions.name}"
         folder = Path(tempfile.mkdtemp(prefix="edgebot-beir-"))
+        atexit.register(shutil.rmtree, folder, True)
         (folder / "qrels").mkdir()
         for link, target in [("corpus.jsonl", args.data / "corpus.jsonl"),
                              ("queries.jsonl", args.questions / "queries.jsonl"),

@@ -1,10 +1,11 @@
 """Fusion study on the development set: what each way of combining vector and BM25 scores reaches (nDCG@10).
 
 Indexes DBpedia-5k once, then ranks the same candidate lists (50 per retriever) with: vector only, BM25
-only, the shipped hybrid fusion and the one before it, plain convex sums of z-scores, BM25 for keyword-style queries only, BM25
-only where it stands out, reciprocal rank fusion, pseudo-relevance feedback (Rocchio on the query vector)
-after vector or hybrid ranking, and a learned logistic fusion scored leave-one-query-out (each query ranked
-by a model fitted on the other queries only).
+only, the shipped hybrid fusion (a BM25 bonus only where it stands out) at several settings and the fusion
+before it, plain convex sums of z-scores, BM25 for keyword-style queries only, reciprocal rank fusion,
+pseudo-relevance feedback (Rocchio on the query vector) after vector or hybrid ranking, and a learned
+logistic fusion scored leave-one-query-out (each query ranked by a model fitted on the other queries only).
+With --questions DIR the queries and judgments come from DIR (see benchmarks/data/dbpedia_questions).
 
     .venv/bin/python benchmarks/kb_fusion_study.py --out benchmarks/results/kb_fusion_study.json
 """
@@ -52,10 +53,11 @@ class Study:
         cos = vec | self.store.similarities(query, set(bm) - set(vec))
         return ids, np.array([cos[i] for i in ids]), np.array([bm.get(i, 0.0) for i in ids])
 
-    def hybrid(self, qid: str, query: np.ndarray | None = None) -> Scores:
+    def hybrid(self, qid: str, query: np.ndarray | None = None, weight: float = 1.5, above: float = 1.5) -> Scores:
+        """The shipped fusion (`edgebot.kb.search.fuse`), by default with the shipped weight and threshold."""
         query = self.vectors[qid] if query is None else query
         vec, bm = self.vector(qid, query), self.bm25[qid]
-        return fuse(vec | self.store.similarities(query, set(bm) - set(vec)), bm, 1.5, 1.5)
+        return fuse(vec | self.store.similarities(query, set(bm) - set(vec)), bm, weight, above)
 
     def peak_weighted(self, peak_weight: float) -> Callable[[str], Scores]:
         """The fusion shipped until 2026-11-25: z(cosine) + w * z(bm25), w = min(1, PEAK_WEIGHT * peakedness of
@@ -90,10 +92,7 @@ class Study:
 
     def bm25_outliers(self, weight: float, above: float) -> Callable[[str], Scores]:
         """z(cosine) plus a bonus only where BM25 stands out: weight * max(0, z(bm25) - above)."""
-        def rank(qid: str) -> Scores:
-            ids, cos, bm = self.candidates(qid)
-            return dict(zip(ids, zscores(cos) + weight * np.maximum(0.0, zscores(bm) - above), strict=True))
-        return rank
+        return lambda qid: self.hybrid(qid, weight=weight, above=above)
 
     def rrf(self, k: int = 60) -> Callable[[str], Scores]:
         def rank(qid: str) -> Scores:
@@ -177,7 +176,8 @@ def main() -> int:
             **{f"z-score sum, bm25 weight {w}": s.convex(w) for w in (0.1, 0.2, 0.3, 0.5)},
             **{f"z-score sum, bm25 weight {w} for keyword queries, 0 for questions": s.question_gated(w)
                for w in (0.2, 0.5)},
-            **{f"z(cosine) + {w} x max(0, z(bm25) - {t})": s.bm25_outliers(w, t) for w, t in ((0.5, 1.0), (0.5, 1.5), (1.0, 1.5), (2.0, 1.5), (1.5, 1.25), (1.5, 1.75))},
+            **{f"z(cosine) + {w} x max(0, z(bm25) - {t})": s.bm25_outliers(w, t)
+               for w, t in ((0.5, 1.0), (0.5, 1.5), (1.0, 1.5), (2.0, 1.5), (1.5, 1.25), (1.5, 1.75))},
             "rrf k=60": s.rrf(60),
             **{f"vector + prf (m={m}, beta=0.5)": s.prf(s.vector, s.vector, m) for m in (3, 5, 10)},
             "hybrid + prf (m=5, beta=0.5)": s.prf(s.hybrid, s.hybrid),

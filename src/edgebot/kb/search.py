@@ -2,8 +2,8 @@
 
 Hybrid fusion is score-aware: over the union of both candidate lists each score is standardised (z-scores),
 and the ranking is by meaning (cosine) plus a bonus only where a chunk's BM25 score stands well out from
-the rest (a rare name or code the query shares with it); a diffuse word match adds nothing. Chosen on four
-sets (keyword queries and questions) in benchmarks/kb_fusion_study.py; see benchmarks/README.md.
+the rest (a rare name or code the query shares with it); a diffuse word match adds nothing. Chosen on
+three sets (keyword queries and questions) and checked on a fourth: benchmarks/README.md, "Knowledge base".
 A relevance floor on the cosine similarity keeps weak matches out, so the caller can say it does not
 know."""
 
