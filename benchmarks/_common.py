@@ -38,6 +38,11 @@ def dev_set_args(doc: str) -> argparse.Namespace:
     parser.add_argument("--models-dir", default=MODELS_DIR)
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
+    if not (args.data / "corpus.jsonl").is_file():
+        parser.error(f"{args.data}: no corpus.jsonl there; pass --data DIR (a BEIR folder; the default is the "
+                     "development set in ../shared/datasets next to this checkout)")
+    if args.questions is not None and not (args.questions / "queries.jsonl").is_file():
+        parser.error(f"{args.questions}: no queries.jsonl there (--questions DIR holds queries.jsonl and qrels/test.tsv)")
     args.data_name = args.data.name
     if args.questions is not None:
         args.data_name = f"{args.data.name} + {args.questions.name}"
