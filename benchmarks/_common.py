@@ -18,6 +18,19 @@ from edgebot.nlu import Encoder
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS_DIR = Path(os.environ.get("EDGEBOT_TEST_MODELS_DIR", ROOT / ".cache" / "models"))
+DEV_SET = ROOT.parent / "shared" / "datasets" / "dbpedia-entity-5k"  # the knowledge base's development set
+
+
+def add_data_arg(parser: argparse.ArgumentParser) -> None:
+    """--data: a BEIR folder, by default the development set in ../shared/datasets next to this checkout."""
+    parser.add_argument("--data", type=Path, default=DEV_SET, help="a BEIR folder (default: %(default)s)")
+
+
+def require_corpus(parser: argparse.ArgumentParser, folder: Path) -> None:
+    """Exit with a usage error unless FOLDER holds corpus.jsonl."""
+    if not (folder / "corpus.jsonl").is_file():
+        parser.error(f"{folder}: no corpus.jsonl there; pass --data DIR (a BEIR folder; the default is the "
+                     "development set in ../shared/datasets next to this checkout)")
 
 
 def load_encoder(models_dir: Path | str = MODELS_DIR) -> Encoder:
@@ -33,14 +46,12 @@ def dev_set_args(doc: str) -> argparse.Namespace:
     queries and judgments come from DIR and the corpus from --data: `args.data` is then a temporary BEIR
     folder of links to both, and `args.data_name` names the pair."""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "datasets" / "dbpedia-entity-5k")
+    add_data_arg(parser)
     parser.add_argument("--questions", type=Path, help="queries.jsonl + qrels/test.tsv over the corpus of --data")
     parser.add_argument("--models-dir", default=MODELS_DIR)
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
-    if not (args.data / "corpus.jsonl").is_file():
-        parser.error(f"{args.data}: no corpus.jsonl there; pass --data DIR (a BEIR folder; the default is the "
-                     "development set in ../shared/datasets next to this checkout)")
+    require_corpus(parser, args.data)
     if args.questions is not None and not (args.questions / "queries.jsonl").is_file():
         parser.error(f"{args.questions}: no queries.jsonl there (--questions DIR holds queries.jsonl and qrels/test.tsv)")
     args.data_name = args.data.name

@@ -12,33 +12,31 @@ without 20 minutes of encoding.
 from __future__ import annotations
 
 import argparse
-import os
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
-from _common import command, load_encoder, machine, write_result
+from _common import MODELS_DIR, add_data_arg, command, load_encoder, machine, require_corpus, write_result
 
 from edgebot.kb import Ingestor, KnowledgeStore, Searcher, SourceDocument
 from edgebot.kb.chunking import Chunk
 from edgebot.kb.evaluate import load_beir
 from edgebot.storage import Database
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "datasets" / "dbpedia-entity-5k"
-
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models-dir", default=os.environ.get("EDGEBOT_TEST_MODELS_DIR", ROOT / ".cache/models"))
+    add_data_arg(parser)
+    parser.add_argument("--models-dir", default=MODELS_DIR)
     parser.add_argument("--chunks", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--out", type=Path)
     parser.add_argument("--keep", type=Path, help="also copy the 100k-chunk database here (for profiling)")
     args = parser.parse_args()
+    require_corpus(parser, args.data)
     encoder = load_encoder(args.models_dir)
-    corpus, queries, _ = load_beir(DATA)
+    corpus, queries, _ = load_beir(args.data)
     rng = np.random.default_rng(0)
     with tempfile.TemporaryDirectory() as tmp:
         db = Database(Path(tmp) / "kb.sqlite3")
