@@ -18,7 +18,9 @@ from edgebot.nlu import Encoder
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS_DIR = Path(os.environ.get("EDGEBOT_TEST_MODELS_DIR", ROOT / ".cache" / "models"))
-DEV_SET = ROOT.parent / "shared" / "datasets" / "dbpedia-entity-5k"  # the knowledge base's development set
+DATASETS = ROOT.parent / "shared" / "datasets"  # the project's public evaluation data, next to this checkout
+DEV_SET = DATASETS / "dbpedia-entity-5k"  # the knowledge base's development set
+CLINC150 = DATASETS / "clinc150" / "clinc150_train_val.json"
 
 
 def add_data_arg(parser: argparse.ArgumentParser) -> None:
@@ -31,6 +33,12 @@ def require_corpus(parser: argparse.ArgumentParser, folder: Path) -> None:
     if not (folder / "corpus.jsonl").is_file():
         parser.error(f"{folder}: no corpus.jsonl there; pass --data DIR (a BEIR folder; the default is the "
                      "development set in ../shared/datasets next to this checkout)")
+
+
+def require_file(parser: argparse.ArgumentParser, path: Path, option: str) -> None:
+    """Exit with a usage error naming OPTION unless PATH is a file."""
+    if not path.is_file():
+        parser.error(f"{path}: not found; pass {option} (the default is in ../shared/datasets next to this checkout)")
 
 
 def load_encoder(models_dir: Path | str = MODELS_DIR) -> Encoder:

@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import MODELS_DIR, ROOT, command, load_encoder, machine
+from _common import CLINC150, MODELS_DIR, ROOT, command, load_encoder, machine, require_file
 
 from edgebot.dialogue.catalog import demo_catalog_path, load_catalog
 from edgebot.dialogue.intent_model import ensure_intent_model
@@ -61,7 +61,9 @@ def main() -> None:
     parser.add_argument("--models-dir", default=MODELS_DIR)
     parser.add_argument("--out", type=Path)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--clinc", type=Path, default=CLINC150, help="CLINC150's train/val JSON (default: %(default)s)")
     args = parser.parse_args()
+    require_file(parser, args.clinc, "--clinc FILE")
     encoder = load_encoder(args.models_dir)
     catalog = load_catalog(demo_catalog_path())
     with tempfile.TemporaryDirectory() as tmp:
@@ -71,7 +73,7 @@ def main() -> None:
     rng = random.Random(args.seed)
     paraphrases = user_turns(ROOT / "benchmarks" / "data" / "heldout_paraphrases.toml")
     stories = user_turns(ROOT / "src" / "edgebot" / "dialogue" / "demo" / "stories.toml")
-    clinc = json.loads((ROOT.parent / "shared" / "datasets" / "clinc150" / "clinc150_train_val.json").read_text())
+    clinc = json.loads(args.clinc.read_text())
     other = [t for t, _ in clinc[args.split]]
     rng.shuffle(other)
     in_domain = paraphrases + stories

@@ -11,20 +11,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
-from _common import command, machine, write_result
+from _common import DATASETS, MODELS_DIR, command, machine, require_file, write_result
 
 from edgebot.modelstore import ModelStore
 from edgebot.nlu import Encoder
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "datasets"
 VARIANTS = ["minilm-l6-v2-int8", "minilm-l6-v2-int8-dynamic"]
 RSS_PROBE = """
 import sys, numpy as np, onnxruntime as ort
@@ -41,19 +38,24 @@ print(rss() - before)
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models-dir", default=os.environ.get("EDGEBOT_TEST_MODELS_DIR", ROOT / ".cache/models"))
+    parser.add_argument("--datasets", type=Path, default=DATASETS,
+                        help="the folder holding dbpedia-entity-5k and clinc150 (default: %(default)s)")
+    parser.add_argument("--models-dir", default=MODELS_DIR)
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
+    corpus, clinc = args.datasets / "dbpedia-entity-5k" / "corpus.jsonl", args.datasets / "clinc150" / "clinc150_train_val.json"
+    for path in (corpus, clinc):
+        require_file(parser, path, "--datasets DIR")
     store = ModelStore(Path(args.models_dir))
     tokenizer = store.require("minilm-l6-v2-tokenizer")
     passages = []
-    with (DATA / "dbpedia-entity-5k" / "corpus.jsonl").open() as fh:
+    with corpus.open() as fh:
         for line in fh:
             doc = json.loads(line)
             passages.append(f"{doc.get('title', '')}. {doc['text']}"[:600])
             if len(passages) == 600:
                 break
-    utterances = [t for t, _ in json.loads((DATA / "clinc150" / "clinc150_train_val.json").read_text())["val"][:1500]]
+    utterances = [t for t, _ in json.loads(clinc.read_text())["val"][:1500]]
     results, vectors = {}, {}
     for name in VARIANTS:
         path = store.require(name)

@@ -7,28 +7,25 @@ other third (never tuned on), time cold-cache training and warm single-utterance
 from __future__ import annotations
 
 import argparse
-import os
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
-from _common import command, load_encoder, machine, write_result
+from _common import CLINC150, MODELS_DIR, command, load_encoder, machine, require_file, write_result
 
 from edgebot.nlu import EmbeddingCache, IntentClassifier, load_examples, train
 from edgebot.nlu.training import split_validation
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "datasets" / "clinc150" / "clinc150_train_val.json"
-
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=DATA)
-    parser.add_argument("--models-dir", default=os.environ.get("EDGEBOT_TEST_MODELS_DIR", ROOT / ".cache/models"))
+    parser.add_argument("--data", type=Path, default=CLINC150, help="CLINC150's train/val JSON (default: %(default)s)")
+    parser.add_argument("--models-dir", default=MODELS_DIR)
     parser.add_argument("--latency-samples", type=int, default=500)
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
+    require_file(parser, args.data, "--data FILE")
 
     encoder = load_encoder(args.models_dir)
     train_set, val_set = load_examples(args.data, "train"), load_examples(args.data, "val")
