@@ -79,6 +79,8 @@ def test_cli_ingest_wordpress_then_files_search_list_remove(
     assert main(["kb", "search", "when can I phone support", "--json"]) == 0
     hits = json.loads(capsys.readouterr().out)
     assert hits[0]["title"] == "Contact & support" and hits[0]["heading"] == "Phone"
+    assert main(["kb", "search", "  "]) == 2
+    assert "the query is empty" in capsys.readouterr().err
     assert main(["kb", "list", "--json"]) == 0
     docs = json.loads(capsys.readouterr().out)
     assert len(docs) == 4

@@ -68,6 +68,8 @@ def cmd_kb_remove(args: argparse.Namespace, loaded: LoadedSettings) -> int:
 def cmd_kb_search(args: argparse.Namespace, loaded: LoadedSettings) -> int:
     from edgebot.kb import Searcher, SearchSettings
 
+    if not args.query.strip():
+        raise UsageError("the query is empty: give a question or some words to search for")
     store, encoder = _kb(loaded)
     assert encoder is not None
     hits = Searcher(store, encoder, SearchSettings(mode=args.mode, k=args.k)).search(args.query)
