@@ -21,6 +21,7 @@ class WordPress(LocalServer):
     def __init__(self) -> None:
         super().__init__(Handler)
         self.seen: list[str] = []
+        self.changes: dict[int, dict | None] = {}  # post id -> fields to change, or None: no longer listed
 
 
 class Handler(QuietHandler):
@@ -36,7 +37,10 @@ class Handler(QuietHandler):
             return
         page = int(query.get("page", ["1"])[0])
         total = len(list(RECORDED.glob(f"{kind}-*.json")))
-        body = (RECORDED / f"{kind}-{page}.json").read_bytes()
+        items = json.loads((RECORDED / f"{kind}-{page}.json").read_text())
+        changed = [item | (self.server.changes.get(item["id"]) or {}) for item in items
+                   if self.server.changes.get(item["id"], {}) is not None]
+        body = json.dumps(changed).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("X-WP-Total", str(sum(len(json.loads(p.read_text())) for p in RECORDED.glob(f"{kind}-*.json"))))
@@ -51,6 +55,14 @@ def wordpress() -> Iterator[WordPress]:
         yield srv
 
 
+@pytest.fixture
+def cli_home(tmp_path: Path, models_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The CLI's data in TMP_PATH, with the test models."""
+    monkeypatch.setenv("EDGEBOT_PATHS_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("EDGEBOT_PATHS_MODELS_DIR", str(models_dir))
+    return tmp_path
+
+
 def test_every_page_of_posts_and_pages_published_only(wordpress: WordPress) -> None:
     docs = list(read_wordpress(wordpress.url))
     assert [d.title for d in docs] == ["Winter sale", "New store in Lyon", "Gift cards", "Contact & support"]
@@ -61,17 +73,48 @@ def test_every_page_of_posts_and_pages_published_only(wordpress: WordPress) -> N
     assert all("Secret draft" not in d.text for d in docs)
 
 
+def test_password_protected_posts_are_left_out(wordpress: WordPress) -> None:
+    wordpress.changes[2] = {"content": {"rendered": "<p>Members get 20% off.</p>", "protected": True}}
+    assert [d.title for d in read_wordpress(wordpress.url)] == ["Winter sale", "Gift cards", "Contact & support"]
+
+
+def test_reingest_removes_what_the_site_no_longer_lists(
+    wordpress: WordPress, cli_home: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    note = cli_home / "note.md"
+    note.write_text("# Opening hours\n\nThe shop opens at nine.\n")
+    assert main(["kb", "ingest", str(note), "--wordpress", wordpress.url]) == 0
+    capsys.readouterr()
+    wordpress.changes[3] = None  # "Gift cards" deleted or unpublished
+    wordpress.changes[2] = {"content": {"rendered": "", "protected": True}}  # "New store in Lyon" now protected
+    assert main(["kb", "ingest", "--wordpress", wordpress.url, "--keep-unlisted"]) == 0
+    capsys.readouterr()
+    assert main(["kb", "list", "--json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)) == 5
+    assert main(["kb", "ingest", "--wordpress", wordpress.url]) == 0
+    err = capsys.readouterr().err
+    assert "removed 'Gift cards'" in err and "removed 'New store in Lyon'" in err
+    assert main(["kb", "list", "--json"]) == 0
+    titles = sorted(d["title"] for d in json.loads(capsys.readouterr().out))
+    assert titles == ["Contact & support", "Opening hours", "Winter sale"]  # the file is not the site's
+    assert main(["kb", "search", "gift card balance", "--json"]) == 0
+    assert all(hit["title"] != "Gift cards" for hit in json.loads(capsys.readouterr().out))
+    # A site that suddenly lists nothing (a plugin hiding the REST API, say) does not empty the knowledge base.
+    wordpress.changes.update({1: None, 10: None})
+    assert main(["kb", "ingest", "--wordpress", wordpress.url]) == 0
+    assert "listed no published posts or pages; kept the 2 documents" in capsys.readouterr().err
+    assert main(["kb", "list", "--json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)) == 3
+
+
 def test_unreachable_site_is_a_clear_error() -> None:
     with pytest.raises(UsageError, match="cannot read"):
         list(read_wordpress("http://127.0.0.1:9"))
 
 
 def test_cli_ingest_wordpress_then_files_search_list_remove(
-    wordpress: WordPress, tmp_path: Path, models_dir: Path, monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    wordpress: WordPress, cli_home: Path, capsys: pytest.CaptureFixture[str],
 ) -> None:
-    monkeypatch.setenv("EDGEBOT_PATHS_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("EDGEBOT_PATHS_MODELS_DIR", str(models_dir))
     assert main(["kb", "ingest", "--wordpress", wordpress.url]) == 0
     assert capsys.readouterr().out.startswith("4 added, 0 updated, 0 unchanged")
     assert main(["kb", "ingest", "--wordpress", wordpress.url]) == 0
@@ -87,4 +130,4 @@ def test_cli_ingest_wordpress_then_files_search_list_remove(
     assert main(["kb", "remove", str(docs[0]["id"])]) == 0
     assert main(["kb", "remove", "999"]) == 1
     assert main(["kb", "ingest"]) == 2
-    assert main(["kb", "ingest", str(tmp_path / "nope")]) == 2
+    assert main(["kb", "ingest", str(cli_home / "nope")]) == 2

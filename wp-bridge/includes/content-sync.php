@@ -21,7 +21,8 @@ function edgebot_synced_types(): array {
 }
 
 /**
- * Published -> upsert; leaving "publish" (draft, private, trash) -> delete.
+ * Published -> upsert; leaving "publish" (draft, private, trash) -> delete. A password-protected post is
+ * sent as a delete (see edgebot_sync_post).
  *
  * @param string  $new_status New status.
  * @param string  $old_status Old status.
@@ -62,6 +63,9 @@ function edgebot_sync_post( int $post_id, string $event, ?WP_Post $post = null )
 	$post = $post ?? get_post( $post_id );
 	if ( ! $post || '' === (string) edgebot_option( 'secret' ) ) {
 		return false;
+	}
+	if ( 'upsert' === $event && '' !== (string) $post->post_password ) {
+		$event = 'delete'; // Its text is for those who know the password, not for every visitor of the bot.
 	}
 	$payload = array(
 		'event' => $event,

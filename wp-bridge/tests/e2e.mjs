@@ -63,6 +63,12 @@ try {
     if (reply.sources.some((s) => s.startsWith("Lantern repair service"))) { synced = reply; break; }
   }
   check(synced !== null, `a post published in WordPress is answered from within 10 s (${Date.now() - published} ms)`);
+  // (WordPress titles it "Protected: ..." from then on: look for the word, not the exact title.)
+  const lantern = () => JSON.parse(execFileSync(process.env.EDGEBOT_CLI, ["kb", "list", "--json"]).toString())
+    .filter((d) => d.title.includes("Lantern")).length;
+  const wasListed = lantern() === 1;
+  execFileSync("php", [WORK + "/protect.php"], { env: { ...process.env, WP_DIR } });
+  check(wasListed && lantern() === 0, "a post given a password leaves the knowledge base");
 
   await page.reload();
   await page.click(".edgebot-launcher");

@@ -5,11 +5,14 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from edgebot.cli.common import Add, progress, say
 from edgebot.errors import UsageError
 from edgebot.settings import LoadedSettings
+
+if TYPE_CHECKING:
+    from edgebot.kb import KnowledgeStore, SourceDocument
 
 DEMO_SITE = Path(__file__).resolve().parents[1] / "kb" / "demo_site"
 
@@ -34,14 +37,32 @@ def cmd_kb_ingest(args: argparse.Namespace, loaded: LoadedSettings) -> int:
     store, encoder = _kb(loaded)
     assert encoder is not None
     documents = [parse_file(f) for f in files]
+    site: list[SourceDocument] = []
     if args.wordpress:
         say(f"reading {args.wordpress} through the WordPress REST API ...")
-        documents += list(read_wordpress(args.wordpress))
+        site = list(read_wordpress(args.wordpress))
+        documents += site
     report = Ingestor(store, encoder).ingest(documents, progress("ingesting", len(documents)))
     print(f"{report.added} added, {report.updated} updated, {report.unchanged} unchanged, {report.chunks} chunks written")
     for line in report.skipped:
         say(f"skipped {line}")
+    if args.wordpress and not args.keep_unlisted:
+        _remove_unlisted(store, args.wordpress, site)
     return 0
+
+
+def _remove_unlisted(store: KnowledgeStore, url: str, site: list[SourceDocument]) -> None:
+    """Remove what the site no longer lists, so the bot stops citing unpublished or deleted pages."""
+    from edgebot.kb import stale_wordpress
+
+    stale = stale_wordpress(store, url, site)
+    if stale and not site:
+        say(f"{url} listed no published posts or pages; kept the {len(stale)} documents read from it before "
+            "(remove them with `edgebot kb remove ID...` if the site is really empty)")
+        return
+    for doc in stale:
+        store.delete(doc.id)
+        say(f"removed {doc.title!r} ({doc.url or doc.source}): no longer published")
 
 
 def cmd_kb_list(args: argparse.Namespace, loaded: LoadedSettings) -> int:
@@ -106,7 +127,10 @@ def register(sub: Any, add: Add) -> None:
     ksub = kb.add_subparsers(dest="kb_command", metavar="ACTION", required=True)
     p = add(ksub, "ingest", cmd_kb_ingest, "Add or update documents (Markdown, HTML, text; folders recursive).")
     p.add_argument("paths", nargs="*", metavar="PATH", help="files or folders")
-    p.add_argument("--wordpress", metavar="URL", help="a WordPress site: its published posts and pages")
+    p.add_argument("--wordpress", metavar="URL", help="a WordPress site: its published posts and pages (documents "
+                   "read from it before that it no longer lists are removed)")
+    p.add_argument("--keep-unlisted", action="store_true",
+                   help="with --wordpress: keep documents the site no longer lists")
     p.add_argument("--demo", action="store_true", help="the demo shop's help pages (what scripts/quickstart loads)")
     p = add(ksub, "list", cmd_kb_list, "List the documents in the knowledge base.")
     p.add_argument("--json", action="store_true", help="print JSON")

@@ -2,7 +2,15 @@
 
 from edgebot.kb.chunking import Chunk, chunk_markdown
 from edgebot.kb.html import html_to_text
-from edgebot.kb.ingest import Ingestor, IngestReport, SourceDocument, find_files, parse_file, read_wordpress
+from edgebot.kb.ingest import (
+    Ingestor,
+    IngestReport,
+    SourceDocument,
+    find_files,
+    parse_file,
+    read_wordpress,
+    stale_wordpress,
+)
 from edgebot.kb.search import Hit, Mode, Searcher, SearchSettings
 from edgebot.kb.store import Document, KnowledgeStore, StoredChunk
 
@@ -23,4 +31,5 @@ __all__ = [
     "html_to_text",
     "parse_file",
     "read_wordpress",
+    "stale_wordpress",
 ]

@@ -16,7 +16,7 @@ from pathlib import Path
 from edgebot.errors import UsageError
 from edgebot.kb.chunking import Chunk, chunk_markdown
 from edgebot.kb.html import html_to_text
-from edgebot.kb.store import KnowledgeStore, NewDocument
+from edgebot.kb.store import Document, KnowledgeStore, NewDocument
 from edgebot.nlu import SentenceEncoder
 
 SUFFIXES = {".md": "markdown", ".markdown": "markdown", ".txt": "text", ".html": "html", ".htm": "html"}
@@ -85,10 +85,14 @@ def find_files(paths: Iterable[str | Path]) -> list[Path]:
     return out
 
 
+WORDPRESS_KINDS = ("posts", "pages")
+
+
 def read_wordpress(site: str, *, per_page: int = 50, timeout: float = 30.0) -> Iterator[SourceDocument]:
-    """Published posts and pages of SITE through /wp-json/wp/v2, every page of results."""
+    """Published posts and pages of SITE through /wp-json/wp/v2, every page of results (password-protected
+    ones left out: their text is not public)."""
     base = site.rstrip("/")
-    for kind in ("posts", "pages"):
+    for kind in WORDPRESS_KINDS:
         page, total = 1, 1
         while page <= total:
             query = urllib.parse.urlencode({"per_page": per_page, "page": page, "status": "publish",
@@ -103,13 +107,22 @@ def read_wordpress(site: str, *, per_page: int = 50, timeout: float = 30.0) -> I
             except (urllib.error.URLError, OSError, ValueError) as exc:
                 raise UsageError(f"cannot read {url}: {getattr(exc, 'reason', exc)}") from None
             for item in items:
-                if item.get("status", "publish") != "publish":
+                if item.get("status", "publish") != "publish" or item.get("content", {}).get("protected"):
                     continue
                 text, _ = html_to_text(item.get("content", {}).get("rendered", ""))
                 title, _ = html_to_text(item.get("title", {}).get("rendered", ""))
                 yield SourceDocument(f"wp:{base}/{kind}/{item['id']}", title or f"{kind} {item['id']}", text,
                                      item.get("link"), item.get("modified_gmt"))
             page += 1
+
+
+def stale_wordpress(store: KnowledgeStore, site: str, listed: Iterable[SourceDocument]) -> list[Document]:
+    """Documents read from SITE earlier (by `read_wordpress` or the plugin's sync) that LISTED, the site's
+    complete listing now, no longer has: unpublished, deleted or password-protected since."""
+    base = site.rstrip("/")
+    prefixes = tuple(f"wp:{base}/{kind}/" for kind in WORDPRESS_KINDS)
+    seen = {d.source for d in listed}
+    return [d for d in store.documents() if d.source.startswith(prefixes) and d.source not in seen]
 
 
 ENCODER_BATCH = 16  # length-sorted batches of 16 were the fastest for ~128-token chunks (benchmarks/README.md)
