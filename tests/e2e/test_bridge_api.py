@@ -60,6 +60,10 @@ def test_published_post_is_answered_from_then_removed(edge: Server) -> None:
     reply = httpx.post(edge.url + path, content=raw, headers=headers, timeout=60).json()
     assert reply["citations"][0]["title"] == "Lantern repair service"
     assert reply["citations"][0]["url"] == f"{SITE}/?p=42"
+    emptied = signed(edge, "POST", "/v1/kb/wordpress", {"event": "upsert", "site": SITE,
+                                                          "post": post | {"content": "<p><img src='x.png'></p>"}})
+    assert emptied.json()["status"] == "removed"  # nothing left to answer from: the old text goes too
+    signed(edge, "POST", "/v1/kb/wordpress", {"event": "upsert", "site": SITE, "post": post})
     gone = signed(edge, "POST", "/v1/kb/wordpress", {"event": "delete", "site": SITE, "post": {"id": 42}})
     assert gone.json()["status"] == "removed"
     draft = signed(edge, "POST", "/v1/kb/wordpress", {"event": "upsert", "site": SITE,

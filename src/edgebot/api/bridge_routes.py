@@ -71,14 +71,14 @@ async def wordpress_sync(request: Request, data: WordPressEvent) -> SyncResult:
     source = f"wp:{data.site.rstrip('/')}/{kind}/{data.post.id}"
     if data.event not in ("upsert", "delete"):
         raise ApiError(422, "bad_event", "event is upsert or delete")
-    if data.event == "delete" or data.post.status != "publish":
+    text = html_to_text(data.post.content)[0] if data.event == "upsert" else ""
+    if data.event == "delete" or data.post.status != "publish" or not text.strip():
+        # A post emptied of text (only images, say) has nothing to answer from: its old version goes too,
+        # and the bridge does not retry a refused send forever.
         document = runtime.kb.find(source)
         removed = document is not None and runtime.kb.delete(document.id)
         return SyncResult(source, "removed" if removed else "absent")
-    text = html_to_text(data.post.content)[0]
     title = html_to_text(data.post.title)[0].strip() or f"{kind[:-1]} {data.post.id}"
-    if not text.strip():
-        raise ApiError(422, "empty_document", "the post has no text")
     report = Ingestor(runtime.kb, runtime.searcher.encoder).ingest(
         [SourceDocument(source, title, text, data.post.link, data.post.modified_gmt)])
     status = "added" if report.added else "updated" if report.updated else "unchanged"
