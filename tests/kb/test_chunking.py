@@ -34,3 +34,9 @@ def test_html_to_text_keeps_headings_drops_scripts() -> None:
     assert "var x" not in text and "Menu" not in text
     assert "# Help" in text and "## Passwords" in text and "- Click reset" in text
     assert [c.heading for c in chunk_markdown(text)] == ["Help", "Help > Passwords"]
+
+
+def test_html_tables_keep_their_cells_apart() -> None:
+    text, _ = html_to_text("<table><tr><th>Country</th><th>Delivery</th></tr>"
+                           "<tr><td>UK</td><td><b>5</b> days</td></tr><tr><td>France</td><td>3 days</td></tr></table>")
+    assert text.splitlines() == ["Country | Delivery", "", "UK | 5 days", "", "France | 3 days"]

@@ -1,5 +1,5 @@
 """Rendered HTML (a WordPress page, a saved file) to Markdown-like text: headings kept as `#` lines,
-paragraphs and list items on their own lines, scripts, styles and navigation dropped."""
+paragraphs, list items and table rows on their own lines, scripts, styles and navigation dropped."""
 
 from __future__ import annotations
 
@@ -31,6 +31,8 @@ class _Text(HTMLParser):
             self.lines += ["", ""]
         if tag == "li":
             self.lines[-1] = "- "
+        elif tag in ("td", "th") and self.lines[-1].strip():
+            self.lines[-1] += " | "  # a table row on one line, its cells apart ("UK | 5 days", not "UK5 days")
 
     def handle_endtag(self, tag: str) -> None:
         if tag in _SKIP:
