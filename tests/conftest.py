@@ -40,6 +40,14 @@ def models_dir() -> Path:
     return MODELS_DIR
 
 
+@pytest.fixture
+def cli_home(tmp_path: Path, models_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The CLI's data in TMP_PATH, with the test models."""
+    monkeypatch.setenv("EDGEBOT_PATHS_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("EDGEBOT_PATHS_MODELS_DIR", str(models_dir))
+    return tmp_path
+
+
 @pytest.fixture(scope="session")
 def provider(models_dir: Path):
     from edgebot.llm import LlamaCppProvider

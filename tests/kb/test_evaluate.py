@@ -18,10 +18,7 @@ def test_ndcg_linear_gain() -> None:
 
 
 @pytest.mark.parametrize("mode", ["hybrid", "vector", "bm25"])
-def test_kb_eval_on_a_tiny_beir_folder(mode: str, tmp_path: Path, models_dir: Path, monkeypatch: pytest.MonkeyPatch,
-                                       capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.setenv("EDGEBOT_PATHS_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("EDGEBOT_PATHS_MODELS_DIR", str(models_dir))
+def test_kb_eval_on_a_tiny_beir_folder(mode: str, cli_home: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["kb", "eval", str(BEIR), "--mode", mode, "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert set(result) == {"ndcg@10", "recall@10", "mrr@10", "latency_ms_p50", "latency_ms_p95", "n_queries"}

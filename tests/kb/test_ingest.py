@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -109,3 +110,17 @@ def test_a_batch_of_documents_is_written_all_or_nothing(kb) -> None:
     assert store.documents() == [] and counts(store) == (0, 0, 0)
     assert [status for _, status in store.upsert_many([good, good])] == ["added", "unchanged"]
     assert counts(store) == (1, 1, 1)
+
+
+def test_cli_ingest_skips_an_unreadable_file_and_keeps_the_rest(cli_home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from edgebot.cli import main
+
+    site = cli_home / "site"
+    (site / "old").mkdir(parents=True)
+    (site / "shipping.md").write_text(PAGES["shipping.md"])
+    (site / "old" / "latin1.txt").write_bytes("Caf\xe9 opening hours".encode("latin-1"))
+    assert main(["kb", "ingest", str(site)]) == 1  # some of it could not be read
+    captured = capsys.readouterr()
+    assert captured.out.startswith("1 added") and "latin1.txt: not UTF-8 text" in captured.err
+    assert main(["kb", "search", "how long does delivery take", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["title"] == "Shipping"

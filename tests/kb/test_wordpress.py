@@ -55,14 +55,6 @@ def wordpress() -> Iterator[WordPress]:
         yield srv
 
 
-@pytest.fixture
-def cli_home(tmp_path: Path, models_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The CLI's data in TMP_PATH, with the test models."""
-    monkeypatch.setenv("EDGEBOT_PATHS_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("EDGEBOT_PATHS_MODELS_DIR", str(models_dir))
-    return tmp_path
-
-
 def test_every_page_of_posts_and_pages_published_only(wordpress: WordPress) -> None:
     docs = list(read_wordpress(wordpress.url))
     assert [d.title for d in docs] == ["Winter sale", "New store in Lyon", "Gift cards", "Contact & support"]

@@ -100,11 +100,8 @@ def test_metrics() -> None:
     assert m["macro_f1"] == pytest.approx((0.5 + 2 / 3 + 2 / 3) / 3)
 
 
-def test_cli_train_eval_predict(tmp_path: Path, models_dir: Path, monkeypatch: pytest.MonkeyPatch,
-                                capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.setenv("EDGEBOT_PATHS_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("EDGEBOT_PATHS_MODELS_DIR", str(models_dir))
-    model = tmp_path / "m.onnx"
+def test_cli_train_eval_predict(cli_home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    model = cli_home / "m.onnx"
     assert main(["intents", "train", str(FIXTURES / "intents_train.csv"), "--val", str(FIXTURES / "intents_val.csv"),
                  "--holdout", "0", "--out", str(model), "--json"]) == 0
     trained = json.loads(capsys.readouterr().out)

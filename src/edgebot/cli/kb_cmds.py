@@ -36,7 +36,12 @@ def cmd_kb_ingest(args: argparse.Namespace, loaded: LoadedSettings) -> int:
         files += find_files([DEMO_SITE])
     store, encoder = _kb(loaded)
     assert encoder is not None
-    documents = [parse_file(f) for f in files]
+    documents, unreadable = [], []
+    for f in files:  # one unreadable file is reported, not a reason to drop the others
+        try:
+            documents.append(parse_file(f))
+        except UsageError as exc:
+            unreadable.append(str(exc))
     site: list[SourceDocument] = []
     if args.wordpress:
         say(f"reading {args.wordpress} through the WordPress REST API ...")
@@ -44,11 +49,11 @@ def cmd_kb_ingest(args: argparse.Namespace, loaded: LoadedSettings) -> int:
         documents += site
     report = Ingestor(store, encoder).ingest(documents, progress("ingesting", len(documents)))
     print(f"{report.added} added, {report.updated} updated, {report.unchanged} unchanged, {report.chunks} chunks written")
-    for line in report.skipped:
+    for line in [*unreadable, *report.skipped]:
         say(f"skipped {line}")
     if args.wordpress and not args.keep_unlisted:
         _remove_unlisted(store, args.wordpress, site)
-    return 0
+    return 1 if unreadable else 0
 
 
 def _remove_unlisted(store: KnowledgeStore, url: str, site: list[SourceDocument]) -> None:
