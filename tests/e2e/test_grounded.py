@@ -7,6 +7,8 @@ import json
 import os
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,7 +27,8 @@ def kb_server(tmp_path_factory: pytest.TempPathFactory, models_dir: Path) -> Ite
     env |= {"EDGEBOT_PATHS_DATA_DIR": str(data), "EDGEBOT_PATHS_MODELS_DIR": str(models_dir)}
     subprocess.run([sys.executable, "-m", "edgebot", "kb", "ingest", "--demo"], env=env, check=True,
                    capture_output=True)
-    srv = Server(data, models_dir, llm_max_tokens="48", llm_temperature="0", kb_api_key=KEY)
+    srv = Server(data, models_dir, llm_max_tokens="48", llm_temperature="0", kb_api_key=KEY,
+                 server_max_body_bytes=str(2**20))
     yield srv
     srv.stop()
 
@@ -85,3 +88,28 @@ def test_kb_api_add_search_delete_behind_the_key(kb_server: Server) -> None:
     assert all(h["title"] != "Bike rental" for h in hits)
     bad = httpx.post(f"{url}/documents", json={"title": "", "text": " "}, headers=key)
     assert bad.status_code == 422 and bad.json()["code"] == "empty_document"
+
+
+def test_a_long_document_is_embedded_off_the_event_loop(kb_server: Server) -> None:
+    """While a long page is embedded (seconds), the server keeps answering: a health check sent during the
+    upload comes back before it."""
+    body = "\n\n".join(f"## Section {i}\n\n" + " ".join(f"Lanterns item {i}.{j} ships from Lyon." for j in range(14))
+                       for i in range(400))
+    done: dict[str, float] = {}
+    stored: list[httpx.Response] = []
+
+    def upload() -> None:
+        stored.append(httpx.post(f"{kb_server.url}/v1/kb/documents", json={"title": "Catalogue", "text": body},
+                                 headers={"X-API-Key": KEY}, timeout=300))
+        done["upload"] = time.perf_counter()
+
+    thread = threading.Thread(target=upload)
+    thread.start()
+    time.sleep(0.5)  # the upload is being embedded now (400 chunks take several seconds on 2 cores)
+    assert httpx.get(f"{kb_server.url}/healthz", timeout=300).status_code == 200
+    done["health"] = time.perf_counter()
+    thread.join()
+    assert stored[0].status_code == 201 and stored[0].json()["chunks"] == 400
+    assert done["health"] < done["upload"]
+    doc_id = stored[0].json()["id"]
+    assert httpx.delete(f"{kb_server.url}/v1/kb/documents/{doc_id}", headers={"X-API-Key": KEY}).status_code == 204

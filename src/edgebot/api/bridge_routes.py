@@ -3,6 +3,7 @@ export / erase for WordPress's personal-data tools. The signing scheme is in bri
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import msgspec
@@ -79,8 +80,8 @@ async def wordpress_sync(request: Request, data: WordPressEvent) -> SyncResult:
         removed = document is not None and runtime.kb.delete(document.id)
         return SyncResult(source, "removed" if removed else "absent")
     title = html_to_text(data.post.title)[0].strip() or f"{kind[:-1]} {data.post.id}"
-    report = Ingestor(runtime.kb, runtime.searcher.encoder).ingest(
-        [SourceDocument(source, title, text, data.post.link, data.post.modified_gmt)])
+    report = await asyncio.to_thread(Ingestor(runtime.kb, runtime.searcher.encoder).ingest,  # off the event loop
+                                     [SourceDocument(source, title, text, data.post.link, data.post.modified_gmt)])
     status = "added" if report.added else "updated" if report.updated else "unchanged"
     return SyncResult(source, status)
 

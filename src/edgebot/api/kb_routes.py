@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 
 from litestar import Request, delete, get, post
@@ -30,8 +31,9 @@ async def add_document(request: Request, data: DocumentCreate) -> DocumentStored
         raise ApiError(422, "empty_document", "a document needs a title and some text")
     source = data.source or f"api:{data.url or hashlib.sha256(data.title.encode()).hexdigest()[:16]}"
     assert runtime.searcher is not None
-    report = Ingestor(runtime.kb, runtime.searcher.encoder).ingest(
-        [SourceDocument(source, data.title.strip(), text, data.url)])
+    # Embedding a long page takes seconds: off the event loop, so replies being streamed do not stall.
+    report = await asyncio.to_thread(Ingestor(runtime.kb, runtime.searcher.encoder).ingest,
+                                     [SourceDocument(source, data.title.strip(), text, data.url)])
     document = runtime.kb.find(source)
     assert document is not None
     status = "added" if report.added else "updated" if report.updated else "unchanged"
@@ -53,7 +55,7 @@ async def search(request: Request, q: str, k: int = 5) -> list[SearchHit]:
     if not q.strip():
         raise ApiError(422, "empty_query", "q must not be empty")
     assert runtime.searcher is not None
-    hits = runtime.searcher.search(q, k=max(1, min(k, 20)))
+    hits = await asyncio.to_thread(runtime.searcher.search, q, k=max(1, min(k, 20)))
     return [SearchHit(h.score, h.chunk.title, h.chunk.url, h.chunk.heading, h.chunk.text) for h in hits]
 
 
