@@ -29,7 +29,8 @@ def test_info_reads_the_header(gguf: Path, capsys) -> None:
 def test_quantize_makes_a_loadable_variant(gguf: Path, tmp_path: Path, capsys) -> None:
     out = tmp_path / "smol-q8.gguf"
     assert main(["models", "quantize", str(gguf), str(out), "--type", "q8_0"]) == 0
-    assert "Q8_0" in capsys.readouterr().out
+    captured = capsys.readouterr()
+    assert "Q8_0" in captured.out and "the source is already quantized (Q4_1)" in captured.err
     assert main(["models", "info", str(out), "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
     assert info["quantization"] == "Q8_0" and info["parameters"] > 130e6
@@ -57,3 +58,8 @@ def test_bad_input_gets_a_clear_error(gguf: Path, tmp_path: Path, capsys) -> Non
     assert "exists" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["models", "quantize", str(gguf), str(tmp_path / "x.gguf"), "--type", "Q9_9"])
+    truncated = tmp_path / "half.gguf"
+    truncated.write_bytes(gguf.read_bytes()[: 2_000_000])  # a download cut short: the header is fine
+    assert main(["models", "quantize", str(truncated), str(tmp_path / "y.gguf"), "--type", "Q4_0"]) == 2
+    assert "could not load it (a truncated download" in capsys.readouterr().err
+    assert not list(tmp_path.glob("y.gguf*"))

@@ -136,6 +136,8 @@ def cmd_models_quantize(args: argparse.Namespace, loaded: LoadedSettings) -> int
     print(f"wrote {result['output']} ({result['type']}, {result['size_bytes'] / 1e6:.1f} MB from "
           f"{result['source_size_bytes'] / 1e6:.1f} MB) in {time.perf_counter() - started:.1f} s; add it with "
           f"`edgebot models add NAME --path {result['output']}`")
+    if "note" in result:
+        say(f"note: {result['note']}")
     return 0
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+from collections import deque
 from pathlib import Path
 from typing import Any
 
@@ -26,10 +27,12 @@ def _ftype_names() -> dict[int, str]:
 
 
 _callbacks: list[Any] = []  # keeps the ctypes log callback alive
+_recent: deque[str] = deque(maxlen=40)  # llama.cpp's latest log lines, for error messages
 
 
 def quiet_llama_logs() -> None:
-    """Silence llama.cpp's own log lines (tensor loading, ...) for this process."""
+    """Keep llama.cpp's own log lines (tensor loading, ...) off the terminal for this process; the latest
+    are kept for error messages (`recent_llama_log`)."""
     import llama_cpp
 
     if _callbacks:
@@ -37,10 +40,16 @@ def quiet_llama_logs() -> None:
 
     @llama_cpp.llama_log_callback
     def _drop(level: int, text: bytes, user_data: Any) -> None:
-        pass
+        _recent.append(text.decode("utf-8", errors="replace"))
 
     _callbacks.append(_drop)
     llama_cpp.llama_log_set(_drop, ctypes.c_void_p(0))
+
+
+def recent_llama_log(lines: int = 3) -> str:
+    """The last LINES lines llama.cpp logged, joined (empty when it logged nothing)."""
+    text = "".join(_recent).strip().splitlines()
+    return " / ".join(line.strip() for line in text[-lines:] if line.strip())
 
 
 def _check_gguf(path: Path) -> None:
@@ -100,7 +109,6 @@ def quantize(src: Path, dst: Path, qtype: str, threads: int = 0) -> dict[str, An
     """Write SRC re-quantized to QTYPE at DST (through a temporary file: nothing half-written remains)."""
     import llama_cpp
 
-    _check_gguf(src)
     qtype = qtype.upper()
     if qtype not in QUANT_TYPES:
         raise UsageError(f"--type {qtype}: use one of {', '.join(QUANT_TYPES)}")
@@ -108,7 +116,8 @@ def quantize(src: Path, dst: Path, qtype: str, threads: int = 0) -> dict[str, An
         raise UsageError(f"{dst} exists; choose another output file or remove it")
     if not dst.parent.is_dir():
         raise UsageError(f"{dst.parent}: no such folder")
-    quiet_llama_logs()
+    source = info(src)  # a file llama.cpp cannot load fails here, with the reason, before any work
+    _recent.clear()
     params = llama_cpp.llama_model_quantize_default_params()
     params.ftype = getattr(llama_cpp, f"LLAMA_FTYPE_MOSTLY_{qtype}")
     params.nthread = threads or os.cpu_count() or 1
@@ -117,9 +126,14 @@ def quantize(src: Path, dst: Path, qtype: str, threads: int = 0) -> dict[str, An
     try:
         rc = llama_cpp.llama_model_quantize(str(src).encode(), str(tmp).encode(), ctypes.byref(params))
         if rc != 0:
-            raise UsageError(f"llama.cpp could not quantize {src} to {qtype} (code {rc}); see the messages above")
+            raise UsageError(f"llama.cpp could not quantize {src} to {qtype} (code {rc}): "
+                             f"{recent_llama_log() or 'it gave no reason'}")
         tmp.replace(dst)
     finally:
         tmp.unlink(missing_ok=True)
-    return {"source": str(src), "output": str(dst), "type": qtype, "size_bytes": dst.stat().st_size,
-            "source_size_bytes": src.stat().st_size}
+    out = {"source": str(src), "output": str(dst), "type": qtype, "size_bytes": dst.stat().st_size,
+           "source_size_bytes": src.stat().st_size, "source_quantization": source["quantization"]}
+    if source["quantization"] not in (None, "F32", "F16", "BF16"):
+        out["note"] = (f"the source is already quantized ({source['quantization']}): the result cannot be better "
+                       "than it; start from an F16 or BF16 file when you have one")
+    return out
