@@ -56,7 +56,9 @@ def wordpress() -> Iterator[WordPress]:
 
 
 def test_every_page_of_posts_and_pages_published_only(wordpress: WordPress) -> None:
-    docs = list(read_wordpress(wordpress.url))
+    pages: list[tuple[str, int]] = []
+    docs = list(read_wordpress(wordpress.url, on_page=lambda kind, total: pages.append((kind, total))))
+    assert pages == [("posts", 2), ("posts", 2), ("pages", 1)]  # what a progress bar is fed
     assert [d.title for d in docs] == ["Winter sale", "New store in Lyon", "Gift cards", "Contact & support"]
     assert sum("/posts?" in s for s in wordpress.seen) == 2 and sum("/pages?" in s for s in wordpress.seen) == 1
     contact = docs[-1]

@@ -28,10 +28,11 @@ def say(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
-def progress(what: str, total: int) -> Callable[[int], None]:
+def progress(what: str, total: int, *, unit: str = "text", at_least: int = 200) -> Callable[[int], None]:
+    """A progress bar on a terminal for TOTAL steps (none below AT_LEAST: short work needs none)."""
     from tqdm import tqdm
 
-    bar = tqdm(total=total, desc=what, unit="text", leave=False, disable=not sys.stderr.isatty() or total < 200)
+    bar = tqdm(total=total, desc=what, unit=unit, leave=False, disable=not sys.stderr.isatty() or total < at_least)
 
     def tick(n: int) -> None:
         bar.update(n)

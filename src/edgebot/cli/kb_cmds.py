@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -45,7 +46,14 @@ def cmd_kb_ingest(args: argparse.Namespace, loaded: LoadedSettings) -> int:
     site: list[SourceDocument] = []
     if args.wordpress:
         say(f"reading {args.wordpress} through the WordPress REST API ...")
-        site = list(read_wordpress(args.wordpress))
+        bars: dict[str, Callable[[int], None]] = {}
+
+        def on_page(kind: str, pages: int) -> None:
+            if kind not in bars:
+                bars[kind] = progress(f"reading {kind}", pages, unit="page", at_least=3)
+            bars[kind](1)
+
+        site = list(read_wordpress(args.wordpress, on_page=on_page))
         documents += site
     report = Ingestor(store, encoder).ingest(documents, progress("ingesting", len(documents)))
     print(f"{report.added} added, {report.updated} updated, {report.unchanged} unchanged, {report.chunks} chunks written")

@@ -88,9 +88,10 @@ def find_files(paths: Iterable[str | Path]) -> list[Path]:
 WORDPRESS_KINDS = ("posts", "pages")
 
 
-def read_wordpress(site: str, *, per_page: int = 50, timeout: float = 30.0) -> Iterator[SourceDocument]:
+def read_wordpress(site: str, *, per_page: int = 50, timeout: float = 30.0,
+                   on_page: Callable[[str, int], None] | None = None) -> Iterator[SourceDocument]:
     """Published posts and pages of SITE through /wp-json/wp/v2, every page of results (password-protected
-    ones left out: their text is not public)."""
+    ones left out: their text is not public). ON_PAGE(kind, pages in all) is called after each page read."""
     base = site.rstrip("/")
     for kind in WORDPRESS_KINDS:
         page, total = 1, 1
@@ -106,6 +107,8 @@ def read_wordpress(site: str, *, per_page: int = 50, timeout: float = 30.0) -> I
                 raise UsageError(f"WordPress at {base} answered HTTP {exc.code} for {kind}; is the REST API on?") from None
             except (urllib.error.URLError, OSError, ValueError) as exc:
                 raise UsageError(f"cannot read {url}: {getattr(exc, 'reason', exc)}") from None
+            if on_page:
+                on_page(kind, total)
             for item in items:
                 if item.get("status", "publish") != "publish" or item.get("content", {}).get("protected"):
                     continue
