@@ -124,3 +124,27 @@ def test_cli_ingest_skips_an_unreadable_file_and_keeps_the_rest(cli_home: Path, 
     assert captured.out.startswith("1 added") and "latin1.txt: not UTF-8 text" in captured.err
     assert main(["kb", "search", "how long does delivery take", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)[0]["title"] == "Shipping"
+
+
+def test_cli_reingesting_a_folder_removes_deleted_files(cli_home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from edgebot.cli import main
+
+    site = cli_home / "site"
+    for name, text in PAGES.items():
+        (site / name).parent.mkdir(parents=True, exist_ok=True)
+        (site / name).write_text(text)
+    single = cli_home / "opening.md"
+    single.write_text("# Opening hours\n\nWe open at nine.")
+    assert main(["kb", "ingest", str(site), str(single)]) == 0
+    (site / "shipping.md").unlink()
+    (site / "account" / "password.html").write_bytes(b"\xff not UTF-8 any more")  # there, but unreadable now
+    assert main(["kb", "ingest", str(site)]) == 1
+    err = capsys.readouterr().err
+    assert "removed 'Shipping'" in err and "password.html: not UTF-8" in err
+    assert main(["kb", "list", "--json"]) == 0
+    titles = sorted(d["title"] for d in json.loads(capsys.readouterr().out))
+    assert titles == ["Opening hours", "Password help", "Returns policy"]  # the unreadable file keeps its old text
+    for path in site.rglob("*.*"):
+        path.unlink()
+    assert main(["kb", "ingest", str(site)]) == 0
+    assert "has nothing to read now; kept the 2 documents" in capsys.readouterr().err

@@ -96,7 +96,7 @@ def test_reingest_removes_what_the_site_no_longer_lists(
     # A site that suddenly lists nothing (a plugin hiding the REST API, say) does not empty the knowledge base.
     wordpress.changes.update({1: None, 10: None})
     assert main(["kb", "ingest", "--wordpress", wordpress.url]) == 0
-    assert "listed no published posts or pages; kept the 2 documents" in capsys.readouterr().err
+    assert "has nothing to read now; kept the 2 documents" in capsys.readouterr().err
     assert main(["kb", "list", "--json"]) == 0
     assert len(json.loads(capsys.readouterr().out)) == 3
 

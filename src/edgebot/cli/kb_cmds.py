@@ -59,23 +59,33 @@ def cmd_kb_ingest(args: argparse.Namespace, loaded: LoadedSettings) -> int:
     print(f"{report.added} added, {report.updated} updated, {report.unchanged} unchanged, {report.chunks} chunks written")
     for line in [*unreadable, *report.skipped]:
         say(f"skipped {line}")
-    if args.wordpress and not args.keep_unlisted:
-        _remove_unlisted(store, args.wordpress, site)
+    if not args.keep_unlisted:
+        _remove_unlisted(store, args, files, site)
     return 1 if unreadable else 0
 
 
-def _remove_unlisted(store: KnowledgeStore, url: str, site: list[SourceDocument]) -> None:
-    """Remove what the site no longer lists, so the bot stops citing unpublished or deleted pages."""
-    from edgebot.kb import stale_wordpress
+def _remove_unlisted(store: KnowledgeStore, args: argparse.Namespace, files: list[Path],
+                     site: list[SourceDocument]) -> None:
+    """Remove what a re-read folder or site no longer has, so the bot stops citing deleted or unpublished pages
+    (a file that exists but could not be read keeps its earlier version)."""
+    from edgebot.kb import folder_prefixes, stale_documents, wordpress_prefixes
 
-    stale = stale_wordpress(store, url, site)
-    if stale and not site:
-        say(f"{url} listed no published posts or pages; kept the {len(stale)} documents read from it before "
-            "(remove them with `edgebot kb remove ID...` if the site is really empty)")
-        return
-    for doc in stale:
-        store.delete(doc.id)
-        say(f"removed {doc.title!r} ({doc.url or doc.source}): no longer published")
+    found = {str(f.resolve()) for f in files}
+    sources: list[tuple[str, tuple[str, ...], set[str]]] = []
+    for folder in [Path(p) for p in args.paths if Path(p).is_dir()] + ([DEMO_SITE] if args.demo else []):
+        prefixes = folder_prefixes(folder)
+        sources.append((str(folder), prefixes, {f for f in found if f.startswith(prefixes)}))
+    if args.wordpress:
+        sources.append((args.wordpress, wordpress_prefixes(args.wordpress), {d.source for d in site}))
+    for where, prefixes, present in sources:
+        stale = stale_documents(store, prefixes, present)
+        if stale and not present:
+            say(f"{where} has nothing to read now; kept the {len(stale)} documents read from it before "
+                "(remove them with `edgebot kb remove ID...` if it is really empty)")
+            continue
+        for doc in stale:
+            store.delete(doc.id)
+            say(f"removed {doc.title!r} ({doc.url or doc.source}): no longer in {where}")
 
 
 def cmd_kb_list(args: argparse.Namespace, loaded: LoadedSettings) -> int:
@@ -140,10 +150,10 @@ def register(sub: Any, add: Add) -> None:
     ksub = kb.add_subparsers(dest="kb_command", metavar="ACTION", required=True)
     p = add(ksub, "ingest", cmd_kb_ingest, "Add or update documents (Markdown, HTML, text; folders recursive).")
     p.add_argument("paths", nargs="*", metavar="PATH", help="files or folders")
-    p.add_argument("--wordpress", metavar="URL", help="a WordPress site: its published posts and pages (documents "
-                   "read from it before that it no longer lists are removed)")
+    p.add_argument("--wordpress", metavar="URL", help="a WordPress site: its published posts and pages")
     p.add_argument("--keep-unlisted", action="store_true",
-                   help="with --wordpress: keep documents the site no longer lists")
+                   help="keep documents read before from a folder or site given here that it no longer has "
+                        "(by default they are removed: deleted or unpublished pages are not cited)")
     p.add_argument("--demo", action="store_true", help="the demo shop's help pages (what scripts/quickstart loads)")
     p = add(ksub, "list", cmd_kb_list, "List the documents in the knowledge base.")
     p.add_argument("--json", action="store_true", help="print JSON")

@@ -7,9 +7,11 @@ from edgebot.kb.ingest import (
     IngestReport,
     SourceDocument,
     find_files,
+    folder_prefixes,
     parse_file,
     read_wordpress,
-    stale_wordpress,
+    stale_documents,
+    wordpress_prefixes,
 )
 from edgebot.kb.search import Hit, Mode, Searcher, SearchSettings
 from edgebot.kb.store import Document, KnowledgeStore, StoredChunk
@@ -28,8 +30,10 @@ __all__ = [
     "StoredChunk",
     "chunk_markdown",
     "find_files",
+    "folder_prefixes",
     "html_to_text",
     "parse_file",
     "read_wordpress",
-    "stale_wordpress",
+    "stale_documents",
+    "wordpress_prefixes",
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import urllib.error
 import urllib.parse
@@ -119,13 +120,20 @@ def read_wordpress(site: str, *, per_page: int = 50, timeout: float = 30.0,
             page += 1
 
 
-def stale_wordpress(store: KnowledgeStore, site: str, listed: Iterable[SourceDocument]) -> list[Document]:
-    """Documents read from SITE earlier (by `read_wordpress` or the plugin's sync) that LISTED, the site's
-    complete listing now, no longer has: unpublished, deleted or password-protected since."""
-    base = site.rstrip("/")
-    prefixes = tuple(f"wp:{base}/{kind}/" for kind in WORDPRESS_KINDS)
-    seen = {d.source for d in listed}
-    return [d for d in store.documents() if d.source.startswith(prefixes) and d.source not in seen]
+def wordpress_prefixes(site: str) -> tuple[str, ...]:
+    """The start of the source of every document read from SITE (by `read_wordpress` or the plugin's sync)."""
+    return tuple(f"wp:{site.rstrip('/')}/{kind}/" for kind in WORDPRESS_KINDS)
+
+
+def folder_prefixes(folder: Path) -> tuple[str, ...]:
+    """The start of the source of every file ingested from under FOLDER."""
+    return (os.path.join(folder.resolve(), ""),)
+
+
+def stale_documents(store: KnowledgeStore, prefixes: tuple[str, ...], present: set[str]) -> list[Document]:
+    """Documents stored from a site or folder (sources starting with one of PREFIXES) whose source is not in
+    PRESENT, what that site or folder holds now: unpublished, deleted, password-protected or moved since."""
+    return [d for d in store.documents() if d.source.startswith(prefixes) and d.source not in present]
 
 
 ENCODER_BATCH = 16  # length-sorted batches of 16 were the fastest for ~128-token chunks (benchmarks/README.md)
