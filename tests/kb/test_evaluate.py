@@ -28,3 +28,23 @@ def test_kb_eval_on_a_tiny_beir_folder(mode: str, cli_home: Path, capsys: pytest
 def test_kb_eval_bad_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["kb", "eval", str(tmp_path)]) == 2
     assert "corpus.jsonl" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("file", "content", "message"), [
+    ("corpus.jsonl", '{"_id": "d1", "text": "fine"}\n{"title": "no id"}\n', 'corpus.jsonl, line 2: each line is an object'),
+    ("corpus.jsonl", '{"_id": "d1", "text": "fine"}\n{oops\n', "corpus.jsonl, line 2: not JSON"),
+    ("queries.jsonl", '["a list"]\n', "queries.jsonl, line 1: each line is an object"),
+    ("qrels/test.tsv", "query-id\tcorpus-id\tscore\nq1 d1 1\n", "test.tsv, line 2: want query-id, corpus-id"),
+    ("qrels/test.tsv", "query-id\tcorpus-id\tscore\nq1\td1\thigh\n", "test.tsv, line 2: want query-id"),
+    ("qrels/test.tsv", "query-id\tcorpus-id\tscore\nq9\td1\t1\n", "0 queries with judgments"),
+])
+def test_kb_eval_says_which_line_is_wrong(file: str, content: str, message: str, tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    folder = tmp_path / "beir"
+    (folder / "qrels").mkdir(parents=True)
+    (folder / "corpus.jsonl").write_text('{"_id": "d1", "title": "A", "text": "fine"}\n')
+    (folder / "queries.jsonl").write_text('{"_id": "q1", "text": "a question"}\n')
+    (folder / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\nq1\td1\t1\n")
+    (folder / file).write_text(content)
+    assert main(["kb", "eval", str(folder)]) == 2
+    assert message in capsys.readouterr().err

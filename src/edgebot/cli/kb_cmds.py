@@ -133,8 +133,9 @@ def cmd_kb_eval(args: argparse.Namespace, loaded: LoadedSettings) -> int:
     from edgebot.kb.evaluate import evaluate, load_beir
     from edgebot.runtime import open_encoder
 
-    load_beir(Path(args.dir))  # a bad folder is reported before the encoder loads
-    results = evaluate(Path(args.dir), open_encoder(loaded.settings), [args.mode])
+    corpus, _, _ = load_beir(Path(args.dir))  # a bad folder is reported before the encoder loads
+    results = evaluate(Path(args.dir), open_encoder(loaded.settings), [args.mode],
+                       progress=progress("indexing the corpus", len(corpus)))
     result = results[args.mode]
     if args.json:
         print(json.dumps(result, indent=2))

@@ -21,12 +21,27 @@ from edgebot.storage import Database
 
 
 def _jsonl(path: Path) -> list[dict]:
+    """The rows of a BEIR JSON-lines file: objects with a string or integer "_id" and an optional string "text"
+    and "title" ("_id" made a string)."""
     if not path.is_file():
         raise UsageError(f"{path}: missing (a BEIR folder has corpus.jsonl, queries.jsonl and qrels/test.tsv)")
     try:
-        return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{path}: not JSON lines ({exc})") from None
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError:
+        raise UsageError(f"{path}: not UTF-8 text") from None
+    rows = []
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise UsageError(f"{path}, line {n}: not JSON ({exc.msg})") from None
+        if (not isinstance(row, dict) or not isinstance(row.get("_id"), (str, int))
+                or not all(isinstance(row.get(k, ""), str) for k in ("text", "title"))):
+            raise UsageError(f'{path}, line {n}: each line is an object with an "_id" and a string "text"')
+        rows.append(row | {"_id": str(row["_id"])})
+    return rows
 
 
 def load_beir(folder: Path) -> tuple[list[dict], list[dict], dict[str, dict[str, int]]]:
@@ -35,11 +50,18 @@ def load_beir(folder: Path) -> tuple[list[dict], list[dict], dict[str, dict[str,
     if not qrels_path.is_file():
         raise UsageError(f"{qrels_path}: missing")
     qrels: dict[str, dict[str, int]] = {}
-    for line in qrels_path.read_text(encoding="utf-8").splitlines()[1:]:
+    for n, line in enumerate(qrels_path.read_text(encoding="utf-8").splitlines()[1:], 2):  # line 1: the header
         if line.strip():
-            qid, did, score = line.split("\t")
-            qrels.setdefault(qid, {})[did] = int(score)
-    return corpus, [q for q in queries if q["_id"] in qrels], qrels
+            fields = line.split("\t")
+            if len(fields) != 3 or not fields[2].strip().lstrip("-").isdigit():
+                raise UsageError(f"{qrels_path}, line {n}: want query-id, corpus-id and an integer score, "
+                                 "separated by tabs")
+            qrels.setdefault(fields[0], {})[fields[1]] = int(fields[2])
+    judged = [q for q in queries if q["_id"] in qrels]
+    if not corpus or not judged:
+        raise UsageError(f"{folder}: nothing to evaluate ({len(corpus)} documents, {len(judged)} queries with "
+                         "judgments in qrels/test.tsv)")
+    return corpus, judged, qrels
 
 
 def ndcg_at(ranked: list[str], rels: dict[str, int], k: int = 10) -> float:
