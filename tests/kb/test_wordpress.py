@@ -11,7 +11,7 @@ import pytest
 
 from edgebot.cli import main
 from edgebot.errors import UsageError
-from edgebot.kb import read_wordpress
+from edgebot.kb import read_wordpress, wordpress_home
 from tests.support import LocalServer, QuietHandler
 
 RECORDED = Path(__file__).parent / "fixtures" / "wordpress"
@@ -22,6 +22,7 @@ class WordPress(LocalServer):
         super().__init__(Handler)
         self.seen: list[str] = []
         self.changes: dict[int, dict | None] = {}  # post id -> fields to change, or None: no longer listed
+        self.home: str | None = "https://shop.example"  # what the REST index (/wp-json/) says; None: no index
 
 
 class Handler(QuietHandler):
@@ -32,6 +33,9 @@ class Handler(QuietHandler):
         query = urllib.parse.parse_qs(parsed.query)
         self.server.seen.append(self.path)
         kind = parsed.path.rsplit("/", 1)[-1]
+        if parsed.path == "/wp-json/" and self.server.home:
+            self._json({"name": "Shop", "url": self.server.home, "home": self.server.home})
+            return
         if not parsed.path.startswith("/wp-json/wp/v2/") or query.get("status") != ["publish"]:
             self.send_error(404)
             return
@@ -40,13 +44,17 @@ class Handler(QuietHandler):
         items = json.loads((RECORDED / f"{kind}-{page}.json").read_text())
         changed = [item | (self.server.changes.get(item["id"]) or {}) for item in items
                    if self.server.changes.get(item["id"], {}) is not None]
-        body = json.dumps(changed).encode()
+        self._json(changed, {"X-WP-Total": str(sum(len(json.loads(p.read_text())) for p in RECORDED.glob(f"{kind}-*.json"))),
+                             "X-WP-TotalPages": str(total)})
+
+    def _json(self, body: object, headers: dict[str, str] | None = None) -> None:
+        data = json.dumps(body).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
-        self.send_header("X-WP-Total", str(sum(len(json.loads(p.read_text())) for p in RECORDED.glob(f"{kind}-*.json"))))
-        self.send_header("X-WP-TotalPages", str(total))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.end_headers()
-        self.wfile.write(body)
+        self.wfile.write(data)
 
 
 @pytest.fixture
@@ -65,6 +73,16 @@ def test_every_page_of_posts_and_pages_published_only(wordpress: WordPress) -> N
     assert contact.url == "https://shop.example/?p=10" and contact.modified == "2026-11-01T10:00:00"
     assert "## Phone" in contact.text and "help@shop.example" in contact.text
     assert all("Secret draft" not in d.text for d in docs)
+
+
+def test_documents_are_keyed_by_the_sites_home_url_as_the_plugin_sends_it(wordpress: WordPress) -> None:
+    home = wordpress_home(wordpress.url)
+    assert home == "https://shop.example"
+    sources = [d.source for d in read_wordpress(wordpress.url, home=home)]
+    assert sources[0] == "wp:https://shop.example/posts/1" and sources[-1] == "wp:https://shop.example/pages/10"
+    wordpress.home = None  # no REST index: the address given is the key
+    assert wordpress_home(wordpress.url + "/") == wordpress.url
+    assert wordpress_home("http://127.0.0.1:9") == "http://127.0.0.1:9"  # unreachable: reading it will say so
 
 
 def test_password_protected_posts_are_left_out(wordpress: WordPress) -> None:

@@ -28,7 +28,7 @@ def _kb(loaded: LoadedSettings, with_encoder: bool = True) -> tuple[Any, Any]:
 
 
 def cmd_kb_ingest(args: argparse.Namespace, loaded: LoadedSettings) -> int:
-    from edgebot.kb import Ingestor, find_files, parse_file, read_wordpress
+    from edgebot.kb import Ingestor, find_files, parse_file, read_wordpress, wordpress_home
 
     if not args.paths and not args.wordpress and not args.demo:
         raise UsageError("give files or folders to ingest, --wordpress URL, or --demo")
@@ -44,6 +44,7 @@ def cmd_kb_ingest(args: argparse.Namespace, loaded: LoadedSettings) -> int:
         except UsageError as exc:
             unreadable.append(str(exc))
     site: list[SourceDocument] = []
+    home = wordpress_home(args.wordpress) if args.wordpress else ""
     if args.wordpress:
         say(f"reading {args.wordpress} through the WordPress REST API ...")
         bars: dict[str, Callable[[int], None]] = {}
@@ -53,19 +54,19 @@ def cmd_kb_ingest(args: argparse.Namespace, loaded: LoadedSettings) -> int:
                 bars[kind] = progress(f"reading {kind}", pages, unit="page", at_least=3)
             bars[kind](1)
 
-        site = list(read_wordpress(args.wordpress, on_page=on_page))
+        site = list(read_wordpress(args.wordpress, home=home, on_page=on_page))
         documents += site
     report = Ingestor(store, encoder).ingest(documents, progress("ingesting", len(documents)))
     print(f"{report.added} added, {report.updated} updated, {report.unchanged} unchanged, {report.chunks} chunks written")
     for line in [*unreadable, *report.skipped]:
         say(f"skipped {line}")
     if not args.keep_unlisted:
-        _remove_unlisted(store, args, files, site)
+        _remove_unlisted(store, args, files, site, home)
     return 1 if unreadable else 0
 
 
 def _remove_unlisted(store: KnowledgeStore, args: argparse.Namespace, files: list[Path],
-                     site: list[SourceDocument]) -> None:
+                     site: list[SourceDocument], home: str) -> None:
     """Remove what a re-read folder or site no longer has, so the bot stops citing deleted or unpublished pages
     (a file that exists but could not be read keeps its earlier version)."""
     from edgebot.kb import folder_prefixes, stale_documents, wordpress_prefixes
@@ -76,7 +77,7 @@ def _remove_unlisted(store: KnowledgeStore, args: argparse.Namespace, files: lis
         prefixes = folder_prefixes(folder)
         sources.append((str(folder), prefixes, {f for f in found if f.startswith(prefixes)}))
     if args.wordpress:
-        sources.append((args.wordpress, wordpress_prefixes(args.wordpress), {d.source for d in site}))
+        sources.append((args.wordpress, wordpress_prefixes(home), {d.source for d in site}))
     for where, prefixes, present in sources:
         stale = stale_documents(store, prefixes, present)
         if stale and not present:

@@ -11,6 +11,7 @@ from edgebot.kb.ingest import (
     parse_file,
     read_wordpress,
     stale_documents,
+    wordpress_home,
     wordpress_prefixes,
 )
 from edgebot.kb.search import Hit, Mode, Searcher, SearchSettings
@@ -35,5 +36,6 @@ __all__ = [
     "parse_file",
     "read_wordpress",
     "stale_documents",
+    "wordpress_home",
     "wordpress_prefixes",
 ]

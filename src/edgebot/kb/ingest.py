@@ -89,11 +89,26 @@ def find_files(paths: Iterable[str | Path]) -> list[Path]:
 WORDPRESS_KINDS = ("posts", "pages")
 
 
-def read_wordpress(site: str, *, per_page: int = 50, timeout: float = 30.0,
+def wordpress_home(site: str, timeout: float = 30.0) -> str:
+    """The site's own home URL as its REST API index (/wp-json/) gives it, which is what the WordPress bridge
+    sends (`home_url()`): documents are keyed by it, so reading a site by another address (http://127.0.0.1
+    on the same box, say) finds the same documents. SITE itself when the index does not say."""
+    base = site.rstrip("/")
+    try:
+        with urllib.request.urlopen(f"{base}/wp-json/", timeout=timeout) as response:
+            home = json.loads(response.read().decode("utf-8")).get("home")
+    except (urllib.error.URLError, OSError, ValueError, AttributeError):
+        return base
+    return home.rstrip("/") if isinstance(home, str) and home.startswith(("http://", "https://")) else base
+
+
+def read_wordpress(site: str, *, home: str | None = None, per_page: int = 50, timeout: float = 30.0,
                    on_page: Callable[[str, int], None] | None = None) -> Iterator[SourceDocument]:
     """Published posts and pages of SITE through /wp-json/wp/v2, every page of results (password-protected
-    ones left out: their text is not public). ON_PAGE(kind, pages in all) is called after each page read."""
+    ones left out: their text is not public), keyed by HOME (the site's home URL, `wordpress_home`; SITE when
+    not given). ON_PAGE(kind, pages in all) is called after each page read."""
     base = site.rstrip("/")
+    key = (home or base).rstrip("/")
     for kind in WORDPRESS_KINDS:
         page, total = 1, 1
         while page <= total:
@@ -115,14 +130,15 @@ def read_wordpress(site: str, *, per_page: int = 50, timeout: float = 30.0,
                     continue
                 text, _ = html_to_text(item.get("content", {}).get("rendered", ""))
                 title, _ = html_to_text(item.get("title", {}).get("rendered", ""))
-                yield SourceDocument(f"wp:{base}/{kind}/{item['id']}", title or f"{kind} {item['id']}", text,
+                yield SourceDocument(f"wp:{key}/{kind}/{item['id']}", title or f"{kind} {item['id']}", text,
                                      item.get("link"), item.get("modified_gmt"))
             page += 1
 
 
-def wordpress_prefixes(site: str) -> tuple[str, ...]:
-    """The start of the source of every document read from SITE (by `read_wordpress` or the plugin's sync)."""
-    return tuple(f"wp:{site.rstrip('/')}/{kind}/" for kind in WORDPRESS_KINDS)
+def wordpress_prefixes(home: str) -> tuple[str, ...]:
+    """The start of the source of every document of the site at HOME (read by `read_wordpress` or sent by the
+    plugin's sync)."""
+    return tuple(f"wp:{home.rstrip('/')}/{kind}/" for kind in WORDPRESS_KINDS)
 
 
 def folder_prefixes(folder: Path) -> tuple[str, ...]:
