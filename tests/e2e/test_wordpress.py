@@ -29,6 +29,7 @@ def test_wp_e2e_script_passes(models_dir: Path) -> None:
     for line in ["the answer streamed in pieces", "the answer cites the Shipping page",
                  "rating the answer is stored", "a post published in WordPress is answered from within 10 s",
                  "a post given a password leaves the knowledge base",
+                 "edgebot kb ingest --wordpress reads the site without a second copy of what the plugin sent",
                  "a request without a valid wp_rest nonce is refused", "a forged signature straight to edgebot is refused",
                  "Test connection shows readiness and version", "the saved secret is never echoed back",
                  "the personal data exporter returns the logged-in user's conversation"]:

@@ -23,6 +23,7 @@ class WordPress(LocalServer):
         self.seen: list[str] = []
         self.changes: dict[int, dict | None] = {}  # post id -> fields to change, or None: no longer listed
         self.home: str | None = "https://shop.example"  # what the REST index (/wp-json/) says; None: no index
+        self.wp_json = "json"  # what /wp-json/... gives: the API, or (plain permalinks) "404" or the home "html"
 
 
 class Handler(QuietHandler):
@@ -32,11 +33,24 @@ class Handler(QuietHandler):
         parsed = urllib.parse.urlparse(self.path)
         query = urllib.parse.parse_qs(parsed.query)
         self.server.seen.append(self.path)
-        kind = parsed.path.rsplit("/", 1)[-1]
-        if parsed.path == "/wp-json/" and self.server.home:
+        if parsed.path.startswith("/wp-json/") and self.server.wp_json == "html":
+            self.send_response(200)  # a server that sends every path to index.php: the home page
+            self.send_header("Content-Type", "text/html")
+            self.end_headers()
+            self.wfile.write(b"<!doctype html><title>Shop</title><p>Welcome</p>")
+            return
+        if parsed.path.startswith("/wp-json/") and self.server.wp_json == "json":
+            route = parsed.path.removeprefix("/wp-json")
+        elif parsed.path == "/" and "rest_route" in query:
+            route = query["rest_route"][0]
+        else:
+            self.send_error(404)
+            return
+        kind = route.rsplit("/", 1)[-1]
+        if route == "/" and self.server.home:
             self._json({"name": "Shop", "url": self.server.home, "home": self.server.home})
             return
-        if not parsed.path.startswith("/wp-json/wp/v2/") or query.get("status") != ["publish"]:
+        if not route.startswith("/wp/v2/") or query.get("status") != ["publish"]:
             self.send_error(404)
             return
         page = int(query.get("page", ["1"])[0])
@@ -83,6 +97,17 @@ def test_documents_are_keyed_by_the_sites_home_url_as_the_plugin_sends_it(wordpr
     wordpress.home = None  # no REST index: the address given is the key
     assert wordpress_home(wordpress.url + "/") == wordpress.url
     assert wordpress_home("http://127.0.0.1:9") == "http://127.0.0.1:9"  # unreachable: reading it will say so
+
+
+@pytest.mark.parametrize("wp_json", ["404", "html"])
+def test_a_site_on_plain_permalinks_is_read_through_rest_route(wordpress: WordPress, wp_json: str) -> None:
+    wordpress.wp_json = wp_json
+    assert wordpress_home(wordpress.url) == "https://shop.example"
+    wordpress.seen.clear()
+    docs = list(read_wordpress(wordpress.url))
+    assert [d.title for d in docs] == ["Winter sale", "New store in Lyon", "Gift cards", "Contact & support"]
+    assert sum(s.startswith("/wp-json/") for s in wordpress.seen) == 1  # one 404, then plain URLs only
+    assert sum("rest_route=%2Fwp%2Fv2%2Fposts" in s for s in wordpress.seen) == 2
 
 
 def test_password_protected_posts_are_left_out(wordpress: WordPress) -> None:

@@ -69,6 +69,15 @@ try {
   const wasListed = lantern() === 1;
   execFileSync("php", [WORK + "/protect.php"], { env: { ...process.env, WP_DIR } });
   check(wasListed && lantern() === 0, "a post given a password leaves the knowledge base");
+  // The site read in bulk by the CLI (plain permalinks here: the REST API answers at ?rest_route=), keyed as
+  // the plugin keys its syncs: nothing twice, the protected post left out.
+  const cli = (...args) => execFileSync(process.env.EDGEBOT_CLI, args).toString();
+  const bulk = cli("kb", "ingest", "--wordpress", WP_URL);
+  const docs = JSON.parse(cli("kb", "list", "--json")).filter((d) => d.source.startsWith("wp:"));
+  const sources = docs.map((d) => d.source);
+  check(/^\d+ added/.test(bulk) && docs.some((d) => d.title === "Welcome") && new Set(sources).size === sources.length
+    && !docs.some((d) => d.title.includes("Lantern")),
+    "edgebot kb ingest --wordpress reads the site without a second copy of what the plugin sent: " + bulk.trim());
 
   await page.reload();
   await page.click(".edgebot-launcher");

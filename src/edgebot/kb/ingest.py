@@ -13,6 +13,7 @@ import urllib.request
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from edgebot.errors import UsageError
 from edgebot.kb.chunking import Chunk, chunk_markdown
@@ -89,14 +90,39 @@ def find_files(paths: Iterable[str | Path]) -> list[Path]:
 WORDPRESS_KINDS = ("posts", "pages")
 
 
+def _rest_urls(base: str, route: str, params: dict[str, str | int]) -> list[str]:
+    """A WordPress REST route as a pretty URL (/wp-json/...) and as a plain one (/?rest_route=...), which is
+    the only one that works on a site that keeps WordPress's default "plain" permalinks."""
+    query = urllib.parse.urlencode(params)
+    return [f"{base}/wp-json{route}" + (f"?{query}" if query else ""),
+            f"{base}/?" + urllib.parse.urlencode({"rest_route": route, **params})]
+
+
+def _rest_get(urls: list[str], timeout: float) -> tuple[Any, Any, int]:
+    """JSON from the first of URLS that answers with JSON: (body, headers, which URL answered). Without pretty
+    permalinks /wp-json/ is a 404, or, on servers that send every path to index.php, the home page's HTML."""
+    for i, url in enumerate(urls):
+        last = i == len(urls) - 1
+        try:
+            with urllib.request.urlopen(url, timeout=timeout) as response:
+                return json.loads(response.read().decode("utf-8")), response.headers, i
+        except urllib.error.HTTPError as exc:
+            if exc.code != 404 or last:
+                raise
+        except ValueError:
+            if last:
+                raise
+    raise ValueError("no URL to read")
+
+
 def wordpress_home(site: str, timeout: float = 30.0) -> str:
-    """The site's own home URL as its REST API index (/wp-json/) gives it, which is what the WordPress bridge
-    sends (`home_url()`): documents are keyed by it, so reading a site by another address (http://127.0.0.1
-    on the same box, say) finds the same documents. SITE itself when the index does not say."""
+    """The site's own home URL as its REST API index gives it, which is what the WordPress bridge sends
+    (`home_url()`): documents are keyed by it, so reading a site by another address (http://127.0.0.1 on the
+    same box, say) finds the same documents. SITE itself when the index does not say."""
     base = site.rstrip("/")
     try:
-        with urllib.request.urlopen(f"{base}/wp-json/", timeout=timeout) as response:
-            home = json.loads(response.read().decode("utf-8")).get("home")
+        index = _rest_get(_rest_urls(base, "/", {}), timeout)[0]
+        home = index.get("home")
     except (urllib.error.URLError, OSError, ValueError, AttributeError):
         return base
     return home.rstrip("/") if isinstance(home, str) and home.startswith(("http://", "https://")) else base
@@ -104,25 +130,27 @@ def wordpress_home(site: str, timeout: float = 30.0) -> str:
 
 def read_wordpress(site: str, *, home: str | None = None, per_page: int = 50, timeout: float = 30.0,
                    on_page: Callable[[str, int], None] | None = None) -> Iterator[SourceDocument]:
-    """Published posts and pages of SITE through /wp-json/wp/v2, every page of results (password-protected
-    ones left out: their text is not public), keyed by HOME (the site's home URL, `wordpress_home`; SITE when
-    not given). ON_PAGE(kind, pages in all) is called after each page read."""
+    """Published posts and pages of SITE through the REST API (/wp/v2), every page of results
+    (password-protected ones left out: their text is not public), keyed by HOME (the site's home URL,
+    `wordpress_home`; SITE when not given). ON_PAGE(kind, pages in all) is called after each page read."""
     base = site.rstrip("/")
     key = (home or base).rstrip("/")
+    style: int | None = None  # pretty (0) or plain (1) URLs, as the first answer showed
     for kind in WORDPRESS_KINDS:
         page, total = 1, 1
         while page <= total:
-            query = urllib.parse.urlencode({"per_page": per_page, "page": page, "status": "publish",
-                                            "_fields": "id,link,modified_gmt,title,content,status"})
-            url = f"{base}/wp-json/wp/v2/{kind}?{query}"
+            urls = _rest_urls(base, f"/wp/v2/{kind}", {"per_page": per_page, "page": page, "status": "publish",
+                                                     "_fields": "id,link,modified_gmt,title,content,status"})
             try:
-                with urllib.request.urlopen(url, timeout=timeout) as response:
-                    total = int(response.headers.get("X-WP-TotalPages") or 1)
-                    items = json.loads(response.read().decode("utf-8"))
+                items, headers, answered = _rest_get(urls if style is None else [urls[style]], timeout)
             except urllib.error.HTTPError as exc:
                 raise UsageError(f"WordPress at {base} answered HTTP {exc.code} for {kind}; is the REST API on?") from None
             except (urllib.error.URLError, OSError, ValueError) as exc:
-                raise UsageError(f"cannot read {url}: {getattr(exc, 'reason', exc)}") from None
+                raise UsageError(f"cannot read {urls[style or 0]}: {getattr(exc, 'reason', exc)}") from None
+            style = answered if style is None else style
+            if not isinstance(items, list):
+                raise UsageError(f"WordPress at {base} did not list its {kind} (got {type(items).__name__})")
+            total = int(headers.get("X-WP-TotalPages") or 1)
             if on_page:
                 on_page(kind, total)
             for item in items:
