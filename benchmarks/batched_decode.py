@@ -23,6 +23,7 @@ from pathlib import Path
 
 from _common import MODELS_DIR, command, machine, write_result
 
+from edgebot.bench.run import alternate
 from edgebot.bench.servers import tool
 from edgebot.llm import ChatMessage, Completion, GenerationOptions
 from edgebot.llm.batched import BatchedProvider
@@ -74,6 +75,22 @@ def theirs(model: Path, n: int, tokens: int, prompt: int, threads: int) -> float
     return float(row.split("|")[8])
 
 
+def compare(model: Path, n: int, tokens: int, rounds: int, threads: int) -> tuple[list[float], list[float], int]:
+    """ROUNDS of both sides at N sequences (which goes first alternates, as in `edgebot bench`): edgebot's and
+    llama-batched-bench's tokens/s per round, and the prompt's length."""
+    provider = BatchedProvider(model, n_ctx=2048, parallel=n, n_threads=threads)
+    try:
+        prompt = ours(provider, n, tokens, 0)[1]  # warm-up
+        mine: list[float] = []
+        ref: list[float] = []
+        for r in range(rounds):
+            alternate(r, [lambda r=r: mine.append(ours(provider, n, tokens, r + 1)[0]),
+                          lambda: ref.append(theirs(model, n, tokens, prompt, threads))])
+        return mine, ref, prompt
+    finally:
+        provider.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sequences", default="1,4,8", help="comma-separated counts (default %(default)s)")
@@ -87,19 +104,7 @@ def main() -> None:
     tool("llama-batched-bench")  # fail early, with what to do, when the tools are not built
     results = {}
     for n in [int(x) for x in args.sequences.split(",")]:
-        provider = BatchedProvider(model, n_ctx=2048, parallel=n, n_threads=args.threads)
-        try:
-            prompt = ours(provider, n, args.tokens, 0)[1]  # warm-up
-            mine: list[float] = []
-            ref: list[float] = []
-            for r in range(args.rounds):
-                for side in ("edgebot", "llama.cpp") if r % 2 == 0 else ("llama.cpp", "edgebot"):
-                    if side == "edgebot":
-                        mine.append(ours(provider, n, args.tokens, r + 1)[0])
-                    else:
-                        ref.append(theirs(model, n, args.tokens, prompt, args.threads))
-        finally:
-            provider.close()
+        mine, ref, prompt = compare(model, n, args.tokens, args.rounds, args.threads)
         ratio = statistics.median(mine) / statistics.median(ref)
         results[str(n)] = {"edgebot_tokens_per_s": [round(x, 1) for x in mine],
                            "llama_batched_bench_tokens_per_s": [round(x, 1) for x in ref],

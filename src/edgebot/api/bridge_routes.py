@@ -12,7 +12,7 @@ from litestar import Request, get, post
 from edgebot.api.errors import SQL_INT_MAX, ApiError
 from edgebot.api.routes import runtime_of
 from edgebot.bridge import SignatureError, verify
-from edgebot.kb import Ingestor, SourceDocument, html_to_text
+from edgebot.kb import Ingestor, SourceDocument, html_to_text, wordpress_source
 
 SIGNATURE_HEADERS = ("x-edgebot-signature", "x-edgebot-timestamp", "x-edgebot-nonce")
 
@@ -69,7 +69,7 @@ async def wordpress_sync(request: Request, data: WordPressEvent) -> SyncResult:
     if runtime.searcher is None:
         raise ApiError(409, "kb_disabled", "the knowledge base is turned off (kb.enabled = false)")
     kind = "pages" if data.post.type == "page" else "posts"
-    source = f"wp:{data.site.rstrip('/')}/{kind}/{data.post.id}"
+    source = wordpress_source(data.site, kind, data.post.id)
     if data.event not in ("upsert", "delete"):
         raise ApiError(422, "bad_event", "event is upsert or delete")
     text = html_to_text(data.post.content)[0] if data.event == "upsert" else ""

@@ -44,9 +44,10 @@ def cmd_kb_ingest(args: argparse.Namespace, loaded: LoadedSettings) -> int:
         except UsageError as exc:
             unreadable.append(str(exc))
     site: list[SourceDocument] = []
-    home = wordpress_home(args.wordpress) if args.wordpress else ""
+    home = ""
     if args.wordpress:
         say(f"reading {args.wordpress} through the WordPress REST API ...")
+        home = wordpress_home(args.wordpress)
         bars: dict[str, Callable[[int], None]] = {}
 
         def on_page(kind: str, pages: int) -> None:

@@ -13,6 +13,7 @@ from edgebot.kb.ingest import (
     stale_documents,
     wordpress_home,
     wordpress_prefixes,
+    wordpress_source,
 )
 from edgebot.kb.search import Hit, Mode, Searcher, SearchSettings
 from edgebot.kb.store import Document, KnowledgeStore, StoredChunk
@@ -38,4 +39,5 @@ __all__ = [
     "stale_documents",
     "wordpress_home",
     "wordpress_prefixes",
+    "wordpress_source",
 ]

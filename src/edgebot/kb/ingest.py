@@ -158,7 +158,7 @@ def read_wordpress(site: str, *, home: str | None = None, per_page: int = 50, ti
                     continue
                 text, _ = html_to_text(item.get("content", {}).get("rendered", ""))
                 title, _ = html_to_text(item.get("title", {}).get("rendered", ""))
-                yield SourceDocument(f"wp:{key}/{kind}/{item['id']}", title or f"{kind} {item['id']}", text,
+                yield SourceDocument(wordpress_source(key, kind, item["id"]), title or f"{kind} {item['id']}", text,
                                      item.get("link"), item.get("modified_gmt"))
             page += 1
 
@@ -166,7 +166,13 @@ def read_wordpress(site: str, *, home: str | None = None, per_page: int = 50, ti
 def wordpress_prefixes(home: str) -> tuple[str, ...]:
     """The start of the source of every document of the site at HOME (read by `read_wordpress` or sent by the
     plugin's sync)."""
-    return tuple(f"wp:{home.rstrip('/')}/{kind}/" for kind in WORDPRESS_KINDS)
+    return tuple(wordpress_source(home, kind, "") for kind in WORDPRESS_KINDS)
+
+
+def wordpress_source(home: str, kind: str, post_id: int | str) -> str:
+    """The source key of one post or page (KIND: posts or pages) of the site at HOME, the same whether the CLI
+    read it or the plugin sent it."""
+    return f"wp:{home.rstrip('/')}/{kind}/{post_id}"
 
 
 def folder_prefixes(folder: Path) -> tuple[str, ...]:
