@@ -25,6 +25,22 @@ def test_kb_eval_on_a_tiny_beir_folder(mode: str, cli_home: Path, capsys: pytest
     assert result["n_queries"] == 3 and result["ndcg@10"] > 0.9 and result["mrr@10"] == 1.0
 
 
+def test_kb_eval_reads_beir_variants(cli_home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Variants found in published BEIR folders: qrels without a header line and with CRLF line ends, a null
+    title, integer ids, extra fields. Every judgment counts, the first line's included."""
+    folder = tmp_path / "beir"
+    (folder / "qrels").mkdir(parents=True)
+    corpus = [json.loads(line) for line in (BEIR / "corpus.jsonl").read_text().splitlines() if line.strip()]
+    corpus[0]["title"] = None
+    corpus[1]["metadata"] = {"url": "https://example.org"}
+    (folder / "corpus.jsonl").write_text("".join(json.dumps(d) + "\n" for d in corpus))
+    (folder / "queries.jsonl").write_text((BEIR / "queries.jsonl").read_text())
+    rows = (BEIR / "qrels" / "test.tsv").read_text().splitlines()[1:]
+    (folder / "qrels" / "test.tsv").write_text("\r\n".join(rows) + "\r\n")
+    assert main(["kb", "eval", str(folder), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["n_queries"] == len({r.split("\t")[0] for r in rows})
+
+
 def test_kb_eval_bad_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["kb", "eval", str(tmp_path)]) == 2
     assert "corpus.jsonl" in capsys.readouterr().err

@@ -38,9 +38,9 @@ def _jsonl(path: Path) -> list[dict]:
         except json.JSONDecodeError as exc:
             raise UsageError(f"{path}, line {n}: not JSON ({exc.msg})") from None
         if (not isinstance(row, dict) or not isinstance(row.get("_id"), (str, int))
-                or not all(isinstance(row.get(k, ""), str) for k in ("text", "title"))):
+                or not all(isinstance(row.get(k) or "", str) for k in ("text", "title"))):
             raise UsageError(f'{path}, line {n}: each line is an object with an "_id" and a string "text"')
-        rows.append(row | {"_id": str(row["_id"])})
+        rows.append(row | {"_id": str(row["_id"]), "text": row.get("text") or "", "title": row.get("title") or ""})
     return rows
 
 
@@ -50,13 +50,21 @@ def load_beir(folder: Path) -> tuple[list[dict], list[dict], dict[str, dict[str,
     if not qrels_path.is_file():
         raise UsageError(f"{qrels_path}: missing")
     qrels: dict[str, dict[str, int]] = {}
-    for n, line in enumerate(qrels_path.read_text(encoding="utf-8").splitlines()[1:], 2):  # line 1: the header
-        if line.strip():
-            fields = line.split("\t")
-            if len(fields) != 3 or not fields[2].strip().lstrip("-").isdigit():
-                raise UsageError(f"{qrels_path}, line {n}: want query-id, corpus-id and an integer score, "
-                                 "separated by tabs")
-            qrels.setdefault(fields[0], {})[fields[1]] = int(fields[2])
+    try:
+        lines = qrels_path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError:
+        raise UsageError(f"{qrels_path}: not UTF-8 text") from None
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        fields = line.split("\t")
+        judgment = len(fields) == 3 and fields[2].strip().lstrip("-").isdigit()
+        if n == 1 and not judgment:
+            continue  # the header (query-id, corpus-id, score); a file without one starts with a judgment
+        if not judgment:
+            raise UsageError(f"{qrels_path}, line {n}: want query-id, corpus-id and an integer score, "
+                             "separated by tabs")
+        qrels.setdefault(fields[0].strip(), {})[fields[1].strip()] = int(fields[2])
     judged = [q for q in queries if q["_id"] in qrels]
     if not corpus or not judged:
         raise UsageError(f"{folder}: nothing to evaluate ({len(corpus)} documents, {len(judged)} queries with "
