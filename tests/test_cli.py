@@ -122,3 +122,26 @@ def test_pull_default_into_an_empty_data_dir_then_nothing(tmp_path: Path) -> Non
     assert second.returncode == 0 and second.stderr.count("already installed") == 3
     assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file()) == files
     assert run_cli("models", "verify", env=env).stdout.count(": ok") == 4
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["bench", "--no-quality", "--out", "{tmp}/missing/bench.json"], "--out {tmp}/missing/bench.json: the folder"),
+    (["bench", "--no-quality", "--chart", "{tmp}"], "--chart {tmp}: is a folder"),
+    (["intents", "train", "{tmp}/data.csv", "--out", "{tmp}/no/such/model.onnx"], "the folder {tmp}/no/such does not"),
+    (["intents", "review", "--out", "{tmp}/gone/review.csv"], "--out {tmp}/gone/review.csv: the folder"),
+])
+def test_an_unwritable_output_is_refused_before_the_work(argv: list[str], message: str, cli_home: Path,
+                                                          capsys: pytest.CaptureFixture[str],
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """A long run (a benchmark, a training) must not end in a traceback that throws its results away because
+    a folder name was mistyped: the output path is checked first."""
+    import edgebot.bench.run
+
+    def no_work(*_: object, **__: object) -> None:
+        raise AssertionError("the work started")
+
+    monkeypatch.setattr(edgebot.bench.run, "run", no_work)
+    (cli_home / "data.csv").write_text("text,label\nhello,greet\nhi there,greet\nbye,leave\nsee you,leave\n")
+    tmp = str(cli_home)
+    assert main([a.format(tmp=tmp) for a in argv]) == 2
+    assert message.format(tmp=tmp) in capsys.readouterr().err

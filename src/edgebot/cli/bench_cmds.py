@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from edgebot.cli.common import Add, say
+from edgebot.cli.common import Add, output_file, say
 from edgebot.errors import UsageError
 from edgebot.settings import LoadedSettings
 
@@ -31,6 +31,7 @@ def cmd_bench(args: argparse.Namespace, loaded: LoadedSettings) -> int:
 
     if args.rounds < 1:
         raise UsageError(f"--rounds {args.rounds}: give 1 or more")
+    out, chart_path = output_file(args.out, "--out"), output_file(args.chart, "--chart")
     settings = loaded.settings
     models = args.model or [settings.llm.model]
     store = ModelStore(settings.models_dir)
@@ -52,12 +53,12 @@ def cmd_bench(args: argparse.Namespace, loaded: LoadedSettings) -> int:
     with tempfile.TemporaryDirectory(prefix="edgebot-bench-") as tmp:
         result = run(plan, settings.models_dir, Path(tmp), say)
     result["command"] = "edgebot bench " + " ".join(args.argv_tail)
-    if args.out:
-        Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
-        say(f"results written to {args.out}")
-    if args.chart:
-        chart(result, Path(args.chart))
-        say(f"chart written to {args.chart}")
+    if out:
+        out.write_text(json.dumps(result, indent=2) + "\n")
+        say(f"results written to {out}")
+    if chart_path:
+        chart(result, chart_path)
+        say(f"chart written to {chart_path}")
     print(json.dumps(result, indent=2) if args.json else table(result))
     return 0
 

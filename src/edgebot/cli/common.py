@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, Protocol
 
+from edgebot.errors import UsageError
 from edgebot.settings import LoadedSettings
 
 Handler = Callable[[argparse.Namespace, LoadedSettings], int]
@@ -22,6 +25,22 @@ def common_parser() -> argparse.ArgumentParser:
         "--config", metavar="FILE", help="config file to use (default: $EDGEBOT_CONFIG or the user config dir)"
     )
     return common
+
+
+def output_file(path: str | None, option: str) -> Path | None:
+    """PATH (given with OPTION) as a file this command can write, checked before any long work starts, so that
+    a typo in a folder name does not throw away a finished run's results."""
+    if not path:
+        return None
+    out = Path(path).expanduser()
+    folder = out.parent if str(out.parent) else Path(".")
+    if out.is_dir():
+        raise UsageError(f"{option} {path}: is a folder; give a file name")
+    if not folder.is_dir():
+        raise UsageError(f"{option} {path}: the folder {folder} does not exist (create it first)")
+    if not os.access(folder, os.W_OK) or (out.exists() and not os.access(out, os.W_OK)):
+        raise UsageError(f"{option} {path}: not writable")
+    return out
 
 
 def say(text: str) -> None:

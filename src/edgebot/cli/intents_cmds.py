@@ -9,7 +9,7 @@ from typing import Any
 
 import msgspec
 
-from edgebot.cli.common import Add, progress, say
+from edgebot.cli.common import Add, output_file, progress, say
 from edgebot.errors import UsageError
 from edgebot.settings import LoadedSettings
 
@@ -40,6 +40,8 @@ def cmd_intents_train(args: argparse.Namespace, loaded: LoadedSettings) -> int:
         return _train_catalog(args, loaded)
     if not args.data or not args.out:
         raise UsageError("give DATA and --out FILE, or --catalog CATALOG")
+    out = output_file(args.out, "--out")
+    assert out is not None
     train_set = load_examples(args.data, "train")
     check_trainable(train_set)  # before loading the encoder: bad data is the first thing to report
     val_set = load_examples(args.val, "val") if args.val else None
@@ -50,7 +52,7 @@ def cmd_intents_train(args: argparse.Namespace, loaded: LoadedSettings) -> int:
     encoder = open_encoder(loaded.settings)
     cache = EmbeddingCache(loaded.settings.data_dir / "cache" / "embeddings.sqlite3")
     try:
-        result = train(train_set, val_set, encoder, cache, Path(args.out), holdout=args.holdout,
+        result = train(train_set, val_set, encoder, cache, out, holdout=args.holdout,
                        oos_recall_target=args.oos_recall_target, progress=progress)
     finally:
         cache.close()
@@ -80,8 +82,8 @@ def _train_catalog(args: argparse.Namespace, loaded: LoadedSettings) -> int:
     catalog = load_catalog(catalog_path(args.catalog))
     examples = catalog.examples()
     check_trainable(examples)  # before the encoder loads
-    out = ensure_intent_model(catalog, open_encoder(loaded.settings), loaded.settings.data_dir, say=say,
-                              out=Path(args.out) if args.out else None)
+    target = output_file(args.out, "--out")
+    out = ensure_intent_model(catalog, open_encoder(loaded.settings), loaded.settings.data_dir, say=say, out=target)
     print(f"wrote {out}: {len(catalog.intent)} intents, {len(examples)} examples")
     return 0
 
@@ -149,6 +151,7 @@ def cmd_intents_review(args: argparse.Namespace, loaded: LoadedSettings) -> int:
 
     settings = loaded.settings
     since = since_modifier(args.since)
+    out = output_file(args.out, "--out")
     catalog = _configured_catalog(loaded)
     if args.import_file:
         path = Path(args.import_file)
@@ -172,10 +175,10 @@ def cmd_intents_review(args: argparse.Namespace, loaded: LoadedSettings) -> int:
             "selected (start `edgebot serve` once with the catalog to train it)")
     rows = drifting(Database(settings.database_path), reference, since, everything=args.all, limit=args.limit)
     text = json.dumps(rows, indent=2) if args.json else to_csv(rows)
-    if args.out:
-        Path(args.out).write_text(text, encoding="utf-8")
-        say(f"{len(rows)} utterances written to {args.out}: fill the label column (an intent, or oos), then "
-            f"`edgebot intents review --import {args.out}`; add good ones as examples to the catalog and retrain")
+    if out:
+        out.write_text(text, encoding="utf-8")
+        say(f"{len(rows)} utterances written to {out}: fill the label column (an intent, or oos), then "
+            f"`edgebot intents review --import {out}`; add good ones as examples to the catalog and retrain")
     else:
         print(text, end="" if text.endswith("\n") else "\n")
     return 0
