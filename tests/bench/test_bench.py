@@ -27,7 +27,7 @@ def test_bench_measures_direct_api_and_quality(models_dir: Path, tmp_path: Path,
     assert row["quantization"] == "Q4_1" and row["load_s"] > 0
     assert row["prompt_tokens_per_s"] > 0 and row["decode_tokens_per_s"] > 0 and row["ttft_ms_cold"] > 0
     assert len(row["decode_tokens_per_s_rounds"]) == 2 and row["decode_tokens_per_s_chat"] > 0
-    assert row["rss_mb_peak"] > 100
+    assert row["rss_mb_peak"] > 100 and row["server_parallel"] == 2
     for v in ("1", "2"):
         sweep = row["api"][v]
         assert sweep["errors"] == 0 and sweep["requests"] == 2 * int(v) and sweep["tokens"] > 0
@@ -37,6 +37,13 @@ def test_bench_measures_direct_api_and_quality(models_dir: Path, tmp_path: Path,
     assert png.stat().st_size > 10_000 and png.read_bytes()[:4] == b"\x89PNG"
     assert result["command"].startswith("edgebot bench --visitors 1,2")
     assert result["plan"]["rounds"] == 2
+
+
+def test_the_bench_server_is_always_the_batched_engine() -> None:
+    from edgebot.bench.run import server_parallel
+
+    assert server_parallel([1]) == 2  # parallel 1 would be llama-cpp-python's single-sequence path
+    assert server_parallel([1, 4, 8]) == 8 and server_parallel([3]) == 3
 
 
 def test_rounds_are_summarised_by_medians_and_compared_round_by_round() -> None:

@@ -71,6 +71,13 @@ def alternate(i: int, steps: list[Callable[[], None]]) -> None:
         step()
 
 
+def server_parallel(visitors: Sequence[int]) -> int:
+    """`llm.parallel` for the bench's `edgebot serve`: room for the most visitors at once, and at least 2, so that
+    the batched engine (what serve runs by default) is measured even with --visitors 1 (`llm.parallel` = 1 is
+    llama-cpp-python's one-request-at-a-time path, kept only for comparison)."""
+    return max(2, *visitors)
+
+
 def server_settings(models_dir: Path, model: str, threads: int, *, parallel: int, tokens: int, n_ctx: int,
                     kv_cache: str) -> dict[str, str]:
     """`edgebot serve`'s settings for a speed comparison: plain chat (no knowledge base) with the bench's
@@ -177,8 +184,9 @@ def bench_model(plan: Plan, name: str, threads: int, models_dir: Path, work: Pat
                                    (lambda: servers.llama_bench(path, threads, plan.tokens, kv_cache=plan.kv_cache))
                                    if plan.compare else None)
     row |= direct
-    settings = server_settings(models_dir, name, threads, parallel=max(plan.visitors), tokens=plan.tokens,
+    settings = server_settings(models_dir, name, threads, parallel=server_parallel(plan.visitors), tokens=plan.tokens,
                                n_ctx=plan.n_ctx, kv_cache=plan.kv_cache)
+    row["server_parallel"] = int(settings["llm_parallel"])
     server = servers.edgebot_server(settings, work, f"edgebot-{name}-{threads}")
     rss = PeakRss(server)
     row["rss_mb_idle"] = server.rss_mb()
