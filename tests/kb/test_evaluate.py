@@ -25,6 +25,17 @@ def test_kb_eval_on_a_tiny_beir_folder(mode: str, cli_home: Path, capsys: pytest
     assert result["n_queries"] == 3 and result["ndcg@10"] > 0.9 and result["mrr@10"] == 1.0
 
 
+def test_kb_eval_all_modes_side_by_side(cli_home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["kb", "eval", str(BEIR), "--mode", "all", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert list(result) == ["hybrid", "vector", "bm25"]
+    assert all(r["n_queries"] == 3 and r["mrr@10"] == 1.0 for r in result.values())
+    assert main(["kb", "eval", str(BEIR), "--mode", "all"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["hybrid", "vector", "bm25"] and lines[1].split()[0] == "ndcg@10"
+    assert len(lines[1].split()) == 4
+
+
 def test_kb_eval_reads_beir_variants(cli_home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """Variants found in published BEIR folders: qrels without a header line and with CRLF line ends, a null
     title, integer ids, extra fields. Every judgment counts, the first line's included."""

@@ -136,14 +136,15 @@ def cmd_kb_eval(args: argparse.Namespace, loaded: LoadedSettings) -> int:
     from edgebot.runtime import open_encoder
 
     corpus, _, _ = load_beir(Path(args.dir))  # a bad folder is reported before the encoder loads
-    results = evaluate(Path(args.dir), open_encoder(loaded.settings), [args.mode],
+    modes: list[Any] = ["hybrid", "vector", "bm25"] if args.mode == "all" else [args.mode]
+    results = evaluate(Path(args.dir), open_encoder(loaded.settings), modes,
                        progress=progress("indexing the corpus", len(corpus)))
-    result = results[args.mode]
     if args.json:
-        print(json.dumps(result, indent=2))
+        print(json.dumps(results if args.mode == "all" else results[args.mode], indent=2))
     else:
-        for key, value in result.items():
-            print(f"{key:<16} {value}")
+        print(f"{'':<16}" + "".join(f"{mode:>10}" for mode in modes))
+        for key in results[modes[0]]:
+            print(f"{key:<16}" + "".join(f"{results[mode][key]:>10}" for mode in modes))
     return 0
 
 
@@ -164,10 +165,12 @@ def register(sub: Any, add: Add) -> None:
     p.add_argument("ids", nargs="+", type=int, metavar="ID", help="document ids")
     p = add(ksub, "search", cmd_kb_search, "Search the knowledge base.")
     p.add_argument("query", help="what to look for")
-    p.add_argument("--mode", choices=["hybrid", "vector", "bm25"], default="hybrid", help="retrieval mode")
+    p.add_argument("--mode", choices=["hybrid", "vector", "bm25", "all"], default="hybrid",
+                   help="retrieval mode; all: the three side by side on one index (JSON: an object per mode)")
     p.add_argument("-k", type=int, default=5, help="how many results (default 5)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p = add(ksub, "eval", cmd_kb_eval, "Evaluate retrieval on a BEIR-format folder.")
     p.add_argument("dir", metavar="DIR", help="folder with corpus.jsonl, queries.jsonl, qrels/test.tsv")
-    p.add_argument("--mode", choices=["hybrid", "vector", "bm25"], default="hybrid", help="retrieval mode")
+    p.add_argument("--mode", choices=["hybrid", "vector", "bm25", "all"], default="hybrid",
+                   help="retrieval mode; all: the three side by side on one index (JSON: an object per mode)")
     p.add_argument("--json", action="store_true", help="print JSON")
