@@ -88,7 +88,7 @@ def server_settings(models_dir: Path, model: str, threads: int, *, parallel: int
             "llm_kv_cache_8bit": str(kv_cache != "f16").lower()}
 
 
-def _direct(plan: Plan, path: Path, threads: int, reference: Callable[[], dict[str, Any]] | None
+def _direct(plan: Plan, path: Path, threads: int, reference: Callable[[], dict[str, Any]] | None, say: Say
             ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Load time, prompt and decode tokens/s and time to first token, in this process (batched provider, one
     sequence); decode measured as llama-bench's tg test is (from an almost empty context, TOKENS tokens),
@@ -121,6 +121,9 @@ def _direct(plan: Plan, path: Path, threads: int, reference: Callable[[], dict[s
 
         for i in range(plan.rounds):
             alternate(i, [ours] + ([lambda: theirs.append(reference())] if reference else []))
+            tg = next((v for k, v in (theirs[-1] if theirs else {}).items() if k.startswith("tg") and "_" not in k), None)
+            say(f"  round {i + 1}/{plan.rounds}: decode {round(decode[-1], 1) if decode else None} tokens/s"
+                + (f", llama-bench tg {tg}" if theirs else ""))
         rates = [r.decode_tokens_per_s for r in chat if r.decode_tokens_per_s]
         return {"load_s": round(load_s, 3), "prompt_tokens_per_s": round(float(np.median(pp_rates)), 1),
                 "decode_tokens_per_s": round(float(np.median(decode)), 1) if decode else None,
@@ -182,7 +185,7 @@ def bench_model(plan: Plan, name: str, threads: int, models_dir: Path, work: Pat
     say(f"{name}, {threads} threads: direct speed" + (" and llama-bench" if plan.compare else ""))
     direct, bench_rounds = _direct(plan, path, threads,
                                    (lambda: servers.llama_bench(path, threads, plan.tokens, kv_cache=plan.kv_cache))
-                                   if plan.compare else None)
+                                   if plan.compare else None, say)
     row |= direct
     settings = server_settings(models_dir, name, threads, parallel=server_parallel(plan.visitors), tokens=plan.tokens,
                                n_ctx=plan.n_ctx, kv_cache=plan.kv_cache)
@@ -195,7 +198,7 @@ def bench_model(plan: Plan, name: str, threads: int, models_dir: Path, work: Pat
         for v in plan.visitors:
             say(f"{name}, {threads} threads: edgebot API" + (f" and llama-server -np {v}" if plan.compare else "")
                 + f", {v} visitor(s), {plan.rounds} round(s)")
-            sweeps[str(v)], theirs[str(v)] = _sweeps(plan, path, threads, v, server.url, work)
+            sweeps[str(v)], theirs[str(v)] = _sweeps(plan, path, threads, v, server.url, work, say)
     finally:
         row["rss_mb_peak"] = rss.stop()
         server.stop()
@@ -212,7 +215,7 @@ def bench_model(plan: Plan, name: str, threads: int, models_dir: Path, work: Pat
     return row
 
 
-def _sweeps(plan: Plan, path: Path, threads: int, visitors: int, ours_url: str, work: Path
+def _sweeps(plan: Plan, path: Path, threads: int, visitors: int, ours_url: str, work: Path, say: Say
             ) -> tuple[dict[str, Any], dict[str, Any]]:
     """VISITORS simulated visitors against edgebot (and llama-server -np VISITORS), PLAN.rounds times."""
     def go(request: load.Request, url: str, runs: list[dict[str, Any]]) -> Callable[[], None]:
@@ -226,6 +229,8 @@ def _sweeps(plan: Plan, path: Path, threads: int, visitors: int, ours_url: str, 
         for i in range(plan.rounds):
             alternate(i, [go(load.edgebot_request, ours_url, ours)]
                       + ([go(load.llama_server_request, srv.url, theirs)] if srv else []))
+            say(f"  round {i + 1}/{plan.rounds}: edgebot {ours[-1].get('aggregate_tokens_per_s')} tokens/s"
+                + (f", llama-server {theirs[-1].get('aggregate_tokens_per_s')}" if theirs else ""))
     finally:
         if srv:
             srv.stop()
