@@ -121,9 +121,8 @@ def _direct(plan: Plan, path: Path, threads: int, reference: Callable[[], dict[s
 
         for i in range(plan.rounds):
             alternate(i, [ours] + ([lambda: theirs.append(reference())] if reference else []))
-            tg = next((v for k, v in (theirs[-1] if theirs else {}).items() if k.startswith("tg") and "_" not in k), None)
             say(f"  round {i + 1}/{plan.rounds}: decode {round(decode[-1], 1) if decode else None} tokens/s"
-                + (f", llama-bench tg {tg}" if theirs else ""))
+                + (f", llama-bench tg {theirs[-1].get(_tg_key(theirs[-1]))}" if theirs else ""))
         rates = [r.decode_tokens_per_s for r in chat if r.decode_tokens_per_s]
         return {"load_s": round(load_s, 3), "prompt_tokens_per_s": round(float(np.median(pp_rates)), 1),
                 "decode_tokens_per_s": round(float(np.median(decode)), 1) if decode else None,
@@ -237,12 +236,17 @@ def _sweeps(plan: Plan, path: Path, threads: int, visitors: int, ours_url: str, 
     return median_of(ours), (median_of(theirs) if theirs else {})
 
 
+def _tg_key(bench: dict[str, Any]) -> str:
+    """The key of llama-bench's decode figure in its results ("tg128" for 128 tokens)."""
+    return next((k for k in bench if k.startswith("tg") and "stddev" not in k), "")
+
+
 def ratios(row: dict[str, Any]) -> dict[str, Any]:
     """edgebot / llama.cpp for the figures the targets name: the ratio of the medians, and with several
     rounds each round's ratio (`..._rounds`)."""
     ref = row["llama_cpp"]
     bench = ref["llama_bench"]
-    tg = next((k for k in bench if k.startswith("tg") and "stddev" not in k), "")
+    tg = _tg_key(bench)
     out: dict[str, Any] = {}
 
     def put(key: str, ours: Any, theirs: Any, ours_rounds: Any = None, theirs_rounds: Any = None) -> None:

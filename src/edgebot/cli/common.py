@@ -33,7 +33,7 @@ def output_file(path: str | None, option: str) -> Path | None:
     if not path:
         return None
     out = Path(path).expanduser()
-    folder = out.parent if str(out.parent) else Path(".")
+    folder = out.parent
     if out.is_dir():
         raise UsageError(f"{option} {path}: is a folder; give a file name")
     if not folder.is_dir():
