@@ -148,3 +148,28 @@ def test_cli_reingesting_a_folder_removes_deleted_files(cli_home: Path, capsys: 
         path.unlink()
     assert main(["kb", "ingest", str(site)]) == 0
     assert "has nothing to read now; kept the 2 documents" in capsys.readouterr().err
+
+
+def test_cli_ingest_leaves_out_drafts_and_hidden_folders(cli_home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A site's source folder: Hugo/Jekyll drafts are not published pages, and hidden folders (.github's issue
+    templates) and node_modules hold files that are not the site's pages."""
+    from edgebot.cli import main
+
+    site = cli_home / "site"
+    (site / ".github").mkdir(parents=True)
+    (site / "node_modules" / "pkg").mkdir(parents=True)
+    (site / ".github" / "bug_report.md").write_text("# Bug report\n\nDescribe the bug you found.")
+    (site / "node_modules" / "pkg" / "README.md").write_text("# pkg\n\nA package's readme.")
+    (site / ".notes.md").write_text("# Private notes\n\nNot a page.")
+    (site / "returns.md").write_text("---\ntitle: Returns\n---\n\nReturn any item within 30 days.")
+    (site / "sale.md").write_text("---\ntitle: Winter sale\ndraft: true\n---\n\nEverything half price in January.")
+    (site / "jobs.md").write_text("---\ntitle: Jobs\npublished: false\n---\n\nWe are hiring a baker.")
+    assert main(["kb", "ingest", str(site)]) == 0
+    assert "sale.md: a draft" in capsys.readouterr().err
+    assert main(["kb", "list", "--json"]) == 0
+    assert [d["title"] for d in json.loads(capsys.readouterr().out)] == ["Returns"]
+    (site / "returns.md").write_text("---\ntitle: Returns\ndraft: yes\n---\n\nReturn any item within 30 days.")
+    assert main(["kb", "ingest", str(site / "returns.md")]) == 0  # given alone, and a draft now
+    assert "removed 'Returns'" in capsys.readouterr().err
+    assert main(["kb", "list", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == []

@@ -64,7 +64,7 @@ def _ingest(runtime: Any, spec: list[str]) -> None:
     files = find_files([DEMO_SITE if s == "demo" else s for s in spec])
     if runtime.searcher is None:
         raise UsageError("--kb needs the knowledge base turned on (kb.enabled)")
-    report = Ingestor(runtime.kb, runtime.searcher.encoder).ingest([parse_file(f) for f in files])
+    report = Ingestor(runtime.kb, runtime.searcher.encoder).ingest([d for d in map(parse_file, files) if not d.draft])
     say(f"knowledge base: {report.added} added, {report.updated} updated, {report.unchanged} unchanged")
 
 

@@ -37,12 +37,18 @@ def cmd_kb_ingest(args: argparse.Namespace, loaded: LoadedSettings) -> int:
         files += find_files([DEMO_SITE])
     store, encoder = _kb(loaded)
     assert encoder is not None
-    documents, unreadable = [], []
+    documents, unreadable, drafts = [], [], set()
     for f in files:  # one unreadable file is reported, not a reason to drop the others
         try:
-            documents.append(parse_file(f))
+            doc = parse_file(f)
         except UsageError as exc:
             unreadable.append(str(exc))
+            continue
+        if doc.draft:  # not published: not an answer for visitors (an earlier version is removed below)
+            drafts.add(doc.source)
+            say(f"skipped {f}: a draft (its front matter says draft: true or published: false)")
+        else:
+            documents.append(doc)
     site: list[SourceDocument] = []
     home = ""
     if args.wordpress:
@@ -62,16 +68,20 @@ def cmd_kb_ingest(args: argparse.Namespace, loaded: LoadedSettings) -> int:
     for line in [*unreadable, *report.skipped]:
         say(f"skipped {line}")
     if not args.keep_unlisted:
-        _remove_unlisted(store, args, files, site, home)
+        _remove_unlisted(store, args, files, site, home, drafts)
     return 1 if unreadable else 0
 
 
 def _remove_unlisted(store: KnowledgeStore, args: argparse.Namespace, files: list[Path],
-                     site: list[SourceDocument], home: str) -> None:
+                     site: list[SourceDocument], home: str, drafts: set[str]) -> None:
     """Remove what a re-read folder or site no longer has, so the bot stops citing deleted or unpublished pages
-    (a file that exists but could not be read keeps its earlier version)."""
+    (a file that exists but could not be read keeps its earlier version; a file turned draft is removed)."""
     from edgebot.kb import folder_prefixes, stale_documents, wordpress_prefixes
 
+    for source in sorted(drafts):
+        if (doc := store.find(source)) is not None:
+            store.delete(doc.id)
+            say(f"removed {doc.title!r} ({source}): it is a draft now")
     found = {str(f.resolve()) for f in files}
     sources: list[tuple[str, tuple[str, ...], set[str]]] = []
     for folder in [Path(p) for p in args.paths if Path(p).is_dir()] + ([DEMO_SITE] if args.demo else []):

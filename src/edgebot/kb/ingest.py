@@ -32,6 +32,7 @@ class SourceDocument:
     text: str
     url: str | None = None
     modified: str | None = None
+    draft: bool = False  # front matter says it is not published (draft: true, published: false)
 
     @property
     def sha256(self) -> str:
@@ -55,7 +56,7 @@ def parse_file(path: Path) -> SourceDocument:
         raw = path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError:
         raise UsageError(f"{path}: not UTF-8 text") from None
-    title, url = "", None
+    title, url, draft = "", None, False
     if kind == "html":
         text, title = html_to_text(raw)
     else:
@@ -64,22 +65,33 @@ def parse_file(path: Path) -> SourceDocument:
         if match:
             for line in match.group(1).splitlines():
                 key, _, value = line.partition(":")
-                if key.strip() == "title":
-                    title = value.strip().strip("\"'")
-                elif key.strip() == "url":
-                    url = value.strip()
+                key, value = key.strip().lower(), value.strip().strip("\"'")
+                if key == "title":
+                    title = value
+                elif key == "url":
+                    url = value
+                elif key in ("draft", "published"):  # Hugo's draft: true, Jekyll's published: false
+                    draft = draft or value.lower() in (("true", "yes") if key == "draft" else ("false", "no"))
             text = text[match.end():]
     if not title:
         first = re.search(r"^#\s+(.+)$", text, re.MULTILINE)
         title = first.group(1).strip() if first else path.stem.replace("-", " ").replace("_", " ").title()
-    return SourceDocument(str(path.resolve()), title, text, url)
+    return SourceDocument(str(path.resolve()), title, text, url, draft=draft)
+
+
+SKIPPED_FOLDERS = {"node_modules", "__pycache__"}  # and every hidden one (.git, .github, ...)
 
 
 def find_files(paths: Iterable[str | Path]) -> list[Path]:
+    """The pages in PATHS: files as given; in folders, recursively, every .md, .markdown, .txt, .html and .htm
+    file except hidden ones and those under hidden folders or node_modules (a site's repository carries
+    issue templates and packages' READMEs that are not its pages)."""
     out: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            out += sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in SUFFIXES)
+            out += sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in SUFFIXES
+                          and not any(part.startswith(".") or part in SKIPPED_FOLDERS
+                                      for part in f.relative_to(p).parts))
         elif p.is_file():
             out.append(p)
         else:
