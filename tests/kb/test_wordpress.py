@@ -24,6 +24,7 @@ class WordPress(LocalServer):
         self.changes: dict[int, dict | None] = {}  # post id -> fields to change, or None: no longer listed
         self.home: str | None = "https://shop.example"  # what the REST index (/wp-json/) says; None: no index
         self.wp_json = "json"  # what /wp-json/... gives: the API, or (plain permalinks) "404" or the home "html"
+        self.busy = 0  # answer this many requests for lists with 503 (and Retry-After: 0) first
 
 
 class Handler(QuietHandler):
@@ -52,6 +53,12 @@ class Handler(QuietHandler):
             return
         if not route.startswith("/wp/v2/") or query.get("status") != ["publish"]:
             self.send_error(404)
+            return
+        if self.server.busy:
+            self.server.busy -= 1
+            self.send_response(503)
+            self.send_header("Retry-After", "0")
+            self.end_headers()
             return
         page = int(query.get("page", ["1"])[0])
         total = len(list(RECORDED.glob(f"{kind}-*.json")))
@@ -142,6 +149,15 @@ def test_reingest_removes_what_the_site_no_longer_lists(
     assert "has nothing to read now; kept the 2 documents" in capsys.readouterr().err
     assert main(["kb", "list", "--json"]) == 0
     assert len(json.loads(capsys.readouterr().out)) == 3
+
+
+def test_a_busy_site_is_asked_again(wordpress: WordPress) -> None:
+    wordpress.busy = 2  # two 503s in a row, then the answer: the third try gets it
+    docs = list(read_wordpress(wordpress.url))
+    assert len(docs) == 4 and len([p for p in wordpress.seen if "/wp/v2/" in p]) == 3 + 2
+    wordpress.busy = 3  # three in a row: give up with the status
+    with pytest.raises(UsageError, match="answered HTTP 503 for posts"):
+        list(read_wordpress(wordpress.url))
 
 
 def test_unreachable_site_is_a_clear_error() -> None:

@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import re
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -110,13 +111,35 @@ def _rest_urls(base: str, route: str, params: dict[str, str | int]) -> list[str]
             f"{base}/?" + urllib.parse.urlencode({"rest_route": route, **params})]
 
 
+TRANSIENT = {429, 500, 502, 503, 504}  # a busy or rate-limiting host: worth asking again
+RETRIES = (1.0, 4.0)  # seconds to wait before the second and third try (or the host's Retry-After, up to 30 s)
+
+
+def _open(url: str, timeout: float, sleep: Callable[[float], None] = time.sleep) -> Any:
+    """urlopen, tried again after a pause when the host is busy or the connection drops (one slow answer in
+    a read of hundreds of pages should not cost the whole read)."""
+    for wait in (*RETRIES, None):
+        try:
+            return urllib.request.urlopen(url, timeout=timeout)
+        except urllib.error.HTTPError as exc:
+            if exc.code not in TRANSIENT or wait is None:
+                raise
+            after = exc.headers.get("Retry-After", "") if exc.headers else ""
+            sleep(min(30.0, float(after)) if after.isdigit() else wait)
+        except (urllib.error.URLError, OSError) as exc:  # a timeout or a dropped connection; not a wrong address
+            if wait is None or not isinstance(getattr(exc, "reason", exc), (TimeoutError, ConnectionResetError)):
+                raise
+            sleep(wait)
+    raise AssertionError("unreachable")
+
+
 def _rest_get(urls: list[str], timeout: float) -> tuple[Any, Any, int]:
     """JSON from the first of URLS that answers with JSON: (body, headers, which URL answered). Without pretty
     permalinks /wp-json/ is a 404, or, on servers that send every path to index.php, the home page's HTML."""
     for i, url in enumerate(urls):
         last = i == len(urls) - 1
         try:
-            with urllib.request.urlopen(url, timeout=timeout) as response:
+            with _open(url, timeout) as response:
                 return json.loads(response.read().decode("utf-8")), response.headers, i
         except urllib.error.HTTPError as exc:
             if exc.code != 404 or last:
