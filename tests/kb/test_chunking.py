@@ -26,6 +26,19 @@ def test_size_limit_and_overlap() -> None:
     assert all(f"number {i} " in words for i in range(60))  # nothing lost
 
 
+def test_text_without_spaces_is_cut_not_dropped() -> None:
+    """Chinese or Japanese pages have no spaces between words: every character must reach some chunk (a long
+    run used to be cut to its first few hundred characters, the rest lost)."""
+    zh = "".join(f"第{i}条：我们在五个工作日内发货，退货期限为三十天。" for i in range(200))
+    blob = "".join(chr(0x4E00 + i % 500) for i in range(5000))  # one 5,000-character "word"
+    for text in (zh, blob):
+        chunks = chunk_markdown(f"# 页\n{text}", max_chars=300, overlap=60)
+        assert len(chunks) > 10 and all(len(c.text) <= 301 for c in chunks)
+        joined = "".join(c.text.replace(" ", "") for c in chunks)
+        assert all(text[i:i + 50] in joined for i in range(0, len(text), 50))  # nothing lost
+    assert chunk_markdown(f"# 页\n{zh}", max_chars=300, overlap=60)[0].text.endswith("。")  # cut at sentence ends
+
+
 def test_html_to_text_keeps_headings_drops_scripts() -> None:
     text, title = html_to_text(
         "<html><head><title>Help &amp; FAQ</title><script>var x=1;</script></head><body><nav>Menu</nav>"

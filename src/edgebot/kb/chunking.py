@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 
 HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
-SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+|(?<=[。！？])\s*")  # CJK sentences end without a space
 
 
 @dataclass(frozen=True)
@@ -17,21 +17,22 @@ class Chunk:
 
 
 def _pieces(paragraph: str, limit: int) -> list[str]:
-    """A paragraph cut at sentence (else word) boundaries into pieces of at most LIMIT characters."""
+    """A paragraph cut at sentence (else word, else character) boundaries into pieces of at most LIMIT
+    characters; nothing is dropped (text without spaces, Chinese or Japanese say, is cut every LIMIT)."""
     if len(paragraph) <= limit:
         return [paragraph]
     out: list[str] = []
     current = ""
     for unit in SENTENCE_END.split(paragraph):
         words = [unit] if len(unit) <= limit else unit.split()
-        for word in words:
+        for word in (w[i:i + limit] for w in words for i in range(0, len(w), limit)):
             candidate = f"{current} {word}".strip()
             if len(candidate) <= limit:
                 current = candidate
             else:
                 if current:
                     out.append(current)
-                current = word[:limit]
+                current = word
     if current:
         out.append(current)
     return out
