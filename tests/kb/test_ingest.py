@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from edgebot.errors import UsageError
 from edgebot.kb import Ingestor, KnowledgeStore, Searcher, find_files, parse_file
 from edgebot.storage import Database
 
@@ -173,3 +174,16 @@ def test_cli_ingest_leaves_out_drafts_and_hidden_folders(cli_home: Path, capsys:
     assert "removed 'Returns'" in capsys.readouterr().err
     assert main(["kb", "list", "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == []
+
+
+def test_html_in_a_declared_legacy_encoding_is_read(tmp_path: Path) -> None:
+    """Older pages saved as windows-1252 say so in a <meta>; a file that is neither UTF-8 nor declared is an error."""
+    old = tmp_path / "menu.html"
+    old.write_bytes('<meta http-equiv="Content-Type" content="text/html; charset=windows-1252"><title>Café</title>'
+                    "<p>Crème brûlée – 5 €</p>".encode("cp1252"))
+    doc = parse_file(old)
+    assert (doc.title, doc.text) == ("Café", "Crème brûlée – 5 €")
+    bad = tmp_path / "notes.txt"
+    bad.write_bytes("Crème".encode("cp1252"))
+    with pytest.raises(UsageError, match="notes.txt: not UTF-8 text"):
+        parse_file(bad)

@@ -53,10 +53,14 @@ def parse_file(path: Path) -> SourceDocument:
     kind = SUFFIXES.get(path.suffix.lower())
     if kind is None:
         raise UsageError(f"{path}: unsupported file type (use .md, .html or .txt)")
+    data = path.read_bytes()
     try:
-        raw = path.read_bytes().decode("utf-8-sig")
+        raw: str | None = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise UsageError(f"{path}: not UTF-8 text") from None
+        raw = _declared_charset(data) if kind == "html" else None
+    if raw is None:
+        hint = ", or declare its encoding with <meta charset=...>" if kind == "html" else ""
+        raise UsageError(f"{path}: not UTF-8 text (save it as UTF-8{hint})")
     title, url, draft = "", None, False
     if kind == "html":
         text, title = html_to_text(raw)
@@ -81,6 +85,18 @@ def parse_file(path: Path) -> SourceDocument:
 
 
 SKIPPED_FOLDERS = {"node_modules", "__pycache__"}  # and every hidden one (.git, .github, ...)
+
+
+def _declared_charset(data: bytes) -> str | None:
+    """DATA decoded with the encoding its <meta charset> or http-equiv Content-Type declares (older pages
+    saved as windows-1252 or ISO-8859-1); None when it declares none or that does not fit."""
+    match = re.search(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_.:-]+)""", data[:4096], re.IGNORECASE)
+    if not match:
+        return None
+    try:
+        return data.decode(match.group(1).decode("ascii"))
+    except (LookupError, UnicodeDecodeError):
+        return None
 
 
 def find_files(paths: Iterable[str | Path]) -> list[Path]:
