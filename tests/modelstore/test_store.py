@@ -137,13 +137,18 @@ def test_corrupted_install_fails_verify(tmp_path: Path, http_server: FileServer)
 
 def test_path_source_and_cli_add(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     src = tmp_path / "mine.gguf"
-    src.write_bytes(PAYLOAD)
+    src.write_bytes(b"GGUF" + PAYLOAD)  # what a GGUF file starts with
     models = tmp_path / "models"
     monkeypatch.setenv("EDGEBOT_PATHS_MODELS_DIR", str(models))
+    (tmp_path / "notes.txt").write_bytes(PAYLOAD)
+    assert main(["models", "add", "notes", "--path", str(tmp_path / "notes.txt")]) == 2  # a chat model must be GGUF
+    assert main(["models", "add", "Bad Name", "--path", str(src)]) == 2
+    err = capsys.readouterr().err
+    assert "notes.txt: not a GGUF file" in err and "model name 'Bad Name'" in err and "hashing" not in err
     assert main(["models", "add", "mine", "--path", str(src)]) == 0
     assert "edgebot models pull mine" in capsys.readouterr().out
     assert main(["models", "pull", "mine", "-q"]) == 0
-    assert (models / "mine" / "mine.gguf").read_bytes() == PAYLOAD
+    assert (models / "mine" / "mine.gguf").read_bytes() == b"GGUF" + PAYLOAD
     assert main(["models", "verify", "mine"]) == 0
     assert main(["models", "add", "mine", "--path", str(src)]) == 2  # duplicate name
     assert main(["models", "add", "other", "--url", "https://example.invalid/x.gguf"]) == 2  # no --sha256

@@ -70,10 +70,11 @@ def cmd_models_verify(args: argparse.Namespace, loaded: LoadedSettings) -> int:
 
 
 def cmd_models_add(args: argparse.Namespace, loaded: LoadedSettings) -> int:
-    from edgebot.modelstore import ModelEntry, SourcePart, add_user_model, sha256_file
+    from edgebot.modelstore import ModelEntry, SourcePart, add_user_model, check_new_name, sha256_file
 
     if bool(args.url) == bool(args.path):
         raise UsageError("give exactly one of --url URL or --path FILE")
+    check_new_name(loaded.settings.models_dir, args.name)  # before hashing a file of gigabytes
     if args.url:
         if not args.sha256:
             raise UsageError("--url needs --sha256 HASH so the download can be verified")
@@ -82,6 +83,10 @@ def cmd_models_add(args: argparse.Namespace, loaded: LoadedSettings) -> int:
         src = Path(args.path).expanduser().resolve()
         if not src.is_file():
             raise UsageError(f"{src} is not a file")
+        if args.kind == "llm":
+            from edgebot.llm.gguf_tools import check_gguf
+
+            check_gguf(src)
         say(f"hashing {src} ...")
         part, file_name, size, digest = SourcePart(path=str(src)), src.name, src.stat().st_size, sha256_file(src)
         if args.sha256 and args.sha256.lower() != digest:

@@ -52,7 +52,8 @@ def recent_llama_log(lines: int = 3) -> str:
     return " / ".join(line.strip() for line in text[-lines:] if line.strip())
 
 
-def _check_gguf(path: Path) -> None:
+def check_gguf(path: Path) -> None:
+    """PATH is a file that starts as a GGUF file does (else a UsageError saying so)."""
     if not path.is_file():
         raise UsageError(f"{path}: no such file")
     with path.open("rb") as f:
@@ -73,7 +74,7 @@ def info(path: Path) -> dict[str, Any]:
     weights are memory-mapped, not read)."""
     import llama_cpp
 
-    _check_gguf(path)
+    check_gguf(path)
     quiet_llama_logs()
     llama_cpp.llama_backend_init()
     params = llama_cpp.llama_model_default_params()

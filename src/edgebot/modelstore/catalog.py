@@ -78,9 +78,20 @@ def _read(path: Path) -> list[ModelEntry]:
     return entries
 
 
+def _check_name(name: str, where: Path | str) -> None:
+    if not NAME_RE.match(name):
+        raise UsageError(f"model name {name!r} in {where}: use lowercase letters, digits, '.', '_' or '-'")
+
+
+def check_new_name(models_dir: Path, name: str) -> None:
+    """NAME is a valid model name not yet in the catalog (`edgebot models add` asks before hashing a file)."""
+    _check_name(name, "the command line")
+    if name in load_catalog(models_dir):
+        raise UsageError(f"a model named {name} is already in the catalog; pick another name")
+
+
 def _validate(entry: ModelEntry, where: Path | str) -> None:
-    if not NAME_RE.match(entry.name):
-        raise UsageError(f"model name {entry.name!r} in {where}: use lowercase letters, digits, '.', '_' or '-'")
+    _check_name(entry.name, where)
     if not SHA_RE.match(entry.sha256):
         raise UsageError(f"model {entry.name} in {where}: sha256 must be 64 lowercase hex digits")
     if not entry.source:
@@ -114,8 +125,7 @@ def load_catalog(models_dir: Path) -> dict[str, ModelEntry]:
 def add_user_model(models_dir: Path, entry: ModelEntry) -> Path:
     """Append ENTRY to the user catalog (atomically rewritten); returns the catalog's path."""
     _validate(entry, "the command line")
-    if entry.name in load_catalog(models_dir):
-        raise UsageError(f"a model named {entry.name} is already in the catalog; pick another name")
+    check_new_name(models_dir, entry.name)
     path = models_dir / USER_CATALOG
     entries = _read(path) if path.is_file() else []
     entries.append(entry)
