@@ -102,7 +102,8 @@ def _declared_charset(data: bytes) -> str | None:
 def find_files(paths: Iterable[str | Path]) -> list[Path]:
     """The pages in PATHS: files as given; in folders, recursively, every .md, .markdown, .txt, .html and .htm
     file except hidden ones and those under hidden folders or node_modules (a site's repository carries
-    issue templates and packages' READMEs that are not its pages)."""
+    issue templates and packages' READMEs that are not its pages). A file reached twice (a folder and a file
+    in it) is listed once."""
     out: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
@@ -113,7 +114,10 @@ def find_files(paths: Iterable[str | Path]) -> list[Path]:
             out.append(p)
         else:
             raise UsageError(f"{p}: no such file or folder")
-    return out
+    unique: dict[Path, Path] = {}
+    for f in out:
+        unique.setdefault(f.resolve(), f)
+    return list(unique.values())
 
 
 WORDPRESS_KINDS = ("posts", "pages")
