@@ -16,6 +16,13 @@ def test_chunks_follow_headings_and_keep_the_path() -> None:
     ]
 
 
+def test_comment_lines_in_code_blocks_are_not_headings() -> None:
+    text = "# Install\nRun the installer.\n\n```bash\n# download first\ncurl -O https://example.org/x\n```\n\n## Use\nStart it."
+    chunks = chunk_markdown(text)
+    assert [c.heading for c in chunks] == ["Install", "Install > Use"]
+    assert "# download first" in chunks[0].text and "curl" in chunks[0].text
+
+
 def test_size_limit_and_overlap() -> None:
     sentences = " ".join(f"Sentence number {i} says something useful." for i in range(60))
     chunks = chunk_markdown(f"# Long\n{sentences}", max_chars=300, overlap=60)

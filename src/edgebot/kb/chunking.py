@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 
 HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
+FENCE = re.compile(r"^\s*(`{3,}|~{3,})")  # a fenced code block opens or closes: its "# ..." lines are not headings
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+|(?<=[。！？])\s*")  # CJK sentences end without a space
 
 
@@ -64,8 +65,12 @@ def chunk_markdown(text: str, *, max_chars: int = 900, overlap: int = 120) -> li
             sections.append((list(path), list(paragraphs)))
             paragraphs.clear()
 
+    fence = ""
     for line in text.splitlines():
-        match = HEADING.match(line)
+        opened = FENCE.match(line)
+        if opened and (not fence or opened.group(1).startswith(fence)):
+            fence = "" if fence else opened.group(1)
+        match = None if fence or opened else HEADING.match(line)
         if match:
             end_section()
             level = len(match.group(1))
