@@ -188,3 +188,17 @@ def test_html_in_a_declared_legacy_encoding_is_read(tmp_path: Path) -> None:
     bad.write_bytes("Crème".encode("cp1252"))
     with pytest.raises(UsageError, match="notes.txt: not UTF-8 text"):
         parse_file(bad)
+
+
+def test_an_exported_html_page_is_cited_by_its_canonical_address(tmp_path: Path) -> None:
+    """A static export of the site: the file's own path is no address for a visitor, its canonical URL is."""
+    page = tmp_path / "shipping.html"
+    page.write_text('<html><head><title>Shipping</title><link rel="canonical" href="https://shop.example/shipping/">'
+                    '</head><body><p>We ship in 2 days.</p></body></html>')
+    assert parse_file(page).url == "https://shop.example/shipping/"
+    og = tmp_path / "returns.html"
+    og.write_text('<meta property="og:url" content="https://shop.example/returns/"><p>30 days.</p>')
+    assert parse_file(og).url == "https://shop.example/returns/"
+    local = tmp_path / "local.html"
+    local.write_text('<link rel="canonical" href="/relative/"><p>No absolute address.</p>')
+    assert parse_file(local).url is None

@@ -18,9 +18,16 @@ class _Text(HTMLParser):
         self.lines: list[str] = [""]
         self.skip = 0
         self.title = ""
+        self.url: str | None = None  # the page's own address: <link rel="canonical"> or <meta property="og:url">
         self._in_title = False
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if (tag == "link" and "canonical" in (a.get("rel") or "").lower().split() and a.get("href")) or (
+                tag == "meta" and a.get("property") == "og:url" and a.get("content")):
+            address = (a.get("href") or a.get("content") or "").strip()
+            if address.startswith(("https://", "http://")) and self.url is None:
+                self.url = address
         if tag in _SKIP:
             self.skip += 1
         elif tag == "title":
@@ -49,11 +56,17 @@ class _Text(HTMLParser):
             self.lines[-1] += re.sub(r"\s+", " ", data)
 
 
-def html_to_text(markup: str) -> tuple[str, str]:
-    """(text, <title>) of MARKUP."""
+def html_page(markup: str) -> tuple[str, str, str | None]:
+    """(text, <title>, the page's canonical URL or None) of MARKUP."""
     parser = _Text()
     parser.feed(markup)
     parser.close()
     text = "\n".join(line.strip() for line in parser.lines)
     text = re.sub(r"\n{3,}", "\n\n", text).strip()
-    return text, html.unescape(parser.title.strip())
+    return text, html.unescape(parser.title.strip()), parser.url
+
+
+def html_to_text(markup: str) -> tuple[str, str]:
+    """(text, <title>) of MARKUP."""
+    text, title, _ = html_page(markup)
+    return text, title

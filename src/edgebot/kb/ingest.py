@@ -18,7 +18,7 @@ from typing import Any
 
 from edgebot.errors import UsageError
 from edgebot.kb.chunking import Chunk, chunk_markdown
-from edgebot.kb.html import html_to_text
+from edgebot.kb.html import html_page, html_to_text
 from edgebot.kb.store import Document, KnowledgeStore, NewDocument
 from edgebot.nlu import SentenceEncoder
 
@@ -63,7 +63,7 @@ def parse_file(path: Path) -> SourceDocument:
         raise UsageError(f"{path}: not UTF-8 text (save it as UTF-8{hint})")
     title, url, draft = "", None, False
     if kind == "html":
-        text, title = html_to_text(raw)
+        text, title, url = html_page(raw)  # a saved or exported page names its address: citations link it
     else:
         text = raw
         match = FRONT_MATTER.match(text)
