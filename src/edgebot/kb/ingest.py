@@ -135,7 +135,7 @@ TRANSIENT = {429, 500, 502, 503, 504}  # a busy or rate-limiting host: worth ask
 RETRIES = (1.0, 4.0)  # seconds to wait before the second and third try (or the host's Retry-After, up to 30 s)
 
 
-def _open(url: str, timeout: float, sleep: Callable[[float], None] = time.sleep) -> Any:
+def _open(url: str, timeout: float) -> Any:
     """urlopen, tried again after a pause when the host is busy or the connection drops (one slow answer in
     a read of hundreds of pages should not cost the whole read)."""
     for wait in (*RETRIES, None):
@@ -145,11 +145,11 @@ def _open(url: str, timeout: float, sleep: Callable[[float], None] = time.sleep)
             if exc.code not in TRANSIENT or wait is None:
                 raise
             after = exc.headers.get("Retry-After", "") if exc.headers else ""
-            sleep(min(30.0, float(after)) if after.isdigit() else wait)
+            time.sleep(min(30.0, float(after)) if after.isdigit() else wait)
         except (urllib.error.URLError, OSError) as exc:  # a timeout or a dropped connection; not a wrong address
             if wait is None or not isinstance(getattr(exc, "reason", exc), (TimeoutError, ConnectionResetError)):
                 raise
-            sleep(wait)
+            time.sleep(wait)
     raise AssertionError("unreachable")
 
 
