@@ -146,6 +146,59 @@ def test_a_prefix_copied_from_a_busy_sequence_gives_the_same_reply(batched, mode
         fresh.close()
 
 
+def test_two_models_share_one_compute_thread(batched, models_dir: Path, monkeypatch) -> None:
+    """Every batched model in the process decodes on one thread (llama.cpp's OpenMP threads slow each other
+    down once two threads run graphs), and closing one model leaves the other running."""
+    import llama_cpp
+
+    from edgebot.llm.batched import BatchedProvider
+
+    threads: set[int] = set()
+    real = llama_cpp.llama_decode
+
+    def recording(ctx, batch):  # type: ignore[no-untyped-def]
+        threads.add(threading.get_ident())
+        return real(ctx, batch)
+
+    monkeypatch.setattr(llama_cpp, "llama_decode", recording)
+    other = BatchedProvider(ModelStore(models_dir).path_for("smollm2-135m-instruct-q4_1"), n_ctx=512, parallel=2,
+                            n_threads=2)
+    try:
+        replies: dict[str, Completion] = {}
+        work = [threading.Thread(target=lambda p=p, name=name: replies.__setitem__(name, _ask(p, "Do you sell maps?")))
+                for name, p in (("first", batched), ("second", other))]
+        for t in work:
+            t.start()
+        for t in work:
+            t.join(120)
+        assert replies["first"].text == replies["second"].text and replies["first"].completion_tokens > 0
+        assert len(threads) == 1 and threading.get_ident() not in threads
+        running = other.stream([SYSTEM, ChatMessage("user", "Write a long story.")], GenerationOptions(max_tokens=300))
+        next(running)
+    finally:
+        other.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        list(running)
+    assert _ask(batched, "Hi!").completion_tokens > 0 and batched.health()["ok"]
+
+
+def test_a_schema_llama_cpp_cannot_take_fails_only_its_request(batched) -> None:
+    """A bad JSON schema (an operator's typo in a flow) fails that request; the model goes on serving."""
+    outcome: list[object] = []
+
+    def ask() -> None:
+        try:
+            outcome.append(_ask(batched, "Colour?", GenerationOptions(max_tokens=10, json_schema='{"type": "nonsense"}')))
+        except Exception as exc:  # noqa: BLE001 - the test looks at what came back
+            outcome.append(exc)
+
+    t = threading.Thread(target=ask, daemon=True)
+    t.start()
+    t.join(60)
+    assert outcome and isinstance(outcome[0], AssertionError) and "nonsense" in str(outcome[0])
+    assert _ask(batched, "Hi!").completion_tokens > 0
+
+
 def test_a_new_visitor_does_not_take_another_conversations_cache() -> None:
     from edgebot.llm.batched import _choose_slot, _Slot
 

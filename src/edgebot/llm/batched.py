@@ -3,10 +3,11 @@ call per step, through llama.cpp's C API.
 
 One llama.cpp context holds `parallel` sequences, each in its own KV stream (attention then reads only
 that sequence's cells: measured 8% more aggregate tokens/s at 8 visitors than one unified cache). A worker
-thread loops: it admits waiting requests into free sequence slots between steps, builds one batch with the
+loop admits waiting requests into free sequence slots between steps, builds one batch with the
 next token of every generating sequence plus chunks of the prompts still being read, decodes it, and
 samples each sequence with its own sampler. `stream()` may be called from any number of threads (the
-scheduler's workers): each call is one request.
+scheduler's workers): each call is one request. The loop runs on the process's one compute thread
+(compute.py), shared by every model loaded: two threads running llama.cpp graphs slow each other down.
 
 Prefix cache: every slot remembers which tokens its KV cache holds. A new request goes to a free slot
 whose whole cache is the start of its prompt (its session's previous turn), else to an empty slot, else to
@@ -33,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from edgebot.llm.compute import COMPUTE
 from edgebot.llm.native import NativeModel, attach_threadpool, free_threadpool, grammar_text
 from edgebot.llm.provider import ChatMessage, Completion, GenerationOptions, StreamItem, Token, collect
 
@@ -152,13 +154,13 @@ class BatchedProvider:
         self.model_path = model_path
         self.slots = [_Slot(i) for i in range(parallel)]
         self._incoming: deque[_Request] = deque()
-        self._cond = threading.Condition()
+        self._cond = COMPUTE.cond  # one lock and one thread for every model in the process (see compute.py)
         self._closed = False
+        self._stopped = threading.Event()
         self._grammars: dict[str, str] = {}
         self.stats = {"prompt_tokens": 0, "prompt_tokens_reused": 0, "steps": 0, "copies": 0}
         self.load_seconds = time.perf_counter() - started
-        self._thread = threading.Thread(target=self._run, name="edgebot-batch", daemon=True)
-        self._thread.start()
+        COMPUTE.add(self)
 
     # -- the ModelProvider interface ---------------------------------------------------------------------
     @property
@@ -228,7 +230,7 @@ class BatchedProvider:
         return collect(self.stream(messages, options))
 
     def health(self) -> dict[str, Any]:
-        return {"ok": not self._closed and self._thread.is_alive(), "provider": self.name,
+        return {"ok": not self._closed and COMPUTE.alive(), "provider": self.name,
                 "model": self.model_path.name, "n_ctx": self.n_ctx, "parallel": self.parallel,
                 "load_seconds": round(self.load_seconds, 3), **self.stats}
 
@@ -237,33 +239,41 @@ class BatchedProvider:
 
         with self._cond:
             self._closed = True
-            self._cond.notify()
-        self._thread.join(30)
-        if not self._thread.is_alive():
+            self._cond.notify_all()
+        if self._stopped.wait(30):
             llama_cpp.llama_batch_free(self.batch)
             llama_cpp.llama_free(self.ctx)
             free_threadpool(self.pool)
             self.native.close()
 
-    # -- the worker --------------------------------------------------------------------------------------
-    def _run(self) -> None:
-        while True:
-            with self._cond:
-                while not self._closed and not self._incoming and not self._active():
-                    self._cond.wait()
-                if self._closed:
-                    for req in [*self._incoming, *self._active()]:
-                        req.deliver(RuntimeError("the model was closed"))
-                    return
-                while self._incoming and any(s.request is None for s in self.slots):
-                    self._admit(self._incoming.popleft())
+    # -- the worker (run by the process's compute thread, compute.py) ------------------------------------
+    def wants_turn(self) -> bool:
+        return self._closed or bool(self._incoming) or any(s.request is not None for s in self.slots)
+
+    def prepare(self) -> bool:
+        if self._closed:
+            for req in [*self._incoming, *self._active()]:
+                req.deliver(RuntimeError("the model was closed"))
+            self._stopped.set()
+            return False
+        while self._incoming and any(s.request is None for s in self.slots):
+            req = self._incoming.popleft()
             try:
-                self._step()
-            except Exception as exc:  # every waiting caller gets the error; the loop goes on
-                log.exception("batched decode failed")
-                for req in self._active():
-                    req.deliver(exc)
-                    self._release(req)
+                self._admit(req)
+            except Exception as exc:  # this request fails (a schema llama.cpp can't take), the others go on
+                log.exception("could not start a generation")
+                req.deliver(exc)
+                self._release(req)
+        return True
+
+    def step(self) -> None:
+        try:
+            self._step()
+        except Exception as exc:  # every waiting caller gets the error; the loop goes on
+            log.exception("batched decode failed")
+            for req in self._active():
+                req.deliver(exc)
+                self._release(req)
 
     def _active(self) -> list[_Request]:
         return [s.request for s in self.slots if s.request is not None]
