@@ -248,7 +248,7 @@ class BatchedProvider:
 
     # -- the worker (run by the process's compute thread, compute.py) ------------------------------------
     def wants_turn(self) -> bool:
-        return self._closed or bool(self._incoming) or any(s.request is not None for s in self.slots)
+        return self._closed or bool(self._incoming) or bool(self._active())
 
     def prepare(self) -> bool:
         if self._closed:

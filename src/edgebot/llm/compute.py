@@ -44,13 +44,13 @@ class ComputeThread:
     def _run(self) -> None:
         while True:
             with self.cond:
-                while not any(m.wants_turn() for m in self._models):
+                while not (ready := [m for m in self._models if m.wants_turn()]):
                     if not self._models:
                         self._thread = None  # a later model starts a new thread (and OpenMP team)
                         return
                     self.cond.wait()
                 turns = []
-                for m in [m for m in self._models if m.wants_turn()]:
+                for m in ready:
                     if m.prepare():
                         turns.append(m)
                     else:
