@@ -10,6 +10,7 @@ from pathlib import Path
 from edgebot.audit import AuditLog
 from edgebot.dialogue import Engine
 from edgebot.dialogue.manager import Dialogue
+from edgebot.dialogue.slots import Generator
 from edgebot.errors import ConfigError
 from edgebot.kb import KnowledgeStore, Searcher
 from edgebot.llm import LlamaCppProvider, ModelProvider, Scheduler
@@ -45,7 +46,7 @@ def catalog_path(spec: str) -> Path:
     return demo_catalog_path() if spec == "demo" else Path(spec).expanduser()
 
 
-def open_dialogue(settings: Settings, encoder: SentenceEncoder, provider: ModelProvider | None, db: Database,
+def open_dialogue(settings: Settings, encoder: SentenceEncoder, provider: Generator | None, db: Database,
                   sessions: SessionStore, say: Callable[[str], None] | None = None,
                   audit: AuditLog | None = None, redact: Callable[[str], str] | None = None) -> Dialogue:
     """The dialogue manager for the configured catalog; its intent model is trained now if it is missing."""
@@ -168,7 +169,7 @@ class Runtime:
         audit = AuditLog(db, redact)
         key = load_key(settings.privacy.vault_key_file)
         vault = Vault(db, key) if key and settings.privacy.redact else None
-        dialogue = (open_dialogue(settings, encoder, provider, db, sessions, audit=audit, redact=redact)
+        dialogue = (open_dialogue(settings, encoder, scheduler, db, sessions, audit=audit, redact=redact)
                     if settings.dialogue.catalog else None)
         metrics = Metrics(queue_depth=lambda: scheduler.depth)
         alerts = Alerts(db, webhook_sender(settings.kpi.alert_webhook_url, settings.dialogue.webhook_secret))

@@ -104,3 +104,26 @@ def test_the_model_sees_placeholders_not_the_values(runtime: Runtime, monkeypatc
     list(runtime.engine.start_turn(sid, "I am Jane Miller, mail me at jane@example.com").events_sync())
     assert seen[0][-1] == "I am [PERSON_1], mail me at [EMAIL_1]"
     assert "jane@example.com" not in " ".join(seen[0]) and runtime.engine.canary in seen[0][0]
+
+
+def test_free_text_slots_ask_the_model_through_the_scheduler(tmp_path: Path, models_dir: Path, provider,
+                                                             encoder) -> None:
+    """A free-text slot's extraction queues on the scheduler like a reply: with one generation at a time
+    (llm.parallel = 1, llama-cpp-python's Llama, which is not thread-safe) a call straight to the model from
+    the turn's thread could run it on two threads at once."""
+    from edgebot.dialogue.catalog import Slot
+
+    settings = load_settings(environ={
+        "EDGEBOT_PATHS_DATA_DIR": str(tmp_path), "EDGEBOT_PATHS_MODELS_DIR": str(models_dir),
+        "EDGEBOT_DIALOGUE_CATALOG": "demo", "EDGEBOT_LLM_MAX_TOKENS": "8", "EDGEBOT_LLM_TEMPERATURE": "0",
+    }).settings
+    rt = Runtime.open(settings, provider=provider, encoder=encoder)
+    try:
+        assert rt.engine.dialogue is not None
+        before = rt.scheduler.completed
+        slot = Slot(name="product", extractor="text", prompt="Which product?", description="product the customer names")
+        value = rt.engine.dialogue.filler.extract(slot, "The zip on my Ridgeline rain jacket broke")
+        assert value is None or (isinstance(value, str) and value)
+        assert rt.scheduler.completed == before + 1
+    finally:
+        rt.close()

@@ -9,10 +9,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Protocol
 
 from edgebot.dialogue.catalog import Catalog, Slot
-from edgebot.llm import ChatMessage, GenerationOptions, ModelProvider
+from edgebot.llm import ChatMessage, Completion, GenerationOptions
 
 EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 PHONE = re.compile(r"(?<![\w+])(\+?\d[\d ().-]{5,}\d)(?!\w)")
@@ -126,10 +127,17 @@ def pattern_extractor(regex: str) -> Extractor:
 BUILTIN: dict[str, Extractor] = {"email": email, "phone": phone, "date": date, "number": number, "yes_no": yes_no}
 
 
+class Generator(Protocol):
+    """What slot extraction needs of the model. In a server this is the scheduler: its queue keeps the model to
+    one generation at a time where it can only do one (llm.parallel = 1) and to one compute thread."""
+
+    def generate(self, messages: Sequence[ChatMessage], options: GenerationOptions) -> Completion: ...
+
+
 class SlotFiller:
     """Runs a catalog's extractors; `text` slots go to the language model (when one is given)."""
 
-    def __init__(self, catalog: Catalog, provider: ModelProvider | None = None) -> None:
+    def __init__(self, catalog: Catalog, provider: Generator | None = None) -> None:
         self.extractors = dict(BUILTIN) | {name: pattern_extractor(rx) for name, rx in catalog.patterns.items()}
         self.provider = provider
 
@@ -162,7 +170,7 @@ def slot_schema(slot: Slot) -> str:
     })
 
 
-def llm_extract(provider: ModelProvider | None, slot: Slot, text: str) -> str | None:
+def llm_extract(provider: Generator | None, slot: Slot, text: str) -> str | None:
     """Ask the model for SLOT under a JSON-schema grammar: the answer always parses; null means not given."""
     if provider is None:
         return None

@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 import msgspec
 
 from edgebot.errors import EdgebotError
-from edgebot.llm.provider import ChatMessage, Completion, GenerationOptions, ModelProvider, StreamItem, Token
+from edgebot.llm.provider import ChatMessage, Completion, GenerationOptions, ModelProvider, StreamItem, Token, collect
 
 
 class QueueFullError(EdgebotError):
@@ -156,6 +156,10 @@ class Scheduler:
         job = Job(messages, options, loop, self.flush_interval, self.running, self.flushes_per_s)
         self._queue.put(job)
         return job
+
+    def generate(self, messages: Sequence[ChatMessage], options: GenerationOptions) -> Completion:
+        """Queue a job and wait for its Completion (QueueFullError when busy, GenerationError when it fails)."""
+        return collect(iter(self.submit(messages, options)))
 
     def running(self) -> int:
         """Jobs generating now (at most one per worker)."""
