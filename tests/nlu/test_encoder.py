@@ -32,3 +32,11 @@ def test_batching_and_padding_barely_move_vectors(encoder: Encoder) -> None:
 def test_long_text_is_truncated_not_rejected(encoder: Encoder) -> None:
     assert encoder.embed(["word " * 2000]).shape == (1, 384)
     assert encoder.embed([]).shape == (0, 384)
+
+
+def test_the_encoders_threads_do_not_spin_between_calls(encoder: Encoder) -> None:
+    """onnxruntime's threads spin after each call by default, on the cores llama.cpp decodes on (a third fewer
+    tokens/s for 4 replies while messages were encoded alongside: benchmarks/encoder_spin.py)."""
+    options = encoder._session.get_session_options()
+    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+    assert options.get_session_config_entry("session.inter_op.allow_spinning") == "0"
