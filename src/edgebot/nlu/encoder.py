@@ -42,7 +42,7 @@ class Encoder:
             options.intra_op_num_threads = n_threads
         options.inter_op_num_threads = 1
         if not spin:  # onnxruntime's threads otherwise spin after each call, on the cores llama.cpp decodes on:
-            # 4 sequences decoded 30% fewer tokens/s while a message was encoded every 100 ms (encoder_spin.py)
+            # 4 sequences decoded 35% fewer tokens/s while a message was encoded every 100 ms (encoder_spin.py)
             options.add_session_config_entry("session.intra_op.allow_spinning", "0")
             options.add_session_config_entry("session.inter_op.allow_spinning", "0")
         self._session = ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
