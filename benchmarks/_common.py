@@ -10,6 +10,9 @@ import platform
 import shutil
 import sys
 import tempfile
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -90,3 +93,35 @@ def write_result(path: Path | None, result: dict[str, Any]) -> None:
         return
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(result, indent=2) + "\n")
+
+
+def decode_together(provider: Any, beside: Callable[[], None] | None = None, *, sequences: int = 4,
+                    every_s: float = 0.1) -> float:
+    """Aggregate tokens/s of SEQUENCES greedy 128-token generations (the bench's plain prompt) started together
+    on PROVIDER (a BatchedProvider), while BESIDE, when given, runs on a second thread every EVERY_S seconds."""
+    from edgebot.bench.run import PLAIN_PROMPT
+    from edgebot.llm.provider import GenerationOptions, collect
+
+    tokens = provider.native.tokenize(PLAIN_PROMPT)
+    options = GenerationOptions(max_tokens=128, temperature=0)
+    stop = threading.Event()
+
+    def side() -> None:
+        while beside is not None and not stop.is_set():
+            beside()
+            stop.wait(every_s)
+
+    helper = threading.Thread(target=side, daemon=True)
+    helper.start()
+    done: list[int] = []
+    work = [threading.Thread(target=lambda: done.append(collect(provider.stream_tokens(tokens, options)).completion_tokens))
+            for _ in range(sequences)]
+    started = time.perf_counter()
+    for t in work:
+        t.start()
+    for t in work:
+        t.join()
+    rate = sum(done) / (time.perf_counter() - started)
+    stop.set()
+    helper.join()
+    return rate

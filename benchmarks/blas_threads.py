@@ -17,56 +17,32 @@ import os
 import statistics
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
-from _common import MODELS_DIR, command, machine, write_result
+from _common import MODELS_DIR, command, decode_together, machine, write_result
 
 
 def child(rows: int, models_dir: str) -> None:
     import numpy as np
 
-    from edgebot.bench.run import PLAIN_PROMPT
     from edgebot.llm.batched import BatchedProvider
-    from edgebot.llm.provider import GenerationOptions, collect
     from edgebot.modelstore import ModelStore
 
     provider = BatchedProvider(ModelStore(Path(models_dir)).require("smollm2-135m-instruct-q4_1"), n_ctx=1024,
                                parallel=4, n_threads=2)
-    tokens = provider.native.tokenize(PLAIN_PROMPT)
-    options = GenerationOptions(max_tokens=128, temperature=0)
     matrix = np.random.default_rng(0).standard_normal((rows, 384)).astype(np.float32)
     query = matrix[0].copy()
     product_ms: list[float] = []
 
-    def decode_four(with_numpy: bool) -> float:
-        stop = threading.Event()
+    def search() -> None:
+        t = time.perf_counter()
+        int((matrix @ query).argmax())
+        product_ms.append((time.perf_counter() - t) * 1000)
 
-        def searches() -> None:
-            while with_numpy and not stop.is_set():
-                t = time.perf_counter()
-                int((matrix @ query).argmax())
-                product_ms.append((time.perf_counter() - t) * 1000)
-                stop.wait(0.1)
-
-        side = threading.Thread(target=searches, daemon=True)
-        side.start()
-        done: list[int] = []
-        work = [threading.Thread(target=lambda: done.append(collect(provider.stream_tokens(tokens, options)).completion_tokens))
-                for _ in range(4)]
-        started = time.perf_counter()
-        for t in work:
-            t.start()
-        for t in work:
-            t.join()
-        rate = sum(done) / (time.perf_counter() - started)
-        stop.set()
-        side.join()
-        return rate
-
-    decode_four(False)
-    out = {"alone": decode_four(False), "with numpy": decode_four(True), "product_ms_p50": statistics.median(product_ms)}
+    decode_together(provider)
+    out = {"alone": decode_together(provider), "with numpy": decode_together(provider, search),
+           "product_ms_p50": statistics.median(product_ms)}
     provider.close()
     print(json.dumps(out))
 

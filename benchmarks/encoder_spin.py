@@ -13,15 +13,13 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import threading
 import time
 from pathlib import Path
 
-from _common import MODELS_DIR, command, machine, write_result
+from _common import MODELS_DIR, command, decode_together, machine, write_result
 
-from edgebot.bench.run import PLAIN_PROMPT, alternate
+from edgebot.bench.run import alternate
 from edgebot.llm.batched import BatchedProvider
-from edgebot.llm.provider import GenerationOptions, collect
 from edgebot.modelstore import ModelStore
 from edgebot.nlu import Encoder
 
@@ -37,42 +35,20 @@ def main() -> int:
     encoders = {spin: Encoder(store.require("minilm-l6-v2-int8-dynamic"), store.require("minilm-l6-v2-tokenizer"),
                               sha256=store.entry("minilm-l6-v2-int8-dynamic").sha256, spin=spin) for spin in (True, False)}
     provider = BatchedProvider(store.require("smollm2-135m-instruct-q4_1"), n_ctx=1024, parallel=4, n_threads=2)
-    tokens = provider.native.tokenize(PLAIN_PROMPT)
-    options = GenerationOptions(max_tokens=128, temperature=0)
-
-    def decode_four() -> float:
-        done: list[int] = []
-        work = [threading.Thread(target=lambda: done.append(collect(provider.stream_tokens(tokens, options)).completion_tokens))
-                for _ in range(4)]
-        started = time.perf_counter()
-        for t in work:
-            t.start()
-        for t in work:
-            t.join()
-        return sum(done) / (time.perf_counter() - started)
-
     rates: dict[str, list[float]] = {"no encoder": [], "spinning on": [], "spinning off": []}
     latency: dict[str, list[float]] = {"spinning on": [], "spinning off": []}
 
     def phase(name: str, encoder: Encoder | None) -> None:
-        stop = threading.Event()
+        def message() -> None:
+            assert encoder is not None
+            t = time.perf_counter()
+            encoder.embed_one(f"Where is my order {len(latency[name])}? I bought a tent last week and it has not arrived.")
+            latency[name].append((time.perf_counter() - t) * 1000)
 
-        def messages() -> None:
-            i = 0
-            while encoder is not None and not stop.is_set():
-                t = time.perf_counter()
-                encoder.embed_one(f"Where is my order {i}? I bought a tent last week and it has not arrived.")
-                latency[name].append((time.perf_counter() - t) * 1000)
-                i += 1
-                stop.wait(args.interval_ms / 1000)
+        rates[name].append(decode_together(provider, message if encoder is not None else None,
+                                           every_s=args.interval_ms / 1000))
 
-        side = threading.Thread(target=messages, daemon=True)
-        side.start()
-        rates[name].append(decode_four())
-        stop.set()
-        side.join()
-
-    decode_four()
+    decode_together(provider)
     for enc in encoders.values():
         enc.embed_one("warm up")
     for i in range(args.rounds):
