@@ -211,3 +211,29 @@ def test_a_new_visitor_does_not_take_another_conversations_cache() -> None:
     assert _choose_slot([conversation, other], newcomer) is other  # the lowest sequence id: running ones packed
     follow_up = conversation.tokens + [503, 504]
     assert _choose_slot([conversation, other, empty], follow_up) is conversation  # its own previous turn
+
+
+def test_greedy_reads_llama_cpps_logits_and_remembers_pieces(batched) -> None:
+    """The argmax of greedy sequences reads llama.cpp's logits through a view kept per buffer address, and
+    token pieces are remembered: both give what llama.cpp gives when asked afresh, the text included."""
+    import llama_cpp
+    import numpy as np
+
+    prompt = batched.native.tokenize("The three primary colours are")
+    items: list[object] = []
+    batched.stream_tokens_into(prompt, GREEDY, items.append)
+    done = items[-1]
+    assert isinstance(done, Completion) and done.completion_tokens > 3
+    assert "".join(i.text for i in items if isinstance(i, Token)) == done.text
+    assert collect_text(batched.stream_tokens(prompt, GREEDY)) == done.text  # the same through the queue
+    fresh = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(batched.ctx, 0), (batched.native.n_vocab,))
+    view = batched.logits.rows(1)
+    assert np.array_equal(view[0], fresh) and batched.logits.rows(1) is view
+    for token in (0, 1, 42, 1000, batched.native.n_vocab - 1):
+        assert batched.native.piece(token) == batched.native._piece(token, False)
+        assert batched.native.piece(token) is batched.native.piece(token)
+    assert batched.native.piece(batched.native.eos, special=True) != batched.native.piece(batched.native.eos)
+
+
+def collect_text(stream) -> str:
+    return next(i for i in stream if isinstance(i, Completion)).text

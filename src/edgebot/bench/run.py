@@ -20,7 +20,7 @@ import numpy as np
 
 from edgebot.bench import load, servers
 from edgebot.llm import ChatMessage, GenerationOptions
-from edgebot.llm.provider import collect
+from edgebot.llm.provider import Completion, StreamItem, collect
 from edgebot.modelstore import ModelStore
 
 Say = Callable[[str], None]
@@ -112,10 +112,11 @@ def _direct(plan: Plan, path: Path, threads: int, reference: Callable[[], dict[s
         decode: list[float] = []
         theirs: list[dict[str, Any]] = []
 
-        def ours() -> None:  # the mean of 3 generations, as llama-bench's -r 3
-            runs = [collect(provider.stream_tokens(plain, GenerationOptions(max_tokens=plan.tokens, temperature=0)))
-                    for _ in range(3)]
-            rates = [r.decode_tokens_per_s for r in runs if r.decode_tokens_per_s]
+        def ours() -> None:  # the mean of 3 generations, as llama-bench's -r 3; tokens reach a callback on the
+            runs: list[StreamItem] = []  # decoding thread, as they do in `edgebot serve` (stream_into)
+            for _ in range(3):
+                provider.stream_tokens_into(plain, GenerationOptions(max_tokens=plan.tokens, temperature=0), runs.append)
+            rates = [r.decode_tokens_per_s for r in runs if isinstance(r, Completion) and r.decode_tokens_per_s]
             if rates:
                 decode.append(float(np.mean(rates)))
 

@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from edgebot.errors import UsageError
 from edgebot.llm.chat_template import ChatTemplate
 from edgebot.llm.provider import ChatMessage, GenerationOptions
@@ -31,6 +33,7 @@ class NativeModel:
         self.path = path
         self._buf = ctypes.create_string_buffer(256)
         self._eog: dict[int, bool] = {}
+        self._pieces: dict[int, bytes] = {}
         self.vocab = llama_cpp.llama_model_get_vocab(self.model)
         self.n_vocab = llama_cpp.llama_vocab_n_tokens(self.vocab)
         self.eos = llama_cpp.llama_vocab_eos(self.vocab)
@@ -57,7 +60,17 @@ class NativeModel:
         return list(out[:n])
 
     def piece(self, token: int, special: bool = False) -> bytes:
-        """The bytes of one token as it appears in text (special tokens only with SPECIAL)."""
+        """The bytes of one token as it appears in text (special tokens only with SPECIAL). Remembered per
+        token without SPECIAL: asked once per generated token, and a call into llama.cpp right after a
+        decode step costs about 10 microseconds (the step has pushed the caller's code out of the caches)."""
+        if not special:
+            known = self._pieces.get(token)
+            if known is None:
+                known = self._pieces[token] = self._piece(token, False)
+            return known
+        return self._piece(token, True)
+
+    def _piece(self, token: int, special: bool) -> bytes:
         import llama_cpp
 
         if token < 0:
@@ -103,6 +116,32 @@ class NativeModel:
         if self.model:
             llama_cpp.llama_model_free(self.model)
             self.model = None
+
+
+class LogitsView:
+    """A context's logits as a numpy array of (outputs, vocabulary), without copying. The view over each
+    buffer address is made once: building it (numpy over a ctypes pointer) took about 27 microseconds
+    right after a decode step, half a percent of a token of SmolLM2."""
+
+    def __init__(self, ctx: Any, n_vocab: int) -> None:
+        import llama_cpp.llama_cpp as bindings
+
+        self.ctx, self.n_vocab = ctx, n_vocab
+        self._get = ctypes.CFUNCTYPE(ctypes.c_void_p, ctypes.c_void_p)(("llama_get_logits", bindings._lib))
+        self._views: dict[tuple[int, int], np.ndarray] = {}
+
+    def rows(self, n: int) -> np.ndarray:
+        """The logits of the last decode's N outputs (valid until the next decode)."""
+        address = self._get(self.ctx)
+        if not address:
+            raise RuntimeError("llama.cpp returned no logits")
+        view = self._views.get((address, n))
+        if view is None:
+            if len(self._views) >= 64:  # buffers moved or many batch shapes: start over
+                self._views.clear()
+            flat = np.ctypeslib.as_array((ctypes.c_float * (n * self.n_vocab)).from_address(address))
+            view = self._views[(address, n)] = flat.reshape(n, self.n_vocab)
+        return view
 
 
 class _ThreadpoolParams(ctypes.Structure):
