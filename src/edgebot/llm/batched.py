@@ -110,13 +110,16 @@ def _choose_slot(free: Sequence[_Slot], tokens: Sequence[int]) -> _Slot:
 
 
 def _holdback(text: str, stops: Sequence[str]) -> int:
-    """How many trailing characters could be the start of a stop string (kept back until they can't)."""
+    """How many trailing characters could be the start of a stop string (kept back until they can't). Looks
+    only where a stop's first character occurs near the end: called once per generated token."""
     best = 0
     for s in stops:
-        for k in range(min(len(s) - 1, len(text)), 0, -1):
-            if text.endswith(s[:k]):
-                best = max(best, k)
+        i = text.find(s[0], max(0, len(text) - len(s) + 1))
+        while i >= 0:
+            if s.startswith(text[i:]):  # the earliest match is the longest
+                best = max(best, len(text) - i)
                 break
+            i = text.find(s[0], i + 1)
     return best
 
 
