@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from edgebot.bench.run import alternate, median_of, ratios
+from edgebot.bench.report import table
+from edgebot.bench.run import alternate, median_of, ratios, unequal_replies
 from edgebot.cli import main
 
 
@@ -68,6 +69,12 @@ def test_rounds_are_summarised_by_medians_and_compared_round_by_round() -> None:
     assert r["aggregate_tokens_per_s_vs_llama_server_np4"] == 1.0
     assert r["aggregate_tokens_per_s_vs_llama_server_np4_rounds"] == [1.0, 0.9, 1.2]
     assert r["ttft_p95_vs_llama_server_np4"] == 0.75
+    assert unequal_replies(row) == {}  # 3000 tokens on both sides
+    row["api"]["4"] = dict(summary, tokens=2400, latency_ms_p95=900.0)
+    assert unequal_replies(row) == {"4": [2400, 3000]}
+    row |= {"ratios": r, "unequal_replies": unequal_replies(row), "model": "m", "threads": 2, "quantization": "Q4_1",
+            "file_mb": 98.0, "load_s": 0.1, "prompt_tokens_per_s": 400.0, "ttft_ms_cold": 70.0}
+    assert "at 4 visitor(s) edgebot's replies held 2400 tokens, llama-server's 3000" in table({"rows": [row]})
 
 
 @pytest.mark.model

@@ -39,6 +39,9 @@ def table(result: dict[str, Any]) -> str:
             lines.append(f"{r['model']} ({r['threads']} threads) vs llama.cpp, same run"
                          + (f", medians of {rounds} rounds" if rounds > 1 else "") + ":")
             lines.extend(f"  {k} {v}" for k, v in r["ratios"].items())
+            for v, (ours, theirs) in r.get("unequal_replies", {}).items():
+                lines.append(f"  note: at {v} visitor(s) edgebot's replies held {ours} tokens, llama-server's {theirs}: "
+                             "replies ended early on one side, so that tokens/s ratio compares unequal work")
             bench = r["llama_cpp"]["llama_bench"]
             lines.append("  llama-bench: " + ", ".join(f"{k} {v}" for k, v in bench.items() if "stddev" not in k))
     return "\n".join(lines)

@@ -212,6 +212,8 @@ def bench_model(plan: Plan, name: str, threads: int, models_dir: Path, work: Pat
         bench = median_of(bench_rounds)
         row["llama_cpp"] = {"llama_bench": bench, "llama_server": theirs}
         row["ratios"] = ratios(row)
+        if unequal := unequal_replies(row):
+            row["unequal_replies"] = unequal
     return row
 
 
@@ -264,6 +266,18 @@ def ratios(row: dict[str, Any]) -> dict[str, Any]:
                             ("ttft_ms_p95", "ttft_p95_vs_llama_server_np")):
             put(f"{key}{v}", mine.get(figure), other.get(figure), mine.get("per_round", {}).get(figure),
                 other.get("per_round", {}).get(figure))
+    return out
+
+
+def unequal_replies(row: dict[str, Any], tolerance: float = 0.02) -> dict[str, list[int]]:
+    """Visitor counts at which edgebot's replies held a different number of tokens than llama-server's (more
+    than TOLERANCE apart): {visitors: [edgebot's tokens, llama-server's]}. Aggregate tokens/s then compares
+    unequal work: a model that ends replies early leaves its visitors waiting on per-request work."""
+    out = {}
+    for v, mine in row.get("api", {}).items():
+        ours, theirs = mine.get("tokens"), row.get("llama_cpp", {}).get("llama_server", {}).get(v, {}).get("tokens")
+        if ours and theirs and abs(ours - theirs) > tolerance * theirs:
+            out[v] = [ours, theirs]
     return out
 
 
