@@ -112,8 +112,10 @@ def _direct(plan: Plan, path: Path, threads: int, reference: Callable[[], dict[s
         decode: list[float] = []
         theirs: list[dict[str, Any]] = []
 
-        def ours() -> None:  # the mean of 3 generations, as llama-bench's -r 3; tokens reach a callback on the
-            runs: list[StreamItem] = []  # decoding thread, as they do in `edgebot serve` (stream_into)
+        def ours() -> None:
+            """The mean of 3 generations, as llama-bench's -r 3; the tokens reach a callback on the decoding
+            thread, as they do in `edgebot serve`."""
+            runs: list[StreamItem] = []
             for _ in range(3):
                 provider.stream_tokens_into(plain, GenerationOptions(max_tokens=plan.tokens, temperature=0), runs.append)
             rates = [r.decode_tokens_per_s for r in runs if isinstance(r, Completion) and r.decode_tokens_per_s]

@@ -153,7 +153,7 @@ class BatchedProvider:
         self.mem = llama_cpp.llama_get_memory(self.ctx)
         self.batch = llama_cpp.llama_batch_init(n_batch, 0, parallel)
         b = self.batch  # its arrays, fetched once: each attribute read makes a new ctypes pointer object
-        self._fields = (b.token, b.pos, b.n_seq_id, b.seq_id, b.logits)
+        self._arrays = (b.token, b.pos, b.n_seq_id, b.seq_id, b.logits)
         self.n_ctx, self.parallel, self.n_batch = n_ctx, parallel, n_batch
         self.model_path = model_path
         self.slots = [_Slot(i) for i in range(parallel)]
@@ -209,7 +209,7 @@ class BatchedProvider:
                     cancel: threading.Event | None, sink: Callable[[StreamItem], None]) -> None:
         """Generate, calling SINK with each Token and the final Completion on the batching thread itself, and
         return when done (raising what failed). Saves waking the caller's thread for every token: on a small
-        box each wake-up takes CPU time from the decoding threads (about 50 microseconds a token, 1%)."""
+        box each wake-up takes CPU time from the decoding threads (about 35 microseconds a token, 0.6%)."""
         prompt, stops = self.render(messages)
         self.stream_tokens_into(self.native.tokenize(prompt), options, sink, [*stops, *options.stop], cancel)
 
@@ -364,7 +364,7 @@ class BatchedProvider:
                 self._accept(req, int(llama_cpp.llama_sampler_sample(req.sampler, self.ctx, index)))
 
     def _put(self, i: int, token: int, pos: int, seq: int, logits: bool) -> None:
-        tokens, positions, n_seq_id, seq_id, outputs = self._fields
+        tokens, positions, n_seq_id, seq_id, outputs = self._arrays
         tokens[i] = token
         positions[i] = pos
         n_seq_id[i] = 1
