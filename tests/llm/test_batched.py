@@ -229,6 +229,17 @@ def test_greedy_reads_llama_cpps_logits_and_remembers_pieces(batched) -> None:
     fresh = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(batched.ctx, 0), (batched.native.n_vocab,))
     view = batched.logits.rows(1)
     assert np.array_equal(view[0], fresh) and batched.logits.rows(1) is view
+    import llama_cpp.llama_cpp as bindings
+
+    from edgebot.llm.native import LogitsView
+
+    lib = bindings._lib
+    try:  # without the library handle it falls back on the public binding, with the same result
+        bindings._lib = object()
+        public = LogitsView(batched.ctx, batched.native.n_vocab)
+    finally:
+        bindings._lib = lib
+    assert np.array_equal(public.rows(1)[0], fresh)
     for token in (0, 1, 42, 1000, batched.native.n_vocab - 1):
         assert batched.native.piece(token) == batched.native._piece(token, False)
         assert batched.native.piece(token) is batched.native.piece(token)

@@ -4,7 +4,7 @@ chat template and samplers. The batched engine (llm/batched.py) builds on it."""
 from __future__ import annotations
 
 import ctypes
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -124,10 +124,15 @@ class LogitsView:
     right after a decode step, half a percent of a token of SmolLM2."""
 
     def __init__(self, ctx: Any, n_vocab: int) -> None:
+        import llama_cpp
         import llama_cpp.llama_cpp as bindings
 
         self.ctx, self.n_vocab = ctx, n_vocab
-        self._get = ctypes.CFUNCTYPE(ctypes.c_void_p, ctypes.c_void_p)(("llama_get_logits", bindings._lib))
+        self._get: Callable[[Any], int | None]
+        try:  # the library's function returning a plain address (no ctypes pointer object to convert)
+            self._get = ctypes.CFUNCTYPE(ctypes.c_void_p, ctypes.c_void_p)(("llama_get_logits", bindings._lib))
+        except (AttributeError, TypeError):  # llama-cpp-python's loader changed: the public binding
+            self._get = lambda c: ctypes.cast(llama_cpp.llama_get_logits(c), ctypes.c_void_p).value
         self._views: dict[tuple[int, int], np.ndarray] = {}
 
     def rows(self, n: int) -> np.ndarray:
