@@ -16,9 +16,6 @@ aggregate tokens/s per variant.
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
-import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -27,16 +24,9 @@ from typing import Any
 from _common import MODELS_DIR, command, machine, write_result
 
 from edgebot.bench import load, servers
-from edgebot.bench.run import alternate, median_of
+from edgebot.bench.run import alternate, median_of, pipeline_settings, start_pipeline_server
 
 MODEL = "smollm2-135m-instruct-q4_1"
-QUESTIONS = [
-    "How long does shipping take?", "Can I return an item I have already opened?",
-    "What does the warranty cover?", "How do I reset my password?", "Which payment methods do you accept?",
-    "How can I contact customer service?", "Do you ship to other countries?", "How long do refunds take?",
-    "Can I change the email address of my account?", "Is there a fee for returns?",
-    "What should I do if my item arrives damaged?", "Can I pay in instalments?",
-]
 
 
 def main() -> None:
@@ -47,35 +37,22 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
-    settings = {"paths_models_dir": str(MODELS_DIR), "llm_model": MODEL, "llm_n_threads": "2", "llm_parallel": "8",
-                "llm_max_tokens": "128", "llm_temperature": "0", "llm_queue_size": "64", "llm_n_ctx": "2048",
-                "dialogue_catalog": "demo", "kb_enabled": "true"}
+    settings = pipeline_settings(MODELS_DIR, MODEL, 2, parallel=8, tokens=128) | {"llm_n_ctx": "2048"}
     work = Path(tempfile.mkdtemp(prefix="edgebot-pipeline-ab-"))
     started: dict[str, servers.Process] = {}
-    saved = dict(os.environ)
     try:
         for spec in args.variants:
             name, _, src = spec.partition("=")
-            env = {f"EDGEBOT_{k.upper()}": v for k, v in settings.items()} | {"EDGEBOT_PATHS_DATA_DIR": str(work / name)}
-            if src:
-                env["PYTHONPATH"] = src
-            subprocess.run([sys.executable, "-m", "edgebot", "kb", "ingest", "--demo"], env=saved | env, check=True,
-                           capture_output=True)
-            os.environ.update({k: v for k, v in env.items() if not k.startswith("EDGEBOT_")})
-            try:
-                started[name] = servers.edgebot_server(settings, work, name)
-            finally:
-                os.environ.clear()
-                os.environ.update(saved)
+            started[name] = start_pipeline_server(settings, work, name, {"PYTHONPATH": src} if src else None)
         for srv in started.values():  # load the encoder, the intent model and the knowledge base once
             load.sweep(load.edgebot_request, srv.url, 1, requests_per_visitor=2, max_tokens=128, time_limit_s=120,
-                       prompts=QUESTIONS)
+                       prompts=load.SHOP_QUESTIONS)
         runs: dict[str, list[dict[str, Any]]] = {name: [] for name in started}
 
         def step(name: str, srv: servers.Process) -> Callable[[], None]:
             return lambda: runs[name].append(load.sweep(load.edgebot_request, srv.url, args.visitors,
                                                         requests_per_visitor=args.requests, max_tokens=128,
-                                                        time_limit_s=300, prompts=QUESTIONS))
+                                                        time_limit_s=300, prompts=load.SHOP_QUESTIONS))
 
         for i in range(args.rounds):
             alternate(i, [step(name, srv) for name, srv in started.items()])

@@ -20,6 +20,14 @@ PROMPTS = [f"Write a detailed story about {topic}." for topic in (
     "the sea", "a lighthouse keeper", "a mountain village", "a lost dog", "a night train", "an old bookshop",
     "a desert caravan", "a winter market", "a robot gardener", "a river journey", "a forgotten castle",
     "a busy harbour", "a snowy pass", "a summer storm", "a city bakery", "a quiet observatory")]
+# Questions a visitor of the demo shop asks (answered from its help pages, or by a flow or a handoff).
+SHOP_QUESTIONS = [
+    "How long does shipping take?", "Can I return an item I have already opened?",
+    "What does the warranty cover?", "How do I reset my password?", "Which payment methods do you accept?",
+    "How can I contact customer service?", "Do you ship to other countries?", "How long do refunds take?",
+    "Can I change the email address of my account?", "Is there a fee for returns?",
+    "What should I do if my item arrives damaged?", "Can I pay in instalments?",
+]
 _VISITS = itertools.count(1)  # numbers every message sent in this process, for every server alike
 
 

@@ -22,6 +22,14 @@ def table(result: dict[str, Any]) -> str:
         lines.append(f"{r['model']:<30} {r['threads']:>3} {r['quantization'] or '-':<7} {r['file_mb']:>6.0f} "
                      f"{r['load_s']:>6.2f} {_f(r['prompt_tokens_per_s']):>7} {_f(r['decode_tokens_per_s']):>7} "
                      f"{_f(r['ttft_ms_cold']):>7} {_f(r.get('rss_mb_peak')):>7} {stories:>8}")
+    for r in result["rows"]:
+        if "pipeline_api_turn_ms_p50" in r:
+            lines.append(f"  {r['model']} ({r['threads']} threads), the demo shop's questions through the API and the full "
+                         f"pipeline: turn p50 {r['pipeline_api_turn_ms_p50']} ms, p95 {r['pipeline_api_turn_ms_p95']} ms, "
+                         f"TTFT p95 {_f(r.get('pipeline_api_ttft_ms_p95'))} ms ({r['pipeline_api_generated']} of "
+                         f"{r['pipeline_api_turns']} turns generated)")
+        elif "pipeline_api_error" in r:
+            lines.append(f"  {r['model']}: the full-pipeline API turns failed: {r['pipeline_api_error']}")
     lines.append("")
     lines.append(f"{'model':<30} {'thr':>3} {'visitors':>8} {'agg t/s':>8} {'ttft p95':>9} {'lat p95':>9}"
                  f"   {'llama-server agg t/s':>20} {'ttft p95':>9}")

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import numpy as np
 
 from edgebot.bench import load, servers
@@ -86,6 +87,61 @@ def server_settings(models_dir: Path, model: str, threads: int, *, parallel: int
             "llm_parallel": str(parallel), "llm_max_tokens": str(tokens), "llm_temperature": "0",
             "llm_system_prompt": load.SYSTEM, "llm_queue_size": "64", "kb_enabled": "false", "llm_n_ctx": str(n_ctx),
             "llm_kv_cache_8bit": str(kv_cache != "f16").lower()}
+
+
+def pipeline_settings(models_dir: Path, model: str, threads: int, *, parallel: int, tokens: int) -> dict[str, str]:
+    """`edgebot serve`'s settings for the full pipeline: the demo catalog and the demo shop's knowledge base
+    (ingest it into the server's data folder first), the product's own system prompt, greedy."""
+    return {"paths_models_dir": str(models_dir), "llm_model": model, "llm_n_threads": str(threads),
+            "llm_parallel": str(parallel), "llm_max_tokens": str(tokens), "llm_temperature": "0",
+            "llm_queue_size": "64", "dialogue_catalog": "demo", "kb_enabled": "true"}
+
+
+def start_pipeline_server(settings: dict[str, str], work: Path, name: str,
+                          extra_env: dict[str, str] | None = None) -> servers.Process:
+    """Ingest the demo shop's pages into NAME's data folder under WORK, then start `edgebot serve` there."""
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EDGEBOT_")} | (extra_env or {})
+    env |= {f"EDGEBOT_{k.upper()}": v for k, v in settings.items()} | {"EDGEBOT_PATHS_DATA_DIR": str(work / name)}
+    done = subprocess.run([sys.executable, "-m", "edgebot", "kb", "ingest", "--demo"], env=env, capture_output=True,
+                          text=True, timeout=600, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"ingesting the demo pages failed: {done.stderr.strip()[-300:]}")
+    saved = dict(os.environ)
+    os.environ.update(extra_env or {})
+    try:
+        return servers.edgebot_server(settings, work, name)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def _pipeline_api(name: str, threads: int, work: Path, models_dir: Path, tokens: int) -> dict[str, Any]:
+    """Turn latency through the API with the full pipeline: one visitor asks the demo shop's questions, each in
+    a new conversation, one after another (after two warm-up turns that load the encoder and the intent model).
+    Every turn counts: answers from the knowledge base, flows and handoffs alike."""
+    settings = pipeline_settings(models_dir, name, threads, parallel=2, tokens=tokens)
+    try:
+        server = start_pipeline_server(settings, work, f"pipeline-{name}-{threads}")
+    except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
+        return {"pipeline_api_error": str(exc)[-300:]}
+    try:
+        with httpx.Client() as client:
+            for question in load.SHOP_QUESTIONS[:2]:
+                load.edgebot_request(client, server.url, question, tokens)
+            turns = [load.edgebot_request(client, server.url, q, tokens) for q in load.SHOP_QUESTIONS]
+    finally:
+        server.stop()
+    ok = [t for t in turns if t.error is None]
+    if not ok:
+        return {"pipeline_api_error": f"every turn failed ({turns[0].error})"}
+    latency = [t.total_s * 1000 for t in ok]
+    ttft = [t.ttft_s * 1000 for t in ok if t.ttft_s is not None]
+    return {"pipeline_api_turns": len(ok), "pipeline_api_generated": sum(1 for t in ok if t.tokens),
+            "pipeline_api_turn_ms_p50": round(float(np.percentile(latency, 50)), 1),
+            "pipeline_api_turn_ms_p95": round(float(np.percentile(latency, 95)), 1),
+            "pipeline_api_ttft_ms_p95": round(float(np.percentile(ttft, 95)), 1) if ttft else None}
 
 
 def _direct(plan: Plan, path: Path, threads: int, reference: Callable[[], dict[str, Any]] | None, say: Say
@@ -210,6 +266,8 @@ def bench_model(plan: Plan, name: str, threads: int, models_dir: Path, work: Pat
     if plan.quality:
         say(f"{name}, {threads} threads: the demo stories through the full pipeline")
         row |= _stories(name, threads, work, models_dir)
+        say(f"{name}, {threads} threads: the demo shop's questions through the API and the full pipeline")
+        row |= _pipeline_api(name, threads, work, models_dir, plan.tokens)
     if plan.compare:
         bench = median_of(bench_rounds)
         row["llama_cpp"] = {"llama_bench": bench, "llama_server": theirs}
