@@ -24,7 +24,7 @@ from typing import Any
 from _common import MODELS_DIR, command, machine, write_result
 
 from edgebot.bench import load, servers
-from edgebot.bench.run import alternate, median_of, pipeline_settings, start_pipeline_server
+from edgebot.bench.run import alternate, median_of, pipeline_settings, start_server
 
 MODEL = "smollm2-135m-instruct-q4_1"
 
@@ -43,7 +43,7 @@ def main() -> None:
     try:
         for spec in args.variants:
             name, _, src = spec.partition("=")
-            started[name] = start_pipeline_server(settings, work, name, {"PYTHONPATH": src} if src else None)
+            started[name] = start_server(settings, work, name, {"PYTHONPATH": src} if src else None, demo_pages=True)
         for srv in started.values():  # load the encoder, the intent model and the knowledge base once
             load.sweep(load.edgebot_request, srv.url, 1, requests_per_visitor=2, max_tokens=128, time_limit_s=120,
                        prompts=load.SHOP_QUESTIONS)

@@ -178,6 +178,7 @@ class Runtime:
                         kb=settings.kb, searcher=searcher, dialogue=dialogue, redactor=redact, vault=vault,
                         observer=metrics.observe_turn, drift=drift)
         attach_variants(engine, settings, db, redact)
+        engine.prefill()
         if redact is not None:  # load the PII detectors' data now, not on the first visitor's message
             redact("Warm-up: call +1 202 555 0143 or mail warm.up@example.com")
         return cls(settings, provider, scheduler, db, sessions, engine, kb_store, searcher, audit, vault, metrics,

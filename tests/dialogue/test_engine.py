@@ -127,3 +127,27 @@ def test_free_text_slots_ask_the_model_through_the_scheduler(tmp_path: Path, mod
         assert rt.scheduler.completed == before + 1
     finally:
         rt.close()
+
+
+def test_the_system_prompt_is_evaluated_at_start_for_the_first_visitor(tmp_path: Path, models_dir: Path) -> None:
+    """With the batched engine the system prompt is in the prefix cache before any visitor: the first turn
+    copies it instead of evaluating it."""
+    from edgebot.llm import ChatMessage
+    from edgebot.llm.batched import BatchedProvider
+    from edgebot.modelstore import ModelStore
+
+    batched = BatchedProvider(ModelStore(models_dir).path_for("smollm2-135m-instruct-q4_1"), n_ctx=1024,
+                              parallel=2, n_threads=2)
+    settings = load_settings(environ={
+        "EDGEBOT_PATHS_DATA_DIR": str(tmp_path), "EDGEBOT_PATHS_MODELS_DIR": str(models_dir),
+        "EDGEBOT_LLM_MAX_TOKENS": "8", "EDGEBOT_LLM_TEMPERATURE": "0"}).settings
+    rt = Runtime.open(settings, provider=batched)
+    try:
+        assert batched.stats["prompt_tokens"] > 0  # evaluated while opening, before any visitor
+        system = batched.count_tokens([ChatMessage("system", rt.engine.instructions)])
+        reused = batched.stats["prompt_tokens_reused"]
+        sid, _ = rt.sessions.create()
+        list(rt.engine.start_turn(sid, "How do I reset my password?").events_sync())
+        assert batched.stats["prompt_tokens_reused"] - reused >= system - 8
+    finally:
+        rt.close()

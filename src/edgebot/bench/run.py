@@ -97,17 +97,20 @@ def pipeline_settings(models_dir: Path, model: str, threads: int, *, parallel: i
             "llm_queue_size": "64", "dialogue_catalog": "demo", "kb_enabled": "true"}
 
 
-def start_pipeline_server(settings: dict[str, str], work: Path, name: str,
-                          extra_env: dict[str, str] | None = None) -> servers.Process:
-    """Ingest the demo shop's pages into NAME's data folder under WORK, then start `edgebot serve` there."""
+def start_server(settings: dict[str, str], work: Path, name: str, extra_env: dict[str, str] | None = None, *,
+                 demo_pages: bool = False) -> servers.Process:
+    """Start `edgebot serve` with SETTINGS in NAME's data folder under WORK, EXTRA_ENV added to its environment
+    (e.g. PYTHONPATH, to run another version of the code); with DEMO_PAGES the demo shop's pages are ingested
+    there first."""
     import os
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith("EDGEBOT_")} | (extra_env or {})
-    env |= {f"EDGEBOT_{k.upper()}": v for k, v in settings.items()} | {"EDGEBOT_PATHS_DATA_DIR": str(work / name)}
-    done = subprocess.run([sys.executable, "-m", "edgebot", "kb", "ingest", "--demo"], env=env, capture_output=True,
-                          text=True, timeout=600, check=False)
-    if done.returncode != 0:
-        raise RuntimeError(f"ingesting the demo pages failed: {done.stderr.strip()[-300:]}")
+    if demo_pages:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("EDGEBOT_")} | (extra_env or {})
+        env |= {f"EDGEBOT_{k.upper()}": v for k, v in settings.items()} | {"EDGEBOT_PATHS_DATA_DIR": str(work / name)}
+        done = subprocess.run([sys.executable, "-m", "edgebot", "kb", "ingest", "--demo"], env=env, capture_output=True,
+                              text=True, timeout=600, check=False)
+        if done.returncode != 0:
+            raise RuntimeError(f"ingesting the demo pages failed: {done.stderr.strip()[-300:]}")
     saved = dict(os.environ)
     os.environ.update(extra_env or {})
     try:
@@ -123,7 +126,7 @@ def _pipeline_api(name: str, threads: int, work: Path, models_dir: Path, tokens:
     Every turn counts: answers from the knowledge base, flows and handoffs alike."""
     settings = pipeline_settings(models_dir, name, threads, parallel=2, tokens=tokens)
     try:
-        server = start_pipeline_server(settings, work, f"pipeline-{name}-{threads}")
+        server = start_server(settings, work, f"pipeline-{name}-{threads}", demo_pages=True)
     except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
         return {"pipeline_api_error": str(exc)[-300:]}
     try:

@@ -74,6 +74,15 @@ class Engine:
             max_tokens=settings.max_tokens, temperature=settings.temperature, stop=tuple(settings.stop)
         )
 
+    def prefill(self) -> None:
+        """Have the model evaluate the system prompt now, where its provider keeps a prefix cache (the batched
+        engine): otherwise the first visitor after a start waits for it (about 100 ms for the default prompt
+        on 2 cores), and every later one copies it from the cache. Other providers are left alone: a graph run
+        on this thread would give llama.cpp a second OpenMP team (see llm/compute.py)."""
+        warm = getattr(self.scheduler.provider, "warm", None)
+        if warm is not None:
+            warm([ChatMessage("system", self.instructions), ChatMessage("user", "Hello")])
+
     def persona(self, system_prompt: str) -> tuple[str, OutputGuard]:
         """A system prompt's instructions (with the canary) and the output guard that protects them."""
         instructions = f"{system_prompt}\n{canary_line(self.canary)}"

@@ -238,6 +238,11 @@ class BatchedProvider:
     def generate(self, messages: Sequence[ChatMessage], options: GenerationOptions) -> Completion:
         return collect(self.stream(messages, options))
 
+    def warm(self, messages: Sequence[ChatMessage]) -> None:
+        """Evaluate MESSAGES' prompt once, so that later prompts starting the same way (the system prompt) copy
+        that start from the cache instead of evaluating it: called at start-up, for the first visitor."""
+        self.generate(messages, GenerationOptions(max_tokens=1, temperature=0))
+
     def health(self) -> dict[str, Any]:
         return {"ok": not self._closed and COMPUTE.alive(), "provider": self.name,
                 "model": self.model_path.name, "n_ctx": self.n_ctx, "parallel": self.parallel,
