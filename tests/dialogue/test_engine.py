@@ -151,3 +151,22 @@ def test_the_system_prompt_is_evaluated_at_start_for_the_first_visitor(tmp_path:
         assert batched.stats["prompt_tokens_reused"] - reused >= system - 8
     finally:
         rt.close()
+
+
+def test_a_system_prompt_that_cannot_be_evaluated_at_start_does_not_stop_the_start(
+        tmp_path: Path, models_dir: Path, caplog: pytest.LogCaptureFixture) -> None:
+    from edgebot.llm.batched import BatchedProvider
+    from edgebot.modelstore import ModelStore
+
+    batched = BatchedProvider(ModelStore(models_dir).path_for("smollm2-135m-instruct-q4_1"), n_ctx=64,
+                              parallel=2, n_threads=2)
+    settings = load_settings(environ={
+        "EDGEBOT_PATHS_DATA_DIR": str(tmp_path), "EDGEBOT_PATHS_MODELS_DIR": str(models_dir),
+        "EDGEBOT_LLM_MAX_TOKENS": "8", "EDGEBOT_LLM_SYSTEM_PROMPT": "Be kind and brief. " * 40}).settings
+    with caplog.at_level("WARNING", logger="edgebot.dialogue.engine"):
+        rt = Runtime.open(settings, provider=batched)
+    try:
+        assert "could not be evaluated at start" in caplog.text and "the context holds 64" in caplog.text
+        assert batched.stats["prompt_tokens"] == 0
+    finally:
+        rt.close()

@@ -11,6 +11,7 @@ reach the model.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -25,6 +26,8 @@ from edgebot.privacy.vault import Vault
 from edgebot.settings import KbSettings, LlmSettings
 from edgebot.storage import SessionStore
 from edgebot.telemetry import tracing
+
+log = logging.getLogger("edgebot.dialogue.engine")
 
 GROUNDING = (
     "Answer the user's question using only the numbered sources below. If they do not contain the answer, "
@@ -80,8 +83,12 @@ class Engine:
         on 2 cores), and every later one copies it from the cache. Other providers are left alone: a graph run
         on this thread would give llama.cpp a second OpenMP team (see llm/compute.py)."""
         warm = getattr(self.scheduler.provider, "warm", None)
-        if warm is not None:
+        if warm is None:
+            return
+        try:
             warm([ChatMessage("system", self.instructions), ChatMessage("user", "Hello")])
+        except Exception as exc:  # noqa: BLE001 - only a head start: each turn reports its own problems
+            log.warning("the system prompt could not be evaluated at start (%s); each turn evaluates its own prompt", exc)
 
     def persona(self, system_prompt: str) -> tuple[str, OutputGuard]:
         """A system prompt's instructions (with the canary) and the output guard that protects them."""
