@@ -22,6 +22,8 @@ from pathlib import Path
 
 from _common import MODELS_DIR, command, decode_together, machine, write_result
 
+from edgebot.bench.run import alternate
+
 
 def child(rows: int, models_dir: str) -> None:
     import numpy as np
@@ -60,13 +62,15 @@ def main() -> int:
         return 0
     settings = {"1 thread (edgebot)": "1", f"{os.cpu_count()} threads (OpenBLAS's default)": str(os.cpu_count())}
     runs: dict[str, list[dict[str, float]]] = {name: [] for name in settings}
+    def one_process(name: str, i: int) -> None:
+        env = {**os.environ, "OPENBLAS_NUM_THREADS": settings[name]}
+        out = subprocess.run([sys.executable, __file__, "--child", "--rows", str(args.rows), "--models-dir",
+                              args.models_dir], env=env, capture_output=True, text=True, check=True)
+        runs[name].append(json.loads(out.stdout.strip().splitlines()[-1]))
+        print(f"round {i + 1}/{args.rounds}, {name}: {runs[name][-1]}", flush=True)
+
     for i in range(args.rounds):
-        for name in (list(settings) if i % 2 == 0 else list(settings)[::-1]):
-            env = {**os.environ, "OPENBLAS_NUM_THREADS": settings[name]}
-            out = subprocess.run([sys.executable, __file__, "--child", "--rows", str(args.rows), "--models-dir",
-                                  args.models_dir], env=env, capture_output=True, text=True, check=True)
-            runs[name].append(json.loads(out.stdout.strip().splitlines()[-1]))
-            print(f"round {i + 1}/{args.rounds}, {name}: {runs[name][-1]}", flush=True)
+        alternate(i, [lambda name=name, i=i: one_process(name, i) for name in settings])
     summary = {name: {key: round(statistics.median(r[key] for r in rs), 2) for key in rs[0]} for name, rs in runs.items()}
     for name, figures in summary.items():
         print(f"{name}: decode alone {figures['alone']:.1f}, with a {args.rows} x 384 product every 100 ms "

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -51,13 +50,8 @@ def main() -> None:
         for spec in args.variants:
             name, _, body = spec.partition("=")
             settings: dict[str, Any] = json.loads(body or "{}")
-            saved = dict(os.environ)
-            os.environ.update(settings.pop("_env", {}))
-            try:
-                started[name] = servers.edgebot_server(base | settings, work, name)
-            finally:
-                os.environ.clear()
-                os.environ.update(saved)
+            extra_env = settings.pop("_env", {})
+            started[name] = servers.edgebot_server(base | settings, work, name, extra_env)
         if args.llama_server:
             started["llama-server"] = servers.llama_server(path, 2, args.visitors, 2048, work)
         for name, srv in started.items():

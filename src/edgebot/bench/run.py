@@ -102,22 +102,13 @@ def start_server(settings: dict[str, str], work: Path, name: str, extra_env: dic
     """Start `edgebot serve` with SETTINGS in NAME's data folder under WORK, EXTRA_ENV added to its environment
     (e.g. PYTHONPATH, to run another version of the code); with DEMO_PAGES the demo shop's pages are ingested
     there first."""
-    import os
-
     if demo_pages:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("EDGEBOT_")} | (extra_env or {})
-        env |= {f"EDGEBOT_{k.upper()}": v for k, v in settings.items()} | {"EDGEBOT_PATHS_DATA_DIR": str(work / name)}
-        done = subprocess.run([sys.executable, "-m", "edgebot", "kb", "ingest", "--demo"], env=env, capture_output=True,
-                              text=True, timeout=600, check=False)
+        done = subprocess.run([sys.executable, "-m", "edgebot", "kb", "ingest", "--demo"], capture_output=True,
+                              env=servers.edgebot_env(settings, work, name, extra_env), text=True, timeout=600,
+                              check=False)
         if done.returncode != 0:
             raise RuntimeError(f"ingesting the demo pages failed: {done.stderr.strip()[-300:]}")
-    saved = dict(os.environ)
-    os.environ.update(extra_env or {})
-    try:
-        return servers.edgebot_server(settings, work, name)
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
+    return servers.edgebot_server(settings, work, name, extra_env)
 
 
 def _pipeline_api(name: str, threads: int, work: Path, models_dir: Path, tokens: int) -> dict[str, Any]:
@@ -216,11 +207,8 @@ class PeakRss:
 
 def _stories(name: str, threads: int, work: Path, models_dir: Path) -> dict[str, Any]:
     """The demo stories through the full pipeline (catalog, knowledge base, model): pass rate, p50/p95."""
-    import os
-
-    env = {k: v for k, v in os.environ.items() if not k.startswith("EDGEBOT_")}
-    env |= {"EDGEBOT_PATHS_DATA_DIR": str(work / f"stories-{name}"), "EDGEBOT_PATHS_MODELS_DIR": str(models_dir),
-            "EDGEBOT_LLM_MODEL": name, "EDGEBOT_LLM_N_THREADS": str(threads)}
+    env = servers.edgebot_env({"paths_models_dir": str(models_dir), "llm_model": name, "llm_n_threads": str(threads)},
+                              work, f"stories-{name}")
     from edgebot.dialogue.catalog import demo_catalog_path
 
     stories = demo_catalog_path().with_name("stories.toml")

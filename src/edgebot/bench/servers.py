@@ -71,14 +71,23 @@ class Process:
         self.log.close()
 
 
-def edgebot_server(settings: dict[str, str], work: Path, name: str) -> Process:
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("EDGEBOT_")}
+def edgebot_env(settings: dict[str, str], work: Path, name: str, extra_env: dict[str, str] | None = None
+                ) -> dict[str, str]:
+    """The environment of an edgebot command with SETTINGS (section_key: value) and NAME's data folder under
+    WORK, rate limits off; none of this process's EDGEBOT_ variables, EXTRA_ENV added (e.g. PYTHONPATH, to run
+    another version of the code)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EDGEBOT_")} | (extra_env or {})
     env |= {f"EDGEBOT_{k.upper()}": v for k, v in settings.items()}
     env |= {"EDGEBOT_PATHS_DATA_DIR": str(work / name), "EDGEBOT_SERVER_RATE_LIMIT_PER_MINUTE": "0",
             "EDGEBOT_SERVER_KEY_RATE_LIMIT_PER_MINUTE": "0"}
-    return Process([sys.executable, "-m", "edgebot", "serve", "--port", str(port)], env, port, "/readyz",
-                   work / f"{name}.log")
+    return env
+
+
+def edgebot_server(settings: dict[str, str], work: Path, name: str, extra_env: dict[str, str] | None = None
+                   ) -> Process:
+    port = free_port()
+    return Process([sys.executable, "-m", "edgebot", "serve", "--port", str(port)],
+                   edgebot_env(settings, work, name, extra_env), port, "/readyz", work / f"{name}.log")
 
 
 def kv_args(kv_cache: str) -> list[str]:
