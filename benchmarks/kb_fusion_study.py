@@ -1,7 +1,7 @@
 """Fusion study on the development set: what each way of combining vector and BM25 scores reaches (nDCG@10).
 
 Indexes DBpedia-5k once, then ranks the same candidate lists (50 per retriever) with: vector only, BM25
-only, the shipped hybrid fusion (a BM25 bonus only where it stands out) at several settings and the fusion
+only, the shipped hybrid fusion (switching on how peaked BM25 is) at several settings and the fusions
 before it, plain convex sums of z-scores, BM25 for keyword-style queries only, reciprocal rank fusion,
 pseudo-relevance feedback (Rocchio on the query vector) after vector or hybrid ranking, and a learned
 logistic fusion scored leave-one-query-out (each query ranked by a model fitted on the other queries only).
@@ -22,10 +22,11 @@ from _common import command, dev_set_args, load_encoder, write_result
 
 from edgebot.kb import Ingestor, KnowledgeStore, SourceDocument
 from edgebot.kb.evaluate import load_beir, ndcg_at
-from edgebot.kb.search import fuse
+from edgebot.kb.search import SearchSettings, fuse
 from edgebot.storage import Database
 
 Scores = dict[int, float]
+SHIPPED = SearchSettings()
 QUESTION = re.compile(r"^(who|what|which|where|when|why|how|list|give|is|are|was|were|did|does|do|in which)\b", re.IGNORECASE)
 
 
@@ -53,11 +54,16 @@ class Study:
         cos = vec | self.store.similarities(query, set(bm) - set(vec))
         return ids, np.array([cos[i] for i in ids]), np.array([bm.get(i, 0.0) for i in ids])
 
-    def hybrid(self, qid: str, query: np.ndarray | None = None, weight: float = 1.5, above: float = 1.5) -> Scores:
-        """The shipped fusion (`edgebot.kb.search.fuse`), by default with the shipped weight and threshold."""
+    def hybrid(self, qid: str, query: np.ndarray | None = None, settings: SearchSettings = SHIPPED) -> Scores:
+        """The shipped fusion (`edgebot.kb.search.fuse`), by default with the shipped settings."""
         query = self.vectors[qid] if query is None else query
         vec, bm = self.vector(qid, query), self.bm25[qid]
-        return fuse(vec | self.store.similarities(query, set(bm) - set(vec)), bm, weight, above)
+        return fuse(vec | self.store.similarities(query, set(bm) - set(vec)), bm, settings)
+
+    def fused(self, **settings: float) -> Callable[[str], Scores]:
+        """`fuse` with other settings (peaked_ratio=inf: never peaked, the outlier bonus alone)."""
+        chosen = SearchSettings(**settings)  # type: ignore[arg-type]
+        return lambda qid: self.hybrid(qid, settings=chosen)
 
     def peak_weighted(self, peak_weight: float) -> Callable[[str], Scores]:
         """The fusion shipped until 2026-11-25: z(cosine) + w * z(bm25), w = min(1, PEAK_WEIGHT * peakedness of
@@ -91,8 +97,9 @@ class Study:
         return rank
 
     def bm25_outliers(self, weight: float, above: float) -> Callable[[str], Scores]:
-        """z(cosine) plus a bonus only where BM25 stands out: weight * max(0, z(bm25) - above)."""
-        return lambda qid: self.hybrid(qid, weight=weight, above=above)
+        """z(cosine) plus a bonus only where BM25 stands out: weight * max(0, z(bm25) - above) (shipped alone
+        until 2026-11-30; now the fusion for queries where BM25 is not peaked)."""
+        return self.fused(bm25_weight=weight, bm25_above=above, peaked_ratio=float("inf"))
 
     def rrf(self, k: int = 60) -> Callable[[str], Scores]:
         def rank(qid: str) -> Scores:
@@ -171,7 +178,12 @@ def main() -> int:
         s = Study(store, queries, encoder, sources, qrels)
         variants: dict[str, Callable[[str], Scores]] = {
             "vector": s.vector, "bm25": lambda qid: s.bm25[qid],
-            "hybrid (shipped): z(cosine) + 1.5 x max(0, z(bm25) - 1.5)": s.hybrid,
+            "hybrid (shipped): peaked BM25 (best > 1.4 x tenth) 0.5 x minmax(cosine) + 0.5 x bm25 / best, "
+            "else z(cosine) + 1.5 x max(0, z(bm25) - 1.5)": s.hybrid,
+            **{f"same, peaked above {r} x tenth, BM25 share {a}": s.fused(peaked_ratio=r, peaked_share=a)
+               for r, a in ((1.3, 0.5), (1.5, 0.5), (1.4, 0.4), (1.4, 0.6))},
+            "peaked for every query: 0.5 x minmax(cosine) + 0.5 x bm25 / best": s.fused(peaked_ratio=0.0),
+            "until 2026-11-30: z(cosine) + 1.5 x max(0, z(bm25) - 1.5) for every query": s.bm25_outliers(1.5, 1.5),
             "until 2026-11-25: z(cosine) + min(1, 0.5 x bm25 peakedness) x z(bm25)": s.peak_weighted(0.5),
             **{f"z-score sum, bm25 weight {w}": s.convex(w) for w in (0.1, 0.2, 0.3, 0.5)},
             **{f"z-score sum, bm25 weight {w} for keyword queries, 0 for questions": s.question_gated(w)

@@ -1,9 +1,11 @@
 """Search: vector KNN (sqlite-vec), BM25 (FTS5), or both fused.
 
-Hybrid fusion is score-aware: over the union of both candidate lists each score is standardised (z-scores),
-and the ranking is by meaning (cosine) plus a bonus only where a chunk's BM25 score stands well out from
-the rest (a rare name or code the query shares with it); a diffuse word match adds nothing. Chosen on
-three sets (keyword queries and questions) and checked on a fourth: benchmarks/README.md, "Knowledge base".
+Hybrid fusion is score-aware and switches on how sure BM25 is. When BM25 has a clear winner (its best chunk
+scores well above its tenth: the query shares rare words with a few chunks), meaning and words count
+equally: a 50/50 sum of the cosines scaled to 0..1 over the candidates and the BM25 scores divided by the
+best. Otherwise BM25's evidence is diffuse (common words), and the ranking is by meaning (z-scored cosine)
+plus a bonus only where a chunk's BM25 score still stands well out from the rest. Chosen on four sets
+(keyword queries and questions) and checked on a fifth: benchmarks/README.md, "Knowledge base".
 A relevance floor on the cosine similarity keeps weak matches out, so the caller can say it does not
 know."""
 
@@ -36,8 +38,10 @@ class SearchSettings:
     mode: Mode = "hybrid"
     k: int = 5
     candidates: int = 50
-    bm25_weight: float = 1.5  # the bonus: BM25_WEIGHT * max(0, z(BM25) - BM25_ABOVE)
+    bm25_weight: float = 1.5  # diffuse BM25: z(cosine) + BM25_WEIGHT * max(0, z(BM25) - BM25_ABOVE)
     bm25_above: float = 1.5
+    peaked_ratio: float = 1.4  # BM25 is sure when its best chunk scores more than this times its tenth
+    peaked_share: float = 0.5  # ... and then has this share in a sum of scaled scores
     floor: float = 0.35
 
 
@@ -77,7 +81,7 @@ class Searcher:
         else:
             assert query is not None
             cosines |= self.store.similarities(query, set(bm_hits) - set(vec_hits))
-            scores = fuse(cosines, bm_hits, s.bm25_weight, s.bm25_above)
+            scores = fuse(cosines, bm_hits, s)
         ranked = sorted(scores.items(), key=lambda kv: -kv[1])
         if mode != "bm25":
             # The floor decides whether anything is relevant: the best hit must reach it. Once one does,
@@ -90,17 +94,33 @@ class Searcher:
         return [Hit(chunks[cid], round(sc, 4), vec_hits.get(cid), bm_hits.get(cid)) for cid, sc in ranked if cid in chunks]
 
 
-def fuse(cosines: dict[int, float], bm25: dict[int, float], weight: float, above: float) -> dict[int, float]:
-    """z(cosine) + WEIGHT * max(0, z(BM25) - ABOVE) for every candidate in COSINES (the union of both lists;
-    BM25 counts 0 where it did not return the chunk)."""
+def fuse(cosines: dict[int, float], bm25: dict[int, float], settings: SearchSettings) -> dict[int, float]:
+    """Fused scores for every candidate in COSINES (the union of both lists; BM25 counts 0 where it did not
+    return the chunk): a weighted sum of scaled scores when BM25 is peaked, else meaning plus an outlier bonus."""
     ids = list(cosines)
     if not ids:
         return {}
     cos = np.array([cosines[i] for i in ids])
     bm = np.array([bm25.get(i, 0.0) for i in ids])
-    z_cos = (cos - cos.mean()) / (float(cos.std()) or 1.0)
-    z_bm = (bm - bm.mean()) / (float(bm.std()) or 1.0)
-    return dict(zip(ids, (z_cos + weight * np.maximum(0.0, z_bm - above)).tolist(), strict=True))
+    if peaked(bm25, settings.peaked_ratio):
+        share = settings.peaked_share
+        spread = float(cos.max() - cos.min()) or 1.0
+        fused = (1 - share) * (cos - cos.min()) / spread + share * bm / (float(bm.max()) or 1.0)
+    else:
+        z_cos = (cos - cos.mean()) / (float(cos.std()) or 1.0)
+        z_bm = (bm - bm.mean()) / (float(bm.std()) or 1.0)
+        fused = z_cos + settings.bm25_weight * np.maximum(0.0, z_bm - settings.bm25_above)
+    return dict(zip(ids, fused.tolist(), strict=True))
+
+
+def peaked(bm25: dict[int, float], ratio: float) -> bool:
+    """Whether BM25 has a clear winner: its best score is over RATIO times its tenth best (a tenth of 0 when
+    it returned fewer than ten chunks: only a few share the query's words)."""
+    top = sorted(bm25.values(), reverse=True)[:10]
+    if not top or top[0] <= 0:
+        return False
+    tenth = top[9] if len(top) == 10 else 0.0
+    return top[0] > ratio * tenth
 
 
 def timed_search(searcher: Searcher, text: str, **kwargs: object) -> tuple[list[Hit], float]:
