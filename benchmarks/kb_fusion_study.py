@@ -178,11 +178,11 @@ def main() -> int:
         s = Study(store, queries, encoder, sources, qrels)
         variants: dict[str, Callable[[str], Scores]] = {
             "vector": s.vector, "bm25": lambda qid: s.bm25[qid],
-            "hybrid (shipped): peaked BM25 (best > 1.4 x tenth) 0.5 x minmax(cosine) + 0.5 x bm25 / best, "
+            "hybrid (shipped): peaked BM25 (best > 1.4 x tenth) 0.55 x minmax(cosine) + 0.45 x bm25 / best, "
             "else z(cosine) + 1.5 x max(0, z(bm25) - 1.5)": s.hybrid,
             **{f"same, peaked above {r} x tenth, BM25 share {a}": s.fused(peaked_ratio=r, peaked_share=a)
-               for r, a in ((1.3, 0.5), (1.5, 0.5), (1.4, 0.4), (1.4, 0.6))},
-            "peaked for every query: 0.5 x minmax(cosine) + 0.5 x bm25 / best": s.fused(peaked_ratio=0.0),
+               for r, a in ((1.3, 0.45), (1.5, 0.45), (1.4, 0.4), (1.4, 0.5), (1.4, 0.6))},
+            "peaked for every query: 0.5 x minmax(cosine) + 0.5 x bm25 / best": s.fused(peaked_ratio=0.0, peaked_share=0.5),
             "until 2026-11-30: z(cosine) + 1.5 x max(0, z(bm25) - 1.5) for every query": s.bm25_outliers(1.5, 1.5),
             "until 2026-11-25: z(cosine) + min(1, 0.5 x bm25 peakedness) x z(bm25)": s.peak_weighted(0.5),
             **{f"z-score sum, bm25 weight {w}": s.convex(w) for w in (0.1, 0.2, 0.3, 0.5)},

@@ -41,8 +41,9 @@ def test_a_clear_bm25_winner_counts_as_much_as_meaning() -> None:
     scores = fuse(COSINES, bm25, SETTINGS)
     order = _order(scores)
     assert order[0] == 8 and order[1:] == [c for c in _order(COSINES) if c != 8]
-    # 50/50: meaning scaled 0..1 over the candidates, BM25 divided by its best
-    assert abs(scores[8] - (0.5 * (COSINES[8] - COSINES[12]) / (COSINES[1] - COSINES[12]) + 0.5)) < 1e-9
+    # meaning scaled 0..1 over the candidates, BM25 divided by its best, in shares 1 - share and share
+    share = SETTINGS.peaked_share
+    assert abs(scores[8] - ((1 - share) * (COSINES[8] - COSINES[12]) / (COSINES[1] - COSINES[12]) + share)) < 1e-9
     meaning_only = SearchSettings(peaked_share=0.0)
     assert _order(fuse(COSINES, bm25, meaning_only)) == _order(COSINES)
 

@@ -2,10 +2,11 @@
 
 Hybrid fusion is score-aware and switches on how sure BM25 is. When BM25 has a clear winner (its best chunk
 scores well above its tenth: the query shares rare words with a few chunks), meaning and words count
-equally: a 50/50 sum of the cosines scaled to 0..1 over the candidates and the BM25 scores divided by the
-best. Otherwise BM25's evidence is diffuse (common words), and the ranking is by meaning (z-scored cosine)
-plus a bonus only where a chunk's BM25 score still stands well out from the rest. Chosen on four sets
-(keyword queries and questions) and checked on a fifth: benchmarks/README.md, "Knowledge base".
+about equally: a 55/45 sum of the cosines scaled to 0..1 over the candidates and the BM25 scores divided by
+the best. Otherwise BM25's evidence is diffuse (common words), and the ranking is by meaning (z-scored cosine)
+plus a bonus only where a chunk's BM25 score still stands well out from the rest. Chosen on keyword
+queries and question sets, each choice checked on a set written after it: benchmarks/README.md,
+"Knowledge base".
 A relevance floor on the cosine similarity keeps weak matches out, so the caller can say it does not
 know."""
 
@@ -41,7 +42,7 @@ class SearchSettings:
     bm25_weight: float = 1.5  # diffuse BM25: z(cosine) + BM25_WEIGHT * max(0, z(BM25) - BM25_ABOVE)
     bm25_above: float = 1.5
     peaked_ratio: float = 1.4  # BM25 is sure when its best chunk scores more than this times its tenth
-    peaked_share: float = 0.5  # ... and then has this share in a sum of scaled scores
+    peaked_share: float = 0.45  # ... and then has this share in a sum of scaled scores
     floor: float = 0.35
 
 
