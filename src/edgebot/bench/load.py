@@ -145,8 +145,12 @@ def sweep(request: Request, base: str, visitors: int, *, requests_per_visitor: i
         "tokens": sum(r.tokens for r in ok), "wall_s": round(wall, 2),
         "aggregate_tokens_per_s": round(sum(r.tokens for r in ok) / wall, 1) if wall else None,
         "decode_tokens_per_s_per_visitor": round(float(np.median(per_seq)), 1) if per_seq else None,
-        "ttft_ms_p50": round(float(np.percentile(ttfts, 50)) * 1000, 1) if ttfts else None,
-        "ttft_ms_p95": round(float(np.percentile(ttfts, 95)) * 1000, 1) if ttfts else None,
-        "latency_ms_p50": round(float(np.percentile([r.total_s for r in ok], 50)) * 1000, 1) if ok else None,
-        "latency_ms_p95": round(float(np.percentile([r.total_s for r in ok], 95)) * 1000, 1) if ok else None,
+        "ttft_ms_p50": percentile_ms(ttfts, 50), "ttft_ms_p95": percentile_ms(ttfts, 95),
+        "latency_ms_p50": percentile_ms([r.total_s for r in ok], 50),
+        "latency_ms_p95": percentile_ms([r.total_s for r in ok], 95),
     }
+
+
+def percentile_ms(seconds: list[float], q: float) -> float | None:
+    """The Q-th percentile of SECONDS in milliseconds, to 0.1 ms (None for no values)."""
+    return round(float(np.percentile(seconds, q)) * 1000, 1) if seconds else None

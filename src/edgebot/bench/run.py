@@ -130,12 +130,11 @@ def _pipeline_api(name: str, threads: int, work: Path, models_dir: Path, tokens:
     ok = [t for t in turns if t.error is None]
     if not ok:
         return {"pipeline_api_error": f"every turn failed ({turns[0].error})"}
-    latency = [t.total_s * 1000 for t in ok]
-    ttft = [t.ttft_s * 1000 for t in ok if t.ttft_s is not None]
+    latency = [t.total_s for t in ok]
     return {"pipeline_api_turns": len(ok), "pipeline_api_generated": sum(1 for t in ok if t.tokens),
-            "pipeline_api_turn_ms_p50": round(float(np.percentile(latency, 50)), 1),
-            "pipeline_api_turn_ms_p95": round(float(np.percentile(latency, 95)), 1),
-            "pipeline_api_ttft_ms_p95": round(float(np.percentile(ttft, 95)), 1) if ttft else None}
+            "pipeline_api_turn_ms_p50": load.percentile_ms(latency, 50),
+            "pipeline_api_turn_ms_p95": load.percentile_ms(latency, 95),
+            "pipeline_api_ttft_ms_p95": load.percentile_ms([t.ttft_s for t in ok if t.ttft_s is not None], 95)}
 
 
 def _direct(plan: Plan, path: Path, threads: int, reference: Callable[[], dict[str, Any]] | None, say: Say
