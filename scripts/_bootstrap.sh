@@ -31,6 +31,55 @@ ensure_compiler() {
   fi
 }
 
+LLAMABUILD="$ROOT/src/edgebot/doctor/llamabuild.py"
+llama_version() { sed -n 's/.*"llama-cpp-python==\([^"]*\)".*/\1/p' "$ROOT/pyproject.toml"; }
+
+# fetch_llama_sdist VERSION: the llama-cpp-python sdist (llama.cpp's source inside) in .cache/llama-sdist; prints its path.
+fetch_llama_sdist() {
+  local version="$1" dir="$ROOT/.cache/llama-sdist"
+  local file="$dir/llama_cpp_python-$version.tar.gz"
+  if [ ! -f "$file" ]; then
+    say "fetching the llama-cpp-python $version sdist"
+    mkdir -p "$dir"
+    "$VENV/bin/python" -m pip download --quiet --no-deps --no-binary :all: -d "$dir" "llama-cpp-python==$version" >&2
+  fi
+  [ -f "$file" ] || die "pip did not fetch llama-cpp-python $version's sdist into $dir"
+  echo "$file"
+}
+
+# ensure_llama_build: llama-cpp-python built with flags chosen for this CPU (GGML_NATIVE=OFF, the instruction sets
+# /proc/cpuinfo reports, no AMX unless EDGEBOT_LLAMA_AMX=1; a user's own CMAKE_ARGS win). pip's wheel cache does
+# not key on CMAKE_ARGS, so the wheel is built here, without pip's cache, into .cache/llama-wheels/VERSION-KEY
+# (KEY names the flags), and the installed build is recorded (src/edgebot/doctor/llamabuild.py): a build with
+# other flags, or one installed by hand since, is rebuilt.
+ensure_llama_build() {
+  local version args key why wheels log
+  version="$(llama_version)"
+  [ -n "$version" ] || die "pyproject.toml does not pin llama-cpp-python==VERSION"
+  args="$("$VENV/bin/python" "$LLAMABUILD" flags)"
+  why="$("$VENV/bin/python" "$LLAMABUILD" status "$version")" && return 0
+  key="$("$VENV/bin/python" "$LLAMABUILD" key)"
+  wheels="$ROOT/.cache/llama-wheels/$version-$key"
+  if ! ls "$wheels"/llama_cpp_python-*.whl >/dev/null 2>&1; then
+    ensure_compiler
+    local sdist
+    sdist="$(fetch_llama_sdist "$version")"
+    rm -rf "$wheels.tmp" && mkdir -p "$wheels.tmp"
+    log="$ROOT/.cache/llama-wheels/build-$version-$key.log"
+    say "building llama-cpp-python $version for this CPU ($why); about 8 minutes on 2 cores, log: $log"
+    say "flags: $args"
+    if ! CMAKE_ARGS="$args" CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc 2>/dev/null || echo 2)}" \
+         "$VENV/bin/python" -m pip wheel --no-deps --no-cache-dir -v -w "$wheels.tmp" "$sdist" >"$log" 2>&1; then
+      tail -n 30 "$log" >&2
+      die "building llama-cpp-python failed (whole log: $log)"
+    fi
+    rm -rf "$wheels" && mv "$wheels.tmp" "$wheels"
+  fi
+  say "installing llama-cpp-python $version built with: $args"
+  "$VENV/bin/python" -m pip install --quiet --force-reinstall --no-deps "$wheels"/llama_cpp_python-*.whl
+  "$VENV/bin/python" "$LLAMABUILD" record "$version"
+}
+
 # bootstrap EXTRAS: create .venv if needed and install edgebot[EXTRAS] when pyproject.toml changed.
 bootstrap() {
   local extras="${1:-}" spec="." stamp
@@ -42,6 +91,7 @@ bootstrap() {
     "$py" -m venv "$VENV"
     "$VENV/bin/python" -m pip install --quiet --upgrade pip
   fi
+  ensure_llama_build
   # The stamp holds a hash of pyproject.toml and the extras installed with it: reinstall when the
   # project's dependencies changed or an extra is asked for that is not there yet.
   stamp="$VENV/.edgebot-installed"

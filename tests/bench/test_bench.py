@@ -40,7 +40,9 @@ def test_bench_measures_direct_api_and_quality(models_dir: Path, tmp_path: Path,
     assert "through the API and the full pipeline: turn p50" in printed
     assert png.stat().st_size > 10_000 and png.read_bytes()[:4] == b"\x89PNG"
     assert result["command"].startswith("edgebot bench --visitors 1,2")
-    assert result["plan"]["rounds"] == 2
+    assert result["plan"]["rounds"] == 2 and result["plan"]["gpu_layers"] == 0
+    build = result["machine"]["llama_build"]
+    assert build["version"] and "CPU :" in build["system_info"] and build["gpu_offload"] in (True, False)
 
 
 def test_the_bench_server_is_always_the_batched_engine() -> None:
@@ -89,3 +91,26 @@ def test_bench_refuses_bad_input(tmp_path: Path, monkeypatch, capsys) -> None:
     assert "--rounds 0: give 1 or more" in capsys.readouterr().err
     monkeypatch.setenv("EDGEBOT_LLAMA_TOOLS", str(tmp_path))
     assert main(["bench", "--visitors", "1,x"]) in (2, 3)
+
+
+def test_gpu_layers_reach_llama_cpp_explicitly(tmp_path: Path, monkeypatch) -> None:
+    """llama.cpp's tools offload every layer unless told: the bench always passes -ngl, edgebot's value."""
+    from edgebot.bench import servers
+
+    assert servers.ngl_args(0, server=True) == ["-ngl", "0"]
+    assert servers.ngl_args(-1, server=False) == ["-ngl", "-1"]  # llama-bench: negative is every layer
+    assert servers.ngl_args(-1, server=True) == ["-ngl", "all"]  # llama-server: -1 is "fit to memory"
+    fake = tmp_path / "llama-bench"
+    fake.write_text("#!/bin/sh\necho \"$@\" > \"$(dirname \"$0\")/args\"\n"
+                    "echo '[{\"n_prompt\": 0, \"n_gen\": 16, \"avg_ts\": 10.0, \"stddev_ts\": 0.1}]'\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("EDGEBOT_LLAMA_TOOLS", str(tmp_path))
+    assert servers.llama_bench(tmp_path / "m.gguf", 2, 16, gpu_layers=-1) == {"tg16": 10.0, "tg16_stddev": 0.1}
+    assert "-ngl -1" in (tmp_path / "args").read_text()
+    servers.llama_bench(tmp_path / "m.gguf", 2, 16)
+    assert "-ngl 0" in (tmp_path / "args").read_text()
+
+
+def test_bench_refuses_a_bad_gpu_layer_count(capsys) -> None:
+    assert main(["bench", "--gpu-layers", "-2"]) == 2
+    assert "--gpu-layers -2: give 0 (CPU), a number of layers, or -1 (all)" in capsys.readouterr().err

@@ -40,6 +40,7 @@ class Plan:
     n_ctx: int = 2048
     rounds: int = 1
     kv_cache: str = "f16"  # or q8_0 (edgebot's llm.kv_cache_8bit); both sides use the same
+    gpu_layers: int = 0  # edgebot's llm.n_gpu_layers and llama.cpp's -ngl alike; -1: all
 
 
 PLAIN_PROMPT = "Once upon a time, in a small town by the sea,"
@@ -80,21 +81,22 @@ def server_parallel(visitors: Sequence[int]) -> int:
 
 
 def server_settings(models_dir: Path, model: str, threads: int, *, parallel: int, tokens: int, n_ctx: int,
-                    kv_cache: str) -> dict[str, str]:
+                    kv_cache: str, gpu_layers: int = 0) -> dict[str, str]:
     """`edgebot serve`'s settings for a speed comparison: plain chat (no knowledge base) with the bench's
     system prompt, greedy, TOKENS per reply, PARALLEL sequences, a queue that never refuses the load."""
     return {"paths_models_dir": str(models_dir), "llm_model": model, "llm_n_threads": str(threads),
             "llm_parallel": str(parallel), "llm_max_tokens": str(tokens), "llm_temperature": "0",
             "llm_system_prompt": load.SYSTEM, "llm_queue_size": "64", "kb_enabled": "false", "llm_n_ctx": str(n_ctx),
-            "llm_kv_cache_8bit": str(kv_cache != "f16").lower()}
+            "llm_kv_cache_8bit": str(kv_cache != "f16").lower(), "llm_n_gpu_layers": str(gpu_layers)}
 
 
-def pipeline_settings(models_dir: Path, model: str, threads: int, *, parallel: int, tokens: int) -> dict[str, str]:
+def pipeline_settings(models_dir: Path, model: str, threads: int, *, parallel: int, tokens: int, gpu_layers: int = 0
+                      ) -> dict[str, str]:
     """`edgebot serve`'s settings for the full pipeline: the demo catalog and the demo shop's knowledge base
     (ingest it into the server's data folder first), the product's own system prompt, greedy."""
     return {"paths_models_dir": str(models_dir), "llm_model": model, "llm_n_threads": str(threads),
             "llm_parallel": str(parallel), "llm_max_tokens": str(tokens), "llm_temperature": "0",
-            "llm_queue_size": "64", "dialogue_catalog": "demo", "kb_enabled": "true"}
+            "llm_queue_size": "64", "dialogue_catalog": "demo", "kb_enabled": "true", "llm_n_gpu_layers": str(gpu_layers)}
 
 
 def start_server(settings: dict[str, str], work: Path, name: str, extra_env: dict[str, str] | None = None, *,
@@ -111,11 +113,12 @@ def start_server(settings: dict[str, str], work: Path, name: str, extra_env: dic
     return servers.edgebot_server(settings, work, name, extra_env)
 
 
-def _pipeline_api(name: str, threads: int, work: Path, models_dir: Path, tokens: int) -> dict[str, Any]:
+def _pipeline_api(name: str, threads: int, work: Path, models_dir: Path, tokens: int, gpu_layers: int = 0
+                  ) -> dict[str, Any]:
     """Turn latency through the API with the full pipeline: one visitor asks the demo shop's questions, each in
     a new conversation, one after another (after two warm-up turns that load the encoder and the intent model).
     Every turn counts: answers from the knowledge base, flows and handoffs alike."""
-    settings = pipeline_settings(models_dir, name, threads, parallel=2, tokens=tokens)
+    settings = pipeline_settings(models_dir, name, threads, parallel=2, tokens=tokens, gpu_layers=gpu_layers)
     try:
         server = start_server(settings, work, f"pipeline-{name}-{threads}", demo_pages=True)
     except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
@@ -146,7 +149,8 @@ def _direct(plan: Plan, path: Path, threads: int, reference: Callable[[], dict[s
     from edgebot.llm.batched import BatchedProvider
 
     started = time.perf_counter()
-    provider = BatchedProvider(path, n_ctx=plan.n_ctx, parallel=1, n_threads=threads, kv_q8=plan.kv_cache != "f16")
+    provider = BatchedProvider(path, n_ctx=plan.n_ctx, parallel=1, n_threads=threads, kv_q8=plan.kv_cache != "f16",
+                               n_gpu_layers=plan.gpu_layers)
     load_s = time.perf_counter() - started
     try:
         pp_rates = []
@@ -204,10 +208,10 @@ class PeakRss:
         return self.peak
 
 
-def _stories(name: str, threads: int, work: Path, models_dir: Path) -> dict[str, Any]:
+def _stories(name: str, threads: int, work: Path, models_dir: Path, gpu_layers: int = 0) -> dict[str, Any]:
     """The demo stories through the full pipeline (catalog, knowledge base, model): pass rate, p50/p95."""
-    env = servers.edgebot_env({"paths_models_dir": str(models_dir), "llm_model": name, "llm_n_threads": str(threads)},
-                              work, f"stories-{name}")
+    env = servers.edgebot_env({"paths_models_dir": str(models_dir), "llm_model": name, "llm_n_threads": str(threads),
+                               "llm_n_gpu_layers": str(gpu_layers)}, work, f"stories-{name}")
     from edgebot.dialogue.catalog import demo_catalog_path
 
     stories = demo_catalog_path().with_name("stories.toml")
@@ -232,11 +236,12 @@ def bench_model(plan: Plan, name: str, threads: int, models_dir: Path, work: Pat
                            "parameters": meta["parameters"], "file_mb": round(meta["size_bytes"] / 1e6, 1)}
     say(f"{name}, {threads} threads: direct speed" + (" and llama-bench" if plan.compare else ""))
     direct, bench_rounds = _direct(plan, path, threads,
-                                   (lambda: servers.llama_bench(path, threads, plan.tokens, kv_cache=plan.kv_cache))
+                                   (lambda: servers.llama_bench(path, threads, plan.tokens, kv_cache=plan.kv_cache,
+                                                                gpu_layers=plan.gpu_layers))
                                    if plan.compare else None, say)
     row |= direct
     settings = server_settings(models_dir, name, threads, parallel=server_parallel(plan.visitors), tokens=plan.tokens,
-                               n_ctx=plan.n_ctx, kv_cache=plan.kv_cache)
+                               n_ctx=plan.n_ctx, kv_cache=plan.kv_cache, gpu_layers=plan.gpu_layers)
     row["server_parallel"] = int(settings["llm_parallel"])
     server = servers.edgebot_server(settings, work, f"edgebot-{name}-{threads}")
     rss = PeakRss(server)
@@ -255,9 +260,9 @@ def bench_model(plan: Plan, name: str, threads: int, models_dir: Path, work: Pat
     row["api_turn_ms_p50"], row["api_turn_ms_p95"] = one.get("latency_ms_p50"), one.get("latency_ms_p95")
     if plan.quality:
         say(f"{name}, {threads} threads: the demo stories through the full pipeline")
-        row |= _stories(name, threads, work, models_dir)
+        row |= _stories(name, threads, work, models_dir, plan.gpu_layers)
         say(f"{name}, {threads} threads: the demo shop's questions through the API and the full pipeline")
-        row |= _pipeline_api(name, threads, work, models_dir, plan.tokens)
+        row |= _pipeline_api(name, threads, work, models_dir, plan.tokens, plan.gpu_layers)
     if plan.compare:
         bench = median_of(bench_rounds)
         row["llama_cpp"] = {"llama_bench": bench, "llama_server": theirs}
@@ -276,7 +281,8 @@ def _sweeps(plan: Plan, path: Path, threads: int, visitors: int, ours_url: str, 
 
     ours: list[dict[str, Any]] = []
     theirs: list[dict[str, Any]] = []
-    srv = servers.llama_server(path, threads, visitors, plan.n_ctx, work, plan.kv_cache) if plan.compare else None
+    srv = (servers.llama_server(path, threads, visitors, plan.n_ctx, work, plan.kv_cache, plan.gpu_layers)
+           if plan.compare else None)
     try:
         for i in range(plan.rounds):
             alternate(i, [go(load.edgebot_request, ours_url, ours)]
@@ -335,10 +341,13 @@ def run(plan: Plan, models_dir: Path, work: Path, say: Say) -> dict[str, Any]:
     import os
     import platform
 
+    from edgebot.doctor import llamabuild
+
     rows = [bench_model(plan, name, t, models_dir, work, say) for name in plan.models for t in plan.threads]
-    return {"machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
+    return {"machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
+                        "llama_build": llamabuild.describe()},
             "plan": {"models": list(plan.models), "threads": list(plan.threads), "visitors": list(plan.visitors),
                      "tokens": plan.tokens, "requests_per_visitor": plan.requests_per_visitor,
                      "time_limit_s": plan.time_limit_s, "compare": plan.compare, "rounds": plan.rounds,
-                     "kv_cache": plan.kv_cache},
+                     "kv_cache": plan.kv_cache, "gpu_layers": plan.gpu_layers},
             "rows": rows}

@@ -95,20 +95,27 @@ def kv_args(kv_cache: str) -> list[str]:
     return [] if kv_cache == "f16" else ["-ctk", kv_cache, "-ctv", kv_cache, "-fa", "on"]
 
 
-def llama_server(model: Path, threads: int, parallel: int, n_ctx: int, work: Path, kv_cache: str = "f16") -> Process:
+def ngl_args(gpu_layers: int, server: bool) -> list[str]:
+    """llama.cpp's -ngl for edgebot's llm.n_gpu_layers (given explicitly: recent llama-bench and llama-server
+    offload every layer by default). -1 (all) is `-ngl all` for llama-server, where -1 means "fit to memory"."""
+    return ["-ngl", "all" if server and gpu_layers < 0 else str(gpu_layers)]
+
+
+def llama_server(model: Path, threads: int, parallel: int, n_ctx: int, work: Path, kv_cache: str = "f16",
+                 gpu_layers: int = 0) -> Process:
     port = free_port()
     argv = [str(tool("llama-server")), "-m", str(model), "-t", str(threads), "-tb", str(threads),
             "-np", str(parallel), "-c", str(n_ctx * parallel), "--port", str(port), "--host", "127.0.0.1",
-            "--no-webui", *kv_args(kv_cache)]
+            "--no-webui", *kv_args(kv_cache), *ngl_args(gpu_layers, server=True)]
     return Process(argv, dict(os.environ), port, "/health", work / f"llama-server-np{parallel}.log")
 
 
-def llama_bench(model: Path, threads: int, tokens: int, prompt_tokens: int = 512, kv_cache: str = "f16"
-                ) -> dict[str, Any]:
+def llama_bench(model: Path, threads: int, tokens: int, prompt_tokens: int = 512, kv_cache: str = "f16",
+                gpu_layers: int = 0) -> dict[str, Any]:
     """llama-bench's pp (prompt) and tg (decode) tokens/s for MODEL."""
     out = subprocess.run([str(tool("llama-bench")), "-m", str(model), "-t", str(threads), "-p", str(prompt_tokens),
-                          "-n", str(tokens), "-r", "3", "-o", "json", *kv_args(kv_cache)], capture_output=True, text=True, timeout=900,
-                         check=False)
+                          "-n", str(tokens), "-r", "3", "-o", "json", *kv_args(kv_cache),
+                          *ngl_args(gpu_layers, server=False)], capture_output=True, text=True, timeout=900, check=False)
     if out.returncode != 0:
         raise UsageError(f"llama-bench failed: {out.stderr.strip()[-400:]}")
     rows = json.loads(out.stdout)

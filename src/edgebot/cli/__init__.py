@@ -14,6 +14,7 @@ from edgebot.cli import (
     bench_cmds,
     config_cmds,
     dialogue_cmds,
+    doctor_cmds,
     intents_cmds,
     kb_cmds,
     keys_cmds,
@@ -28,7 +29,7 @@ from edgebot.errors import EdgebotError
 from edgebot.settings import load_settings
 
 GROUPS = [run_cmds, models_cmds, intents_cmds, kb_cmds, dialogue_cmds, privacy_cmds, audit_cmds, keys_cmds, variants_cmds,
-          report_cmds, bench_cmds, config_cmds]
+          report_cmds, bench_cmds, config_cmds, doctor_cmds]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -25,12 +25,17 @@ def _ints(text: str, what: str) -> list[int]:
 
 
 def cmd_bench(args: argparse.Namespace, loaded: LoadedSettings) -> int:
+    from edgebot.llm.library import load_llama_first
+
+    load_llama_first()  # before numpy: this process loads the model for the direct measurements
     from edgebot.bench.report import chart, table
     from edgebot.bench.run import Plan, run
     from edgebot.modelstore import ModelStore
 
     if args.rounds < 1:
         raise UsageError(f"--rounds {args.rounds}: give 1 or more")
+    if args.gpu_layers < -1:
+        raise UsageError(f"--gpu-layers {args.gpu_layers}: give 0 (CPU), a number of layers, or -1 (all)")
     out, chart_path = output_file(args.out, "--out"), output_file(args.chart, "--chart")
     settings = loaded.settings
     models = args.model or [settings.llm.model]
@@ -49,7 +54,7 @@ def cmd_bench(args: argparse.Namespace, loaded: LoadedSettings) -> int:
         raise UsageError("--visitors: at most 16 simulated visitors on one box")
     plan = Plan(models=models, threads=_ints(args.threads, "--threads"), visitors=visitors, tokens=args.tokens,
                 requests_per_visitor=args.requests, time_limit_s=args.time_limit, compare=bool(args.compare),
-                quality=not args.no_quality, rounds=args.rounds, kv_cache=args.kv_cache)
+                quality=not args.no_quality, rounds=args.rounds, kv_cache=args.kv_cache, gpu_layers=args.gpu_layers)
     with tempfile.TemporaryDirectory(prefix="edgebot-bench-") as tmp:
         result = run(plan, settings.models_dir, Path(tmp), say)
     result["command"] = "edgebot bench " + " ".join(args.argv_tail)
@@ -85,6 +90,9 @@ def register(sub: Any, add: Add) -> None:
     p.add_argument("--kv-cache", choices=("f16", "q8_0"), default="f16",
                    help="KV cache type for edgebot and llama.cpp alike (default f16, llama.cpp's default; q8_0 is "
                         "edgebot's llm.kv_cache_8bit, half the memory)")
+    p.add_argument("--gpu-layers", type=int, default=0, metavar="N",
+                   help="layers offloaded to the GPU, for edgebot (llm.n_gpu_layers) and llama.cpp (-ngl) alike; "
+                        "-1: all (default 0, the CPU: recent llama.cpp tools offload everything unless told)")
     p.add_argument("--no-quality", action="store_true", help="skip the demo stories (speed only)")
     p.add_argument("--out", metavar="FILE", help="write the results as JSON to FILE")
     p.add_argument("--chart", metavar="PNG", help="draw aggregate tokens/s and p95 TTFT against visitors")

@@ -33,9 +33,21 @@ def cmd_init(args: argparse.Namespace, loaded: LoadedSettings) -> int:
     return 0
 
 
+def native_ready(args: argparse.Namespace, loaded: LoadedSettings) -> None:
+    """Before a command loads the chat model: the native self-check (once per build, in a child process, so that
+    a llama.cpp build that faults here is explained instead of killing this process), then llama.cpp's libraries
+    loaded before anything imports numpy (edgebot/llm/library.py)."""
+    from edgebot.doctor import selfcheck
+    from edgebot.llm.library import load_llama_first
+
+    selfcheck.ensure(loaded.settings, args.config, say)
+    load_llama_first()
+
+
 def cmd_serve(args: argparse.Namespace, loaded: LoadedSettings) -> int:
     import logging
 
+    native_ready(args, loaded)
     from edgebot.api import serve
     from edgebot.runtime import Runtime
     from edgebot.telemetry import tracing
@@ -57,6 +69,7 @@ def cmd_serve(args: argparse.Namespace, loaded: LoadedSettings) -> int:
 
 
 def cmd_chat(args: argparse.Namespace, loaded: LoadedSettings) -> int:
+    native_ready(args, loaded)
     from edgebot.dialogue import InvalidMessageError, TurnDone
     from edgebot.llm import MessageTooLongError, Token
     from edgebot.runtime import Runtime
