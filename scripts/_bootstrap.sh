@@ -75,7 +75,7 @@ ensure_llama_build() {
     fi
     rm -rf "$wheels" && mv "$wheels.tmp" "$wheels"
   fi
-  say "installing llama-cpp-python $version built with: $args"
+  say "installing llama-cpp-python $version built for this CPU ($why): $args"
   "$VENV/bin/python" -m pip install --quiet --force-reinstall --no-deps "$wheels"/llama_cpp_python-*.whl
   "$VENV/bin/python" "$LLAMABUILD" record "$version"
 }

@@ -117,3 +117,12 @@ def test_the_users_choices_stay_with_the_build_until_given_again() -> None:
     assert "CUDA" not in again and source == "portable"
     assert llamabuild.user_choices({"CMAKE_ARGS": "", "EDGEBOT_LLAMA_AMX": "0"}, record) == {"user_args": "", "amx": False}
     assert llamabuild.wanted_args({}, None) == llamabuild.chosen_args({})
+
+
+def test_a_build_is_risky_when_its_last_word_is_native_or_amx() -> None:
+    portable = " ".join(llamabuild.portable_flags(SAPPHIRE_RAPIDS.split(), "x86_64", "Linux"))
+    assert not llamabuild.risky(portable)
+    assert llamabuild.risky(portable + " -DGGML_NATIVE=ON")
+    assert llamabuild.risky(" ".join(llamabuild.portable_flags(SAPPHIRE_RAPIDS.split(), "x86_64", "Linux", amx=True)))
+    assert not llamabuild.risky("-DGGML_NATIVE=ON -DGGML_NATIVE:BOOL=OFF")
+    assert llamabuild.effective("-DGGML_CUDA=on -DX") == {"GGML_CUDA": "ON"}

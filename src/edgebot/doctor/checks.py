@@ -63,10 +63,11 @@ def build_check() -> Check:
         return Check("llama-cpp-python", "warn", f"{version}; reinstalled since edgebot recorded a build with "
                      f"{record.get('cmake_args')!r}: its flags are unknown")
     args = str(record.get("cmake_args", ""))
-    amx = any(f"-D{opt}=ON" in args.upper() for opt in llamabuild.AMX_OPTIONS) or "GGML_NATIVE=ON" in args.upper()
-    return Check("llama-cpp-python", "warn" if amx else "ok",
+    risky = llamabuild.risky(args)
+    return Check("llama-cpp-python", "warn" if risky else "ok",
                  f"{version}, built with ({record.get('source')}): {args}"
-                 + (" — AMX or native kernels may fault on this machine (the self-check tells)" if amx else ""))
+                 + ("; AMX or native (-march=native) kernels may fault on this machine (the self-check tells)"
+                    if risky else ""))
 
 
 def cpu_check(features: set[str] | None = None) -> Check:

@@ -96,6 +96,22 @@ def portable_flags(features: Iterable[str], arch: str, system: str, amx: bool = 
 CPU_OPTIONS = ("GGML_NATIVE", "GGML_CPU_ARM_ARCH", *AMX_OPTIONS, *(opt for opt, _ in X86_OPTIONS))
 
 
+def effective(args: str) -> dict[str, str]:
+    """The value each -D option ends up with (CMake keeps the last one given), names upper-case."""
+    out = {}
+    for arg in shlex.split(args):
+        if arg.startswith("-D") and "=" in arg:
+            key, _, value = arg[2:].partition("=")
+            out[key.partition(":")[0]] = value.upper()
+    return out
+
+
+def risky(args: str) -> bool:
+    """Whether a build with ARGS compiles AMX kernels or for the build machine's CPU (-march=native)."""
+    values = effective(args)
+    return any(values.get(opt) in ("ON", "1", "TRUE") for opt in ("GGML_NATIVE", *AMX_OPTIONS))
+
+
 def strip_cpu_flags(args: str) -> str:
     """ARGS without the flags that pick CPU instruction sets (keeps e.g. -DGGML_CUDA=ON)."""
     kept = [a for a in shlex.split(args) if not any(a.startswith((f"-D{opt}=", f"-D{opt}:")) for opt in CPU_OPTIONS)]
