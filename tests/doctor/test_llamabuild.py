@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from edgebot.doctor import llamabuild
 
 SAPPHIRE_RAPIDS = ("fpu sse4_2 avx avx2 fma f16c bmi2 avx_vnni avx512f avx512cd avx512vl avx512dq avx512bw avx512vbmi "
@@ -50,7 +52,9 @@ def test_arm_apple_and_other_architectures() -> None:
     assert flags("", "riscv64") == {"GGML_NATIVE": "OFF"}
 
 
-def test_the_users_cmake_args_come_last_and_so_win() -> None:
+def test_the_users_cmake_args_come_last_and_so_win(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(llamabuild, "machine", lambda: "x86_64")
+    monkeypatch.setattr(llamabuild.platform, "system", lambda: "Linux")
     cpuinfo = f"processor : 0\nflags : {SAPPHIRE_RAPIDS}\n"
     args, source = llamabuild.chosen_args({"CMAKE_ARGS": "-DGGML_CUDA=ON -DGGML_AVX512=OFF"}, cpuinfo)
     parts = shlex.split(args)

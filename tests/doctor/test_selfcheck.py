@@ -19,7 +19,10 @@ SIGILL_CHILD = [sys.executable, "-c", "import os, signal; os.kill(os.getpid(), s
 SIGSEGV_CHILD = [sys.executable, "-c", "import ctypes; ctypes.string_at(0)"]  # a real segmentation fault
 
 
-def test_a_child_that_dies_by_sigill_is_named_with_its_cause_and_the_rebuild_command() -> None:
+def test_a_child_that_dies_by_sigill_is_named_with_its_cause_and_the_rebuild_command(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(selfcheck.llamabuild, "machine", lambda: "x86_64")  # the flags checked below are x86's
+    monkeypatch.setattr(selfcheck.llamabuild.platform, "system", lambda: "Linux")
     result = selfcheck.run_probe(SIGILL_CHILD)
     assert result.signal == "SIGILL" and not result.ok
     message = selfcheck.crash_message(result, selfcheck.rebuild_command())
@@ -138,3 +141,16 @@ def test_the_model_loads_and_decodes_with_numpy_imported_first(models_dir: Path)
                          check=False)
     assert run.returncode == 0, run.stderr[-2000:]
     assert int(run.stdout.strip()) > 0
+
+
+def test_when_the_portable_build_itself_crashed_the_rebuild_is_plainer(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(selfcheck.llamabuild, "machine", lambda: "x86_64")
+    monkeypatch.setattr(selfcheck.llamabuild.platform, "system", lambda: "Linux")
+    portable, _ = selfcheck.llamabuild.chosen_args({}, features={"avx2", "fma", "avx512f", "avx512cd", "avx512vl",
+                                                                 "avx512dq", "avx512bw"})
+    monkeypatch.setattr(selfcheck.llamabuild, "cpu_features", lambda cpuinfo=None: {
+        "avx2", "fma", "avx512f", "avx512cd", "avx512vl", "avx512dq", "avx512bw"})
+    monkeypatch.setattr(selfcheck.llamabuild, "read_record", lambda path=None: {"cmake_args": portable})
+    command = selfcheck.rebuild_command()
+    assert "-DGGML_AVX512=OFF" in command and "-DGGML_AVX2=ON" in command
+    assert command.count("-DLLAVA_BUILD=OFF") == 1

@@ -113,16 +113,23 @@ def risky(args: str) -> bool:
 
 
 def strip_cpu_flags(args: str) -> str:
-    """ARGS without the flags that pick CPU instruction sets (keeps e.g. -DGGML_CUDA=ON)."""
-    kept = [a for a in shlex.split(args) if not any(a.startswith((f"-D{opt}=", f"-D{opt}:")) for opt in CPU_OPTIONS)]
+    """ARGS without the flags that pick CPU instruction sets and edgebot's own (keeps e.g. -DGGML_CUDA=ON)."""
+    kept = [a for a in shlex.split(args) if a not in COMMON_ARGS
+            and not any(a.startswith((f"-D{opt}=", f"-D{opt}:")) for opt in CPU_OPTIONS)]
     return " ".join(shlex.quote(a) for a in kept)
 
 
-def chosen_args(env: Mapping[str, str] | None = None, cpuinfo: str | None = None) -> tuple[str, str]:
+# What a plainer build keeps when even the portable one faults (a VM that hides instructions it reports).
+AVX2_BASELINE = frozenset({"sse4_2", "avx", "avx2", "fma", "f16c", "bmi2"})
+
+
+def chosen_args(env: Mapping[str, str] | None = None, cpuinfo: str | None = None,
+                features: Iterable[str] | None = None) -> tuple[str, str]:
     """(CMAKE_ARGS, where they came from): the portable flags for this CPU, then the user's own CMAKE_ARGS,
     which win where they set the same option (CMake keeps the last -D) and add what they like (-DGGML_CUDA=ON)."""
     env = os.environ if env is None else env
-    flags = portable_flags(cpu_features(cpuinfo), machine(), platform.system(), amx=amx_asked(env))
+    have = cpu_features(cpuinfo) if features is None else set(features)
+    flags = portable_flags(have, machine(), platform.system(), amx=amx_asked(env))
     user = env.get("CMAKE_ARGS", "").strip()
     source = "portable" + (" (AMX asked)" if amx_asked(env) else "") + (" + CMAKE_ARGS" if user else "")
     return " ".join([*flags, *COMMON_ARGS, *([user] if user else [])]), source

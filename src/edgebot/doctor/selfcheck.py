@@ -104,7 +104,12 @@ def rebuild_command() -> str:
     record = llamabuild.read_record() or {}
     keep = llamabuild.strip_cpu_flags(str(record.get("cmake_args", "")))
     env = {k: v for k, v in os.environ.items() if k not in ("CMAKE_ARGS", "EDGEBOT_LLAMA_AMX")}
-    args, _ = llamabuild.chosen_args(env=env | ({"CMAKE_ARGS": keep} if keep else {}))
+    env |= {"CMAKE_ARGS": keep} if keep else {}
+    args, _ = llamabuild.chosen_args(env=env)
+    if llamabuild.effective(args) == llamabuild.effective(str(record.get("cmake_args", ""))):
+        # the installed build already is the portable one: a plainer one, AVX2 at most
+        features = llamabuild.cpu_features() & llamabuild.AVX2_BASELINE
+        args, _ = llamabuild.chosen_args(env=env, features=features)
     version = llamabuild.installed_version() or "0.3.36"
     return (f"CMAKE_ARGS={shlex.quote(args)} {shlex.quote(sys.executable)} -m pip install --force-reinstall "
             f"--no-deps --no-cache-dir llama-cpp-python=={version}")
