@@ -1,0 +1,132 @@
+"""Answer checks: questions with the facts a correct reply states, replayed through the engine the API uses.
+
+A questions file is JSONL, one question a line:
+
+    {"q": "can I send boots back if they pinch?", "any": ["30 days"], "not": ["cannot return"]}
+
+A reply is correct when it contains one of `any` and none of `not` (case-insensitive); a reply containing one
+of `not` is a contradiction. Each question is asked in a new conversation.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import msgspec
+import numpy as np
+
+from edgebot.dialogue.engine import Engine
+from edgebot.dialogue.turn import TurnDone
+from edgebot.errors import UsageError
+
+LONG_WORDS = 80  # a reply longer than this is too long for a chat widget
+
+
+class Question(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    q: str
+    any: list[str]
+    not_: list[str] = msgspec.field(default_factory=list, name="not")
+
+
+class Miss(msgspec.Struct, frozen=True, kw_only=True):
+    q: str
+    reply: str
+    problems: list[str]
+    decision: str | None
+    citations: list[str]
+
+
+class AnswerReport(msgspec.Struct, frozen=True, kw_only=True):
+    questions: int
+    correct: int
+    correct_rate: float
+    contradictions: int
+    over_80_words: int
+    latency_ms_p50: float
+    latency_ms_p95: float
+    misses: list[Miss]
+
+
+def load_questions(path: Path) -> list[Question]:
+    """The questions of PATH (JSONL, read line by line on newlines only); bad lines name their number."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"questions file {path}: cannot be read ({exc})") from None
+    out = []
+    for n, line in enumerate(text.split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            question = msgspec.json.decode(line, type=Question)
+        except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+            raise UsageError(f"questions file {path}, line {n}: {exc} (each line: "
+                             '{"q": "...", "any": ["..."], "not": ["..."]})') from None
+        if not question.q.strip() or not [a for a in question.any if a.strip()]:
+            raise UsageError(f"questions file {path}, line {n}: give a question in q and at least one fact in any")
+        out.append(question)
+    if not out:
+        raise UsageError(f"questions file {path}: no questions")
+    return out
+
+
+def judge(question: Question, reply: str) -> list[str]:
+    """What is wrong with REPLY to QUESTION (empty when correct)."""
+    low = reply.lower()
+    problems = []
+    if not any(a.lower() in low for a in question.any):
+        problems.append(f"states none of {question.any}")
+    problems += [f"contradicts: says {n!r}" for n in question.not_ if n.lower() in low]
+    return problems
+
+
+def run_questions(engine: Engine, questions: list[Question], progress: Callable[[int], None] | None = None
+                  ) -> AnswerReport:
+    misses: list[Miss] = []
+    latencies: list[float] = []
+    contradictions = long = correct = 0
+    for question in questions:
+        session_id, _ = engine.sessions.create()
+        started = time.perf_counter()
+        done = None
+        for event in engine.start_turn(session_id, question.q).events_sync():
+            if isinstance(event, TurnDone):
+                done = event
+        latencies.append((time.perf_counter() - started) * 1000)
+        assert done is not None
+        problems = judge(question, done.text)
+        correct += not problems
+        contradictions += any(p.startswith("contradicts") for p in problems)
+        words = len(done.text.split())
+        if words > LONG_WORDS:
+            long += 1
+            problems.append(f"{words} words")
+        if problems:
+            misses.append(Miss(q=question.q, reply=done.text, problems=problems, decision=done.decision,
+                               citations=[c.title for c in done.citations]))
+        if progress:
+            progress(1)
+    return AnswerReport(
+        questions=len(questions), correct=correct, correct_rate=round(correct / len(questions), 4),
+        contradictions=contradictions, over_80_words=long,
+        latency_ms_p50=round(float(np.percentile(latencies, 50)), 1),
+        latency_ms_p95=round(float(np.percentile(latencies, 95)), 1), misses=misses)
+
+
+def render(report: AnswerReport) -> str:
+    lines = []
+    for m in report.misses:
+        lines.append(f"MISS {m.q!r} ({m.decision}; cites {m.citations})")
+        lines += [f"     {p}" for p in m.problems]
+        lines.append(f"     reply: {m.reply[:200]!r}")
+    lines.append(f"{report.correct}/{report.questions} correct ({report.correct_rate:.1%}), {report.contradictions} "
+                 f"contradictions, {report.over_80_words} over {LONG_WORDS} words; turn p50 {report.latency_ms_p50:.0f} "
+                 f"ms, p95 {report.latency_ms_p95:.0f} ms")
+    return "\n".join(lines)
+
+
+def to_json(report: AnswerReport) -> str:
+    return json.dumps(msgspec.to_builtins(report), indent=2)
