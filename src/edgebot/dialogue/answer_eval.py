@@ -11,7 +11,6 @@ of `not` is a contradiction. Each question is asked in a new conversation.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,7 +18,7 @@ import msgspec
 import numpy as np
 
 from edgebot.dialogue.engine import Engine
-from edgebot.dialogue.turn import TurnDone
+from edgebot.dialogue.stories import timed_turn
 from edgebot.errors import UsageError
 
 LONG_WORDS = 80  # a reply longer than this is too long for a chat widget
@@ -90,13 +89,8 @@ def run_questions(engine: Engine, questions: list[Question], progress: Callable[
     contradictions = long = correct = 0
     for question in questions:
         session_id, _ = engine.sessions.create()
-        started = time.perf_counter()
-        done = None
-        for event in engine.start_turn(session_id, question.q).events_sync():
-            if isinstance(event, TurnDone):
-                done = event
-        latencies.append((time.perf_counter() - started) * 1000)
-        assert done is not None
+        done, ms = timed_turn(engine, session_id, question.q)
+        latencies.append(ms)
         problems = judge(question, done.text)
         correct += not problems
         contradictions += any(p.startswith("contradicts") for p in problems)

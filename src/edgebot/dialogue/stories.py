@@ -118,6 +118,18 @@ def check(expect: Expect, done: TurnDone) -> list[str]:
     return problems
 
 
+def timed_turn(engine: Engine, session_id: str, text: str) -> tuple[TurnDone, float]:
+    """One turn of SESSION_ID run to its end: its TurnDone and how long it took, in milliseconds."""
+    started = time.perf_counter()
+    done = None
+    for event in engine.start_turn(session_id, text).events_sync():
+        if isinstance(event, TurnDone):
+            done = event
+    if done is None:
+        raise RuntimeError(f"the turn for {text!r} ended without a TurnDone")
+    return done, (time.perf_counter() - started) * 1000
+
+
 def run_stories(engine: Engine, stories: list[Story], progress: Callable[[int], None] | None = None) -> Report:
     failures: list[Failure] = []
     latencies: list[float] = []
@@ -126,13 +138,8 @@ def run_stories(engine: Engine, stories: list[Story], progress: Callable[[int], 
         session_id, _ = engine.sessions.create()
         story_handoff = False
         for n, expect in enumerate(story.turn, start=1):
-            started = time.perf_counter()
-            done = None
-            for event in engine.start_turn(session_id, expect.user).events_sync():
-                if isinstance(event, TurnDone):
-                    done = event
-            latencies.append((time.perf_counter() - started) * 1000)
-            assert done is not None
+            done, ms = timed_turn(engine, session_id, expect.user)
+            latencies.append(ms)
             if expect.intent not in (None, "none"):
                 in_scope_turns += 1
                 fallbacks += done.decision in FALLBACK_DECISIONS
