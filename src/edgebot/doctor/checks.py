@@ -143,13 +143,12 @@ def database_check(settings: Settings) -> Check:
 
 def self_check(settings: Settings, config: str | None, argv: list[str] | None = None
                ) -> tuple[Check, selfcheck.ProbeResult, str]:
-    result = selfcheck.run_probe(argv or selfcheck.probe_argv(config))
-    if result.signal:
-        message = selfcheck.crash_message(result, selfcheck.rebuild_command())
-        return Check("self-check", "fail", result.problem()), result, message
+    try:
+        result = selfcheck.check(settings, config, argv)
+    except selfcheck.NativeCrashError as exc:
+        return Check("self-check", "fail", exc.result.problem()), exc.result, str(exc)
     if not result.ok:
         return Check("self-check", "fail", result.problem()), result, ""
-    selfcheck.remember(settings, result)
     r = result.report
     return Check("self-check", "ok", f"{r.get('model')} loaded in {r.get('load_s')} s and decoded {r.get('tokens')} "
                  f"tokens in a child process ({result.seconds:.1f} s in all); llama.cpp: {r.get('system_info')}"), result, ""

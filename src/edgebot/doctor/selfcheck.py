@@ -36,10 +36,6 @@ CAUSES = {
 }
 
 
-class NativeCrashError(EdgebotError):
-    """llama.cpp died by a signal in the self-check's child process."""
-
-    exit_code = 3
 
 
 @dataclass
@@ -66,6 +62,16 @@ class ProbeResult:
             return str(self.report["error"])
         tail = self.stderr.strip().split("\n")[-1] if self.stderr.strip() else ""
         return f"the self-check failed (exit {self.returncode}){': ' + tail if tail else ''}"
+
+
+class NativeCrashError(EdgebotError):
+    """llama.cpp died by a signal (or hung) in the self-check's child process; RESULT is what the child left."""
+
+    exit_code = 3
+
+    def __init__(self, message: str, result: ProbeResult) -> None:
+        super().__init__(message)
+        self.result = result
 
 
 def probe_argv(config: str | None) -> list[str]:
@@ -169,7 +175,7 @@ def check(settings: Settings, config: str | None, argv: list[str] | None = None)
     """Run the self-check now; a pass is remembered. Raises NativeCrashError when the child died by a signal."""
     result = run_probe(argv or probe_argv(config))
     if result.signal:
-        raise NativeCrashError(crash_message(result, rebuild_command()))
+        raise NativeCrashError(crash_message(result, rebuild_command()), result)
     if result.ok:
         remember(settings, result)
     return result
@@ -184,4 +190,5 @@ def ensure(settings: Settings, config: str | None, say: Callable[[str], None], a
     result = check(settings, config, argv)
     if not result.ok and result.returncode is None:
         raise NativeCrashError(f"{result.problem()}: llama.cpp hung loading the chat model or decoding. "
-                               f"`edgebot doctor` shows the build; to rebuild it for this CPU:\n  {rebuild_command()}")
+                               f"`edgebot doctor` shows the build; to rebuild it for this CPU:\n  {rebuild_command()}",
+                               result)
