@@ -9,11 +9,12 @@ from pathlib import Path
 
 from edgebot.audit import AuditLog
 from edgebot.dialogue import Engine
+from edgebot.dialogue.answer import AnswerComposer, EvidenceSelector, auto_mode
 from edgebot.dialogue.manager import Dialogue
 from edgebot.dialogue.slots import Generator
 from edgebot.errors import ConfigError
 from edgebot.kb import KnowledgeStore, Searcher
-from edgebot.llm import LlamaCppProvider, ModelProvider, Scheduler
+from edgebot.llm import GenerationOptions, LlamaCppProvider, ModelProvider, Scheduler
 from edgebot.modelstore import ModelStore
 from edgebot.nlu import Encoder, LazyEncoder, SentenceEncoder
 from edgebot.privacy import Redactor
@@ -88,6 +89,24 @@ def open_provider(settings: Settings, model: str) -> ModelProvider:
     return LlamaCppProvider(path, n_ctx=llm.n_ctx, n_threads=llm.n_threads, n_gpu_layers=llm.n_gpu_layers)
 
 
+def model_bytes(settings: Settings, *, given: bool) -> int | None:
+    """The size of the chat model's file (None: a provider was given, not a catalog model)."""
+    if given:
+        return None
+    return ModelStore(settings.models_dir).require_verified(settings.llm.model).stat().st_size
+
+
+def open_composer(settings: Settings, encoder: SentenceEncoder, size: int | None) -> AnswerComposer:
+    """The compose stage: answer.mode, with auto decided by the chat model's file size (SIZE None, a provider
+    given by the caller: extractive)."""
+    answer = settings.answer
+    mode = answer.mode if answer.mode != "auto" else ("extractive" if size is None else auto_mode(size))
+    options = GenerationOptions(max_tokens=min(answer.max_tokens, settings.llm.max_tokens),
+                                temperature=settings.llm.temperature, stop=tuple(settings.llm.stop),
+                                repeat_penalty=answer.repeat_penalty)
+    return AnswerComposer(EvidenceSelector(encoder), mode, options)
+
+
 def open_scheduler(settings: Settings, provider: ModelProvider) -> Scheduler:
     """The bounded queue in front of PROVIDER, with one worker per sequence it can decode at once."""
     llm = settings.llm
@@ -157,6 +176,7 @@ class Runtime:
             raise ConfigError(
                 f"llm.max_tokens ({llm.max_tokens}) must be smaller than llm.n_ctx ({llm.n_ctx}) to leave room for the prompt"
             )
+        llm_provided = provider is not None
         if provider is None:
             provider = open_provider(settings, llm.model)
         db = Database(settings.database_path)
@@ -174,9 +194,12 @@ class Runtime:
         metrics = Metrics(queue_depth=lambda: scheduler.depth)
         alerts = Alerts(db, webhook_sender(settings.kpi.alert_webhook_url, settings.dialogue.webhook_secret))
         drift = open_drift(settings, dialogue, db, alerts)
+        composer = open_composer(settings, encoder, model_bytes(settings, given=llm_provided))
         engine = Engine(llm, scheduler, sessions, max_message_chars=settings.server.max_message_chars,
                         kb=settings.kb, searcher=searcher, dialogue=dialogue, redactor=redact, vault=vault,
-                        observer=metrics.observe_turn, drift=drift)
+                        observer=metrics.observe_turn, drift=drift, composer=composer)
+        if dialogue is not None:
+            dialogue.knowledge = engine  # flows and handoffs not sure of a question let the pages answer it
         attach_variants(engine, settings, db, redact)
         engine.prefill()
         if redact is not None:  # load the PII detectors' data now, not on the first visitor's message

@@ -94,12 +94,21 @@ class EncoderSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
 class KbSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     enabled: Annotated[bool, _doc("Answer from the knowledge base when it holds documents.")] = True
     k: Annotated[int, _doc("Chunks put into the prompt for one answer.", ge=1, le=20)] = 3
-    floor: Annotated[float, _doc("Least cosine similarity a chunk needs to count as relevant.", ge=-1.0, le=1.0)] = 0.35
+    floor: Annotated[float, _doc("Least cosine similarity a chunk needs to count as relevant.", ge=-1.0, le=1.0)] = 0.3
     max_context_chars: Annotated[int, _doc("Most characters of retrieved text put into the prompt.", ge=200)] = 2400
     dont_know: Annotated[str, _doc("The reply when nothing relevant is found (no model call).")] = (
         "I don't know that from this site's pages. Would you like me to put you in touch with a person?"
     )
     api_key: Annotated[str, _doc("Key for the /v1/kb routes (header X-API-Key); empty turns them off.")] = ""
+
+
+class AnswerSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    mode: Annotated[Literal["auto", "extractive", "generative"], _doc(
+        "How answers from the pages are written: extractive (the pages' own sentences), generative (the model "
+        "phrases them; each sentence checked against them) or auto (generative for models of 1 GB or more).")] = "auto"
+    max_tokens: Annotated[int, _doc("Most tokens of a generative answer.", ge=8)] = 96
+    repeat_penalty: Annotated[float, _doc("Penalty on repeated tokens in generative answers; 1 is none.", ge=1.0,
+                                          le=2.0)] = 1.15
 
 
 class DialogueSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -173,6 +182,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     llm: LlmSettings = LlmSettings()
     encoder: EncoderSettings = EncoderSettings()
     kb: KbSettings = KbSettings()
+    answer: AnswerSettings = AnswerSettings()
     dialogue: DialogueSettings = DialogueSettings()
     bridge: BridgeSettings = BridgeSettings()
     privacy: PrivacySettings = PrivacySettings()

@@ -15,8 +15,10 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from edgebot.dialogue.answer import Composer
 from edgebot.dialogue.guard import OutputGuard, canary_line, new_canary
 from edgebot.dialogue.manager import NO_HUMAN, YES_HUMAN, Dialogue
+from edgebot.dialogue.pages import PagesMatch
 from edgebot.dialogue.turn import Citation, FixedReply, Turn, TurnDone
 from edgebot.errors import EdgebotError
 from edgebot.kb import Hit, Searcher
@@ -56,7 +58,9 @@ class Engine:
         vault: Vault | None = None,
         observer: Callable[[TurnDone], None] | None = None,
         drift: Any = None,
+        composer: Composer | None = None,
     ) -> None:
+        self.composer = composer  # the compose stage: answers from retrieved pages (dialogue/answer/)
         self.drift = drift  # telemetry.drift.DriftMonitor: records each classified message
         self.variants: Any = None  # variants.router.VariantRouter: the session's prompt and model
         self.shadow: Any = None  # variants.router.ShadowRunner: replays sampled turns on shadow variants
@@ -105,6 +109,14 @@ class Engine:
         if self.vault is not None:
             self.vault.put(session_id, message_id, values)
 
+    def _store_user_or_cancel(self, session_id: str, redacted: str, values: dict[str, str], source: Any) -> None:
+        """Store the user's message after its reply was queued; if that fails, the reply is cancelled."""
+        try:
+            self._store_user(session_id, redacted, values)
+        except BaseException:
+            source.cancel()
+            raise
+
     def check_text(self, text: str) -> str:
         text = text.strip()
         if not text:
@@ -127,6 +139,14 @@ class Engine:
             if sp is not None:
                 sp.set_attribute("hits", len(hits))
         return hits
+
+    def match(self, text: str, vector: Any) -> PagesMatch | None:
+        """The relevant pages for TEXT and how well their best sentence matches it (dialogue/pages.py); None when
+        nothing relevant is found, or there is no knowledge base or composer."""
+        hits = self.retrieve(text, vector)
+        if not hits or self.composer is None:
+            return None
+        return PagesMatch(hits, self.composer.relevance(text, hits, vector))
 
     def _system_prompt(self, hits: list[Hit] | None, instructions: str | None = None) -> str:
         base = self.instructions if instructions is None else instructions
@@ -186,7 +206,7 @@ class Engine:
                     return self._turn(session_id, FixedReply("", "handoff"), meta, store_reply=False)
                 return self._turn(session_id, FixedReply(plan.text, "stop"), meta)
         question = plan.query if plan is not None and plan.query else text
-        hits = self.retrieve(question, plan.vector if plan is not None else None)
+        hits = plan.hits if plan is not None and plan.hits else self.retrieve(question, plan.vector if plan else None)
         if hits is not None and not hits:
             self._store_user(session_id, redacted, values)
             if self.dialogue is not None:
@@ -200,17 +220,22 @@ class Engine:
             shown = self.dialogue.for_model(shown)
         route = self.variants.route(session_id) if self.variants is not None else None
         scheduler, guard = (route.scheduler, route.guard) if route is not None else (self.scheduler, self.guard)
+        if hits and self.composer is not None:
+            answer = self.composer.compose(
+                question, shown, hits, vector=plan.vector if plan is not None else None,
+                instructions=route.instructions if route is not None else self.instructions, meta=meta,
+                submit=lambda messages, options: scheduler.submit(messages, options, loop))
+            if route is not None:
+                meta["variant"] = route.name
+            self._store_user_or_cancel(session_id, redacted, values, answer.source)
+            return self._turn(session_id, answer.source, meta, answer.citations, guard=guard)
         messages = self.build_prompt(session_id, shown, hits, instructions=route.instructions if route else None,
                                      scheduler=scheduler)
         generating = tracing.start("generate", variant=route.name if route is not None else "default")
         job = scheduler.submit(messages, self.options, loop)
         if route is not None:
             meta["variant"] = route.name
-        try:
-            self._store_user(session_id, redacted, values)
-        except BaseException:
-            job.cancel()
-            raise
+        self._store_user_or_cancel(session_id, redacted, values, job)
         citations = []
         for hit in hits or []:
             citation = Citation(hit.chunk.title, hit.chunk.url, hit.chunk.heading)

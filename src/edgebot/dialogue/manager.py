@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from edgebot.actions import Action, ActionResult
 from edgebot.dialogue.catalog import Catalog, Intent
+from edgebot.dialogue.pages import Coverage, Knowledge
 from edgebot.dialogue.policy import Classification, Decision, confident, decide, label, quick_reply_intent
 from edgebot.dialogue.slots import SlotFiller, yes_no
 from edgebot.dialogue.state import DialogueState, DialogueStore, Handoff
@@ -43,6 +44,7 @@ class Plan:
     classification: Classification | None = None  # what the intent model said (None: relay or a quick reply)
     embedding: Any = None  # the message's embedding whatever the plan (drift detection)
     outcome: str | None = None  # set when this turn ended the conversation: resolved or handoff
+    hits: list[Any] | None = None  # for `answer`: the pages already found relevant (dialogue/pages.py)
 
 
 class _Lenient(dict[str, Any]):
@@ -83,6 +85,9 @@ class Dialogue:
         self.on_handoff = on_handoff
         self.bundle_messages = bundle_messages
         self.responses = catalog.responses
+        self.knowledge: Knowledge | None = None  # the knowledge base, asked when a flow or handoff is not sure
+        encoder = getattr(classifier, "encoder", None)
+        self.coverage = Coverage(catalog, encoder) if encoder is not None else None
 
     def classify(self, text: str) -> tuple[Classification, Any]:
         """The classification, and the text's embedding when one was computed (retrieval reuses it)."""
@@ -123,7 +128,7 @@ class Dialogue:
             before = state.outcome
             cls, vector = self.classify(text)
             state.last_scores = [[n, p] for n, p in cls.scores]
-            plan = self._plan(session_id, state, text, cls)
+            plan = self._plan(session_id, state, text, cls, vector)
             plan.outcome = state.outcome if state.outcome != before else None
             if vector is not None:
                 plan.classification, plan.embedding = cls, vector
@@ -143,7 +148,8 @@ class Dialogue:
         self.store.log_decision(session_id, "offer_human", None, None, reason)
 
     # -- the decision tree -------------------------------------------------------------------------------
-    def _plan(self, session_id: str, state: DialogueState, text: str, cls: Classification) -> Plan:
+    def _plan(self, session_id: str, state: DialogueState, text: str, cls: Classification,
+              vector: Any = None) -> Plan:
         p = cls.best[1]
         pending = state.pending or ""
         if pending == "offer_human":
@@ -162,6 +168,11 @@ class Dialogue:
         decision = decide(self.catalog, cls, state, text)
         if not decision.urgent and state.intent is not None and self._answers_pending(state, text):
             return self._continue_flow(session_id, state, text, cls)  # a slot value is not an intent
+        if state.intent is None and not decision.urgent:
+            pages = self._pages_answer(decision, cls, text, vector)
+            if pages is not None:
+                state.failures = 0
+                return pages
         if decision.kind == "handoff":
             return self._handoff(session_id, state, text, cls, decision.reason, intent=decision.intent)
         if state.intent is not None:
@@ -178,6 +189,24 @@ class Dialogue:
         intent = self.catalog.get(decision.intent or "")
         assert intent is not None
         return self._dispatch(session_id, state, intent, text, cls, decision)
+
+    def _pages_answer(self, decision: Decision, cls: Classification, text: str, vector: Any) -> Plan | None:
+        """An answer from the pages when they match TEXT better than the examples of what the intent model picked
+        (a flow, a handoff, out of scope, or an intent under its threshold); None otherwise (dialogue/pages.py)."""
+        intent = self.catalog.get(decision.intent or cls.best[0])
+        if (self.knowledge is None or self.coverage is None or vector is None
+                or (decision.kind == "dispatch" and intent is not None and intent.handler not in ("flow", "handoff"))):
+            return None
+        match = self.knowledge.match(text, vector)
+        if match is None:
+            return None
+        picked = intent.name if intent is not None else cls.best[0]
+        cover = self.coverage.of(picked, vector)
+        if match.relevance <= cover:
+            return None
+        return Plan("answer", "answer", confidence=round(match.relevance, 4), hits=match.hits,
+                    reason=f"{decision.reason}; the pages match better ({match.relevance:.2f}) than the examples of "
+                           f"{picked} ({cover:.2f})")
 
     def _dispatch(self, session_id: str, state: DialogueState, intent: Intent, text: str, cls: Classification,
                   decision: Decision) -> Plan:

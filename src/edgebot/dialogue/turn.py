@@ -84,6 +84,8 @@ class TurnDone(msgspec.Struct, frozen=True, kw_only=True):
     slots: dict[str, str] = {}
     variant: str | None = None  # the prompt/model variant that answered (variants/)
     outcome: str | None = None  # when this turn ended the conversation: resolved or handoff
+    answer_mode: str | None = None  # for answers from the pages: extractive, generative, or fallback (a generative
+    # reply that failed its check, replaced by the extractive one)
 
 
 def _ms(seconds: float | None) -> float | None:

@@ -16,9 +16,10 @@ from edgebot.kb.ingest import (
     wordpress_source,
 )
 from edgebot.kb.search import Hit, Mode, Searcher, SearchSettings
-from edgebot.kb.store import Document, KnowledgeStore, StoredChunk
+from edgebot.kb.store import STOPWORDS, Document, KnowledgeStore, StoredChunk
 
 __all__ = [
+    "STOPWORDS",
     "Chunk",
     "Document",
     "Hit",

@@ -312,7 +312,7 @@ class BatchedProvider:
             grammar = self._grammars.get(req.options.json_schema)
             if grammar is None:
                 grammar = self._grammars[req.options.json_schema] = grammar_text(req.options.json_schema)
-        req.greedy = req.options.temperature <= 0 and grammar is None
+        req.greedy = req.options.temperature <= 0 and grammar is None and req.options.repeat_penalty == 1.0
         req.sampler = None if req.greedy else self.native.sampler(req.options, grammar)
         req.slot, slot.request = slot, req
         req.pending = req.tokens[keep:]

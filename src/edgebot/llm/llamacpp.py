@@ -73,6 +73,7 @@ class LlamaCppProvider:
             prompt,
             max_tokens=options.max_tokens,
             temperature=options.temperature,
+            repeat_penalty=options.repeat_penalty,
             stop=[*template_stops, *options.stop] or None,
             seed=options.seed,
             grammar=self._grammar(options.json_schema),

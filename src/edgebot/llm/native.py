@@ -12,7 +12,7 @@ import numpy as np
 
 from edgebot.errors import UsageError
 from edgebot.llm.chat_template import ChatTemplate
-from edgebot.llm.provider import ChatMessage, GenerationOptions
+from edgebot.llm.provider import REPEAT_WINDOW, ChatMessage, GenerationOptions
 
 
 class NativeModel:
@@ -99,6 +99,9 @@ class NativeModel:
         if grammar:
             llama_cpp.llama_sampler_chain_add(chain, llama_cpp.llama_sampler_init_grammar(
                 self.vocab, grammar.encode(), b"root"))
+        if options.repeat_penalty != 1.0:
+            llama_cpp.llama_sampler_chain_add(chain, llama_cpp.llama_sampler_init_penalties(
+                REPEAT_WINDOW, options.repeat_penalty, 0.0, 0.0))
         if options.temperature <= 0:
             llama_cpp.llama_sampler_chain_add(chain, llama_cpp.llama_sampler_init_greedy())
         else:

@@ -17,11 +17,15 @@ class ChatMessage(msgspec.Struct, frozen=True):
     content: str
 
 
+REPEAT_WINDOW = 64
+
+
 class GenerationOptions(msgspec.Struct, frozen=True, kw_only=True):
     max_tokens: int = 256
     temperature: float = 0.3
     stop: tuple[str, ...] = ()
     seed: int | None = None
+    repeat_penalty: float = 1.0  # > 1 makes tokens seen in the last REPEAT_WINDOW tokens less likely
     json_schema: str | None = None  # constrain the output to JSON matching this schema (a grammar in llama.cpp)
 
 

@@ -1,0 +1,191 @@
+"""The answer composer: the turn's "compose" stage, from retrieved chunks to a short, checked reply.
+
+It ranks the chunks' sentences as evidence (evidence.py), then answers in one of two modes:
+- extractive: the best sentences (those within MARGIN of the best, at most MAX_EVIDENCE, each with the sentence
+  before it when it leans on it: "It costs ..."), as the pages say them, cited;
+- generative: the model is given only the evidence and asked for one or two sentences; each sentence it writes
+  is checked before it is sent (verify.py: facts in the evidence, yes/no agreeing, no repeats, short). When the
+  first sentence fails, the extractive answer goes out instead; when a later one fails, the reply ends there.
+`answer.mode = auto` picks generative for models of AUTO_GENERATIVE_BYTES or more, extractive below (the
+135M default model cannot be trusted to paraphrase: benchmarks/README.md, "Answers").
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+import msgspec
+
+from edgebot.dialogue.answer import text as tx
+from edgebot.dialogue.answer.evidence import Evidence, EvidenceSelector
+from edgebot.dialogue.answer.verify import MAX_SENTENCES, MAX_WORDS, disagrees, repeated, shorten, unsupported
+from edgebot.dialogue.turn import Citation, FixedReply, ReplySource
+from edgebot.kb import Hit
+from edgebot.llm import ChatMessage, Completion, GenerationOptions, Token
+
+Mode = Literal["extractive", "generative"]
+MARGIN = 0.1  # sentences this close to the best one's score come along
+MAX_EVIDENCE = 3  # sentences chosen as the answer (each may bring the sentence before it)
+GENERATIVE_EVIDENCE = 4  # sentences the model is shown
+AUTO_GENERATIVE_BYTES = 1_000_000_000  # model files of this size (about 1.5B parameters at 4 bits) or more
+
+GENERATIVE_PROMPT = (
+    "Answer the visitor's question in one or two short sentences, using only the facts below from this site's "
+    "pages. Do not add numbers, names or advice that the facts do not state.\n\nFacts:\n{facts}"
+)
+
+Submit = Callable[[list[ChatMessage], GenerationOptions], ReplySource]
+
+
+@dataclass
+class Answer:
+    source: ReplySource
+    citations: list[Citation]
+    mode: str  # extractive | generative (a generative reply that failed its check reports "fallback" in meta)
+    evidence: list[Evidence] = field(default_factory=list)
+    messages: list[ChatMessage] | None = None  # the model's prompt, for generative answers
+
+
+class Composer(Protocol):
+    """The compose stage: the reply to QUESTION from HITS (non-empty). SHOWN is the question as the model may
+    see it (redacted); SUBMIT queues a generation; META is the turn's metadata (the stage may note in it)."""
+
+    def compose(self, question: str, shown: str, hits: list[Hit], *, vector: Any, instructions: str,
+                submit: Submit, meta: dict[str, Any]) -> Answer: ...
+
+    def relevance(self, question: str, hits: list[Hit], vector: Any) -> float:
+        """How well the best sentence of HITS matches QUESTION (the encoder's cosine)."""
+        ...
+
+
+def auto_mode(model_bytes: int) -> Mode:
+    """The mode `auto` picks for a chat model file of MODEL_BYTES."""
+    return "generative" if model_bytes >= AUTO_GENERATIVE_BYTES else "extractive"
+
+
+def choose(ranked: list[Evidence], margin: float = MARGIN, most: int = MAX_EVIDENCE) -> tuple[list[str], list[Evidence]]:
+    """The answer's sentences from RANKED evidence, and the evidence picked: the best sentence and those within
+    MARGIN of it (at most MOST), each anaphoric one with the sentence before it, the best one's chunk first, in
+    page order, short (verify.shorten)."""
+    if not ranked:
+        return [], []
+    picked = [e for e in ranked[:most] if e.score >= ranked[0].score - margin]
+    chunk_rank: dict[int, int] = {}
+    for e in picked:
+        chunk_rank.setdefault(e.hit.chunk.id, len(chunk_rank))
+    sentences: dict[tuple[int, int], str] = {}
+    for e in picked:
+        sentences[(chunk_rank[e.hit.chunk.id], e.index)] = e.text
+        if e.anaphoric and e.index > 0:
+            sentences[(chunk_rank[e.hit.chunk.id], e.index - 1)] = tx.split_sentences(e.hit.chunk.text)[e.index - 1]
+    return shorten([sentences[k] for k in sorted(sentences)]), picked
+
+
+def citations_for(picked: list[Evidence]) -> list[Citation]:
+    out: list[Citation] = []
+    for e in picked:
+        citation = Citation(e.hit.chunk.title, e.hit.chunk.url, e.hit.chunk.heading)
+        if citation not in out:
+            out.append(citation)
+    return out
+
+
+class AnswerComposer:
+    def __init__(self, selector: EvidenceSelector, mode: Mode, options: GenerationOptions) -> None:
+        self.selector = selector
+        self.mode = mode
+        self.options = options
+
+    def relevance(self, question: str, hits: list[Hit], vector: Any) -> float:
+        return max((e.cosine for e in self.selector.rank(question, hits, vector)), default=0.0)
+
+    def compose(self, question: str, shown: str, hits: list[Hit], *, vector: Any, instructions: str,
+                submit: Submit, meta: dict[str, Any]) -> Answer:
+        ranked = self.selector.rank(question, hits, vector)
+        chosen, picked = choose(ranked)
+        citations = citations_for(picked)
+        extractive = " ".join(chosen)
+        if self.mode == "extractive" or not chosen:
+            meta["answer_mode"] = "extractive"
+            return Answer(FixedReply(extractive, "stop"), citations, "extractive", ranked)
+        shown_evidence = list(dict.fromkeys([*chosen, *(e.text for e in ranked[:GENERATIVE_EVIDENCE])]))
+        system = GENERATIVE_PROMPT.format(facts="\n".join(f"- {s}" for s in shown_evidence))
+        messages = [ChatMessage("system", f"{instructions}\n\n{system}"), ChatMessage("user", shown)]
+        meta["answer_mode"] = "generative"
+        job = submit(messages, self.options)
+        source = VerifiedReply(job, question, " ".join(shown_evidence), extractive, meta)
+        return Answer(source, citations, "generative", ranked, messages)
+
+
+class VerifiedReply:
+    """A generation whose sentences are sent only once checked against the evidence (a ReplySource).
+
+    A sentence is complete when the next one starts (or the generation ends). The first failing sentence stops
+    the generation: with nothing sent yet, FALLBACK (the extractive answer) is sent instead and META's
+    answer_mode becomes "fallback"."""
+
+    def __init__(self, job: ReplySource, question: str, evidence: str, fallback: str, meta: dict[str, Any]) -> None:
+        self.job = job
+        self.question = question
+        self.evidence = evidence
+        self.fallback = fallback
+        self.meta = meta
+        self.sent: list[str] = []
+        self.buffer = ""
+        self.stopped = False
+        self.problems: list[str] = []
+
+    def cancel(self) -> None:
+        self.job.cancel()
+
+    def __iter__(self) -> Iterator[Any]:
+        for item in self.job:
+            yield from self._feed(item)
+
+    async def __aiter__(self) -> AsyncIterator[Any]:
+        async for item in self.job:
+            for out in self._feed(item):
+                yield out
+
+    def _feed(self, item: Any) -> list[Any]:
+        if isinstance(item, Completion):
+            out = [] if self.stopped else self._check(tx.split_sentences(self.buffer))
+            if not self.sent and self.fallback:
+                out += self._fall_back()
+            text = " ".join(self.sent)
+            finish = "stop" if self.stopped or item.finish_reason == "cancelled" else item.finish_reason
+            return [*out, msgspec.structs.replace(item, text=text, finish_reason=finish)]
+        if self.stopped:
+            return []  # draining the cancelled generation
+        self.buffer += item.text
+        pieces = tx.split_sentences(self.buffer)
+        if len(pieces) < 2:
+            return []
+        complete, last = pieces[:-1], pieces[-1]
+        self.buffer = self.buffer[self.buffer.rfind(last):] if last in self.buffer else last
+        return self._check(complete)
+
+    def _check(self, sentences: list[str]) -> list[Any]:
+        out: list[Any] = []
+        for sentence in sentences:
+            problems = [f"not in the evidence: {v}" for v in unsupported(sentence, self.evidence)]
+            if not self.sent and disagrees(self.question, sentence, self.evidence):
+                problems.append("yes/no disagrees with the evidence")
+            if repeated(sentence, self.sent):
+                problems.append("repeats itself")
+            words = sum(len(s.split()) for s in self.sent) + len(sentence.split())
+            if problems or len(self.sent) >= MAX_SENTENCES or words > MAX_WORDS:
+                self.problems += problems
+                self.stopped = True
+                self.job.cancel()
+                return [*out, *(self._fall_back() if not self.sent else [])]
+            out.append(Token(("" if not self.sent else " ") + sentence))
+            self.sent.append(sentence)
+        return out
+
+    def _fall_back(self) -> list[Any]:
+        self.meta["answer_mode"] = "fallback"
+        self.sent = [self.fallback]
+        return [Token(self.fallback)]

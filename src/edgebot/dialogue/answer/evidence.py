@@ -1,0 +1,101 @@
+"""Evidence at sentence level: the sentences of the retrieved chunks ranked by how well they answer the
+question.
+
+A sentence's score is the encoder's cosine between the question and the sentence read under its heading
+("Shipping costs: Standard delivery is free ..."), plus KIND_WEIGHT when it states the kind of fact the question
+asks for (a price, a time, a number, a place, a contact: text.py), plus LEXICAL_WEIGHT times the share of the
+question's content words it contains. The two weights are the only knobs (benchmarks/README.md, "Answers").
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from edgebot.dialogue.answer import text as tx
+from edgebot.kb import STOPWORDS, Hit
+from edgebot.nlu import SentenceEncoder
+
+KIND_WEIGHT = 0.1
+LEXICAL_WEIGHT = 0.1
+CACHE_SIZE = 4096  # sentence embeddings kept (about 1.5 KiB each)
+ANAPHORA = ("it ", "they ", "this ", "that ", "these ", "those ", "its ", "their ", "there ", "then ", "after that",
+            "otherwise", "below that", "above that")
+
+
+@dataclass(frozen=True)
+class Evidence:
+    text: str
+    hit: Hit  # the chunk it comes from
+    index: int  # its position among the chunk's sentences
+    score: float
+    cosine: float
+
+    @property
+    def anaphoric(self) -> bool:
+        """Whether the sentence leans on the one before it ("It costs 295 GBP", "After that ...")."""
+        return self.text.lower().startswith(ANAPHORA)
+
+
+def stem(word: str) -> str:
+    for suffix in ("ing", "ed", "es", "s"):
+        if len(word) > len(suffix) + 3 and word.endswith(suffix):
+            return word[: -len(suffix)]
+    return word
+
+
+QUESTION_WORDS = frozenset(["much", "many", "long", "get", "need", "please", "any", "ok", "tell", "know", "us"])
+
+
+def content_words(text: str) -> set[str]:
+    return {stem(w) for w in tx.words(text) if w not in STOPWORDS and w not in QUESTION_WORDS and len(w) > 1}
+
+
+class EvidenceSelector:
+    def __init__(self, encoder: SentenceEncoder, *, kind_weight: float = KIND_WEIGHT,
+                 lexical_weight: float = LEXICAL_WEIGHT) -> None:
+        self.encoder = encoder
+        self.kind_weight = kind_weight
+        self.lexical_weight = lexical_weight
+        self._cache: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+
+    def rank(self, question: str, hits: Sequence[Hit], vector: np.ndarray | None = None) -> list[Evidence]:
+        """Every sentence of HITS, best first (VECTOR: the question's embedding, when already computed)."""
+        found = [(hit, i, sentence) for hit in hits for i, sentence in enumerate(tx.split_sentences(hit.chunk.text))]
+        if not found:
+            return []
+        q = self.encoder.embed_one(question) if vector is None else vector
+        vectors = self._embed([self.context(hit, sentence) for hit, _, sentence in found])
+        cosines = vectors @ q
+        wanted = tx.question_kinds(question) - {"yes_no"}
+        asked = content_words(question)
+        out = []
+        for (hit, i, sentence), cosine in zip(found, cosines.tolist(), strict=True):
+            kinds = tx.sentence_kinds(sentence)
+            lexical = len(asked & content_words(f"{hit.chunk.heading} {sentence}")) / len(asked) if asked else 0.0
+            score = cosine + self.kind_weight * bool(wanted & kinds) + self.lexical_weight * lexical
+            out.append(Evidence(sentence, hit, i, round(score, 4), round(cosine, 4)))
+        return sorted(out, key=lambda e: -e.score)
+
+    @staticmethod
+    def context(hit: Hit, sentence: str) -> str:
+        heading = hit.chunk.heading.split(" > ")[-1] if hit.chunk.heading else hit.chunk.title
+        return f"{heading}: {sentence}"
+
+    def _embed(self, texts: list[str]) -> np.ndarray:
+        """Embeddings of TEXTS, from the cache where it has them (pages repeat from turn to turn)."""
+        key = self.encoder.sha256
+        missing = [t for t in dict.fromkeys(texts) if (key, t) not in self._cache]
+        if missing:
+            for t, v in zip(missing, self.encoder.embed(missing), strict=True):
+                self._cache[(key, t)] = v
+        out = []
+        for t in texts:
+            self._cache.move_to_end((key, t))
+            out.append(self._cache[(key, t)])
+        while len(self._cache) > CACHE_SIZE:
+            self._cache.popitem(last=False)
+        return np.stack(out)

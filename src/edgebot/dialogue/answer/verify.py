@@ -1,0 +1,74 @@
+"""Checks on a reply before it leaves: every fact it states must be in the evidence, a yes/no must agree with
+it, and the reply stays short (at most MAX_SENTENCES sentences and MAX_WORDS words, no sentence twice)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from edgebot.dialogue.answer import text as tx
+
+MAX_SENTENCES = 3
+MAX_WORDS = 60
+SAME_SENTENCE = 0.8  # word overlap (Jaccard) from which a sentence counts as a repeat
+
+
+def unsupported(reply: str, evidence: str) -> list[str]:
+    """The facts REPLY states that EVIDENCE does not: e-mails, URLs, phone numbers, amounts, times, numbers
+    (digits or number words) and named things."""
+    ev_low = evidence.lower()
+    ev_norm = tx.normalise(evidence)
+    ev_numbers = {n.replace(",", ".") for n in tx.NUMBER.findall(ev_norm)}
+    ev_numbers |= {n.replace(":", ".") for n in ev_numbers}
+    ev_phones = {tx.digits(p) for p in tx.PHONE.findall(evidence)}
+    ev_words = set(tx.words(evidence))
+    found = tx.facts(reply)
+    missing = [v for v in found["email"] + found["url"] if v.lower().rstrip(".,") not in ev_low]
+    missing += [v for v in found["phone"] if tx.digits(v) not in ev_phones and tx.digits(v) not in tx.digits(evidence)]
+    for value in found["amount"] + found["time"] + found["number"]:
+        numbers = [n.replace(",", ".").replace(":", ".") for n in tx.NUMBER.findall(tx.normalise(value))]
+        numbers += [re.sub(r"\.00$", "", n) for n in numbers]
+        if not any(n in ev_numbers or n.replace(".", ":") in ev_numbers for n in numbers):
+            missing.append(value)
+    number_words = [w for w in tx.words(reply) if w in tx.NUMBER_WORDS and w != "one"]
+    missing += [w for w in number_words if tx.NUMBER_WORDS[w] not in ev_numbers]
+    missing += [n for n in found["name"] if n.lower() not in ev_words and n.lower() not in ev_norm]
+    return list(dict.fromkeys(missing))
+
+
+def disagrees(question: str, reply: str, evidence: str) -> bool:
+    """For a yes/no question: whether REPLY's first sentence and EVIDENCE's first sentence differ in polarity
+    (one says no, or is negated, and the other not)."""
+    if "yes_no" not in tx.question_kinds(question):
+        return False
+    first = (tx.split_sentences(reply) or [reply])[0]
+    basis = (tx.split_sentences(evidence) or [evidence])[0]
+    said_no = re.match(r"\s*no\b", first, re.IGNORECASE) is not None or tx.negated(first)
+    return said_no != tx.negated(basis)
+
+
+def repeated(sentence: str, earlier: Sequence[str]) -> bool:
+    words = set(tx.words(sentence))
+    for other in earlier:
+        seen = set(tx.words(other))
+        if words and seen and len(words & seen) / len(words | seen) >= SAME_SENTENCE:
+            return True
+    return False
+
+
+def shorten(sentences: Sequence[str], max_sentences: int = MAX_SENTENCES, max_words: int = MAX_WORDS) -> list[str]:
+    """SENTENCES without repeats, at most MAX_SENTENCES of them and MAX_WORDS words (a first sentence longer
+    than that is cut at a word and ends with an ellipsis)."""
+    kept: list[str] = []
+    used = 0
+    for sentence in sentences:
+        if repeated(sentence, kept):
+            continue
+        n = len(sentence.split())
+        if len(kept) >= max_sentences or (kept and used + n > max_words):
+            break
+        if not kept and n > max_words:
+            return [" ".join(sentence.split()[:max_words]).rstrip(",;:") + "\u2026"]
+        kept.append(sentence)
+        used += n
+    return kept
