@@ -167,3 +167,71 @@ def test_slot_policy_decides_what_the_model_sees(tmp_path: Path) -> None:
     dialogue.catalog = msgspec.structs.replace(CATALOG, intent=[changed if i.name == changed.name else i
                                                                 for i in CATALOG.intent])
     assert dialogue.for_model("is NW-10042 shipped? mail sam@example.com") == "is NW-10042 shipped? mail "
+
+
+class TwoPointEncoder:
+    """Catalog examples embed to one unit vector, anything else to a vector at cosine 0.6 from it: every
+    class's coverage of a visitor's message is 0.6."""
+
+    sha256 = "two-point"
+
+    def embed(self, texts, **_):
+        import numpy as np
+
+        examples = {t for i in CATALOG.intent for t in i.examples} | set(CATALOG.out_of_scope)
+        return np.array([[1.0, 0.0] if t in examples else [0.6, 0.8] for t in texts], dtype=np.float32)
+
+
+class Pages:
+    """A stand-in knowledge base: relevant pages with a fixed relevance, or none (None)."""
+
+    def __init__(self, relevance: float | None) -> None:
+        self.relevance = relevance
+        self.asked: list[str] = []
+
+    def match(self, text, vector):
+        from edgebot.dialogue.pages import PagesMatch
+
+        self.asked.append(text)
+        return None if self.relevance is None else PagesMatch(["hit"], self.relevance)  # type: ignore[list-item]
+
+
+def routed(tmp_path: Path, relevance: float | None, table: dict[str, tuple[str | None, float]]) -> tuple[Dialogue, str]:
+    dialogue, sid = make(tmp_path / "r.sqlite3", table)
+    dialogue.classifier.encoder = TwoPointEncoder()  # type: ignore[attr-defined]
+    from edgebot.dialogue.pages import Coverage
+
+    dialogue.coverage = Coverage(CATALOG, dialogue.classifier.encoder)  # type: ignore[attr-defined]
+    dialogue.knowledge = Pages(relevance)
+    return dialogue, sid
+
+
+def test_pages_that_match_better_than_a_flows_examples_answer_instead(tmp_path: Path) -> None:
+    table = {"please remove my account": ("reset_password", 0.82), "how long must a password be": (None, 0.3),
+             "when is support reachable": ("talk_to_human", 0.95)}
+    dialogue, sid = routed(tmp_path, 0.7, table)
+    for text in table:  # a flow, an intent under its threshold, a handoff intent without an explicit request
+        plan = dialogue.plan(sid, text)
+        assert (plan.kind, plan.decision, plan.hits) == ("answer", "answer", ["hit"])
+        assert "the pages match better (0.70)" in plan.reason and "(0.60)" in plan.reason
+    weaker, sid = routed(tmp_path, 0.5, table)
+    assert weaker.plan(sid, "please remove my account").decision == "flow"
+
+
+def test_explicit_requests_for_a_person_and_flows_in_progress_are_never_taken_over(tmp_path: Path) -> None:
+    table = {"I want to talk to a real person": ("talk_to_human", 0.95), "I forgot my password": ("reset_password", 0.93),
+             "my card was stolen": ("report_fraud", 0.91)}
+    dialogue, sid = routed(tmp_path, 0.99, table)
+    assert dialogue.plan(sid, "I want to talk to a real person").decision == "handoff"
+    dialogue, sid = routed(tmp_path, 0.99, table)
+    assert dialogue.plan(sid, "my card was stolen").decision == "handoff"  # safety-critical
+    dialogue, sid = routed(tmp_path, 0.2, table)
+    assert dialogue.plan(sid, "I forgot my password").decision == "flow"
+    dialogue.knowledge = Pages(0.99)
+    assert dialogue.plan(sid, "yes").decision == "flow"  # the flow's yes/no: the pages are not asked
+    assert dialogue.knowledge.asked == []
+
+
+def test_nothing_relevant_in_the_pages_leaves_the_clarification(tmp_path: Path) -> None:
+    dialogue, sid = routed(tmp_path, None, {"blorp": (None, 0.2)})
+    assert dialogue.plan(sid, "blorp").decision == "clarify"

@@ -113,3 +113,27 @@ def test_a_long_document_is_embedded_off_the_event_loop(kb_server: Server) -> No
     assert done["health"] < done["upload"]
     doc_id = stored[0].json()["id"]
     assert httpx.delete(f"{kb_server.url}/v1/kb/documents/{doc_id}", headers={"X-API-Key": KEY}).status_code == 204
+
+
+def test_answers_quote_the_pages_short_with_their_sources(kb_server: Server) -> None:
+    """With the default model (auto: extractive), the answer states the page's fact in its own words."""
+    sid, auth = kb_server.session()
+    reply = httpx.post(f"{kb_server.url}/v1/sessions/{sid}/messages", headers=auth, timeout=60,
+                       json={"text": "how many days does express take?"}).json()
+    assert reply["answer_mode"] == "extractive" and reply["finish_reason"] == "stop"
+    assert "1 to 2 working days" in reply["text"] and len(reply["text"].split()) <= 60
+    assert reply["citations"][0]["title"] == "Shipping" and reply["usage"]["completion_tokens"] == 0
+
+
+def test_the_demo_page_shows_the_checked_answer_with_its_sources(browser, kb_server: Server, tmp_path: Path) -> None:
+    page = browser.new_page()
+    page.goto(kb_server.url + "/")
+    page.fill("#text", "How long does standard delivery take?")
+    page.press("#text", "Enter")
+    page.wait_for_selector(".msg.assistant[data-state=done]", timeout=60_000)
+    page.screenshot(path=str(tmp_path / "answer.png"))
+    assert "3 to 5 working days" in (page.text_content(".msg.assistant") or "")
+    assert page.get_attribute(".msg.assistant", "data-answer") == "extractive"
+    assert (page.text_content(".meta") or "").startswith("quoted from the pages")
+    assert (page.locator(".sources a").first.text_content() or "").startswith("Shipping")
+    page.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, Protocol
@@ -33,11 +34,14 @@ class ReplySource(Protocol):
 
 
 class FixedReply:
-    """A reply that needs no model ("I don't know", a flow's step): one Token (none when empty), then its
-    Completion."""
+    """A reply that needs no model ("I don't know", a flow's step, an answer quoted from the pages): its Tokens,
+    then its Completion. With PIECE_WORDS, the text goes in pieces of that many words, PACE_S seconds apart on
+    an async stream, so a long answer reads in as a generated one does (the widgets show it growing)."""
 
-    def __init__(self, text: str, finish_reason: str = "no_answer") -> None:
-        self._items: list[Any] = [Token(text)] if text else []
+    def __init__(self, text: str, finish_reason: str = "no_answer", *, piece_words: int = 0,
+                 pace_s: float = 0.0) -> None:
+        self.pace_s = pace_s
+        self._items: list[Any] = [Token(piece) for piece in _pieces(text, piece_words)]
         self._items.append(Completion(text=text, finish_reason=finish_reason,  # type: ignore[arg-type]
                                       prompt_tokens=0, completion_tokens=0, ttft_s=0.0, total_s=0.0))
 
@@ -45,12 +49,25 @@ class FixedReply:
         return iter(self._items)
 
     async def __aiter__(self) -> AsyncIterator[Any]:
-        for item in self._items:
-            await asyncio.sleep(0)
+        for n, item in enumerate(self._items):
+            await asyncio.sleep(self.pace_s if n and isinstance(item, Token) else 0)
             yield item
 
     def cancel(self) -> None:
         pass
+
+
+def _pieces(text: str, words: int) -> list[str]:
+    """TEXT cut after every WORDS words, whitespace kept with the word before it (WORDS 0: in one piece)."""
+    if not text:
+        return []
+    if words <= 0:
+        return [text]
+    parts = re.findall(r"\S+\s*", text)
+    lead = text[: len(text) - len(text.lstrip())]
+    pieces = ["".join(parts[i:i + words]) for i in range(0, len(parts), words)]
+    pieces[0] = lead + pieces[0]
+    return pieces
 
 
 class Usage(msgspec.Struct, frozen=True):

@@ -28,6 +28,7 @@ from edgebot.llm import ChatMessage, Completion, GenerationOptions, Token
 Mode = Literal["extractive", "generative"]
 MARGIN = 0.1  # sentences this close to the best one's score come along
 MAX_EVIDENCE = 3  # sentences chosen as the answer (each may bring the sentence before it)
+PIECE_WORDS, PACE_S = 4, 0.02  # an extractive answer streams 4 words every 20 ms (about 0.2 s for 40 words)
 GENERATIVE_EVIDENCE = 4  # sentences the model is shown
 AUTO_GENERATIVE_BYTES = 1_000_000_000  # model files of this size (about 1.5B parameters at 4 bits) or more
 
@@ -83,10 +84,11 @@ def choose(ranked: list[Evidence], margin: float = MARGIN, most: int = MAX_EVIDE
     return shorten([sentences[k] for k in sorted(sentences)]), picked
 
 
-def citations_for(picked: list[Evidence]) -> list[Citation]:
+def citations_for(picked: list[Evidence], hits: list[Hit]) -> list[Citation]:
+    """The sources: the chunks the answer's sentences come from first, then the other chunks retrieved."""
     out: list[Citation] = []
-    for e in picked:
-        citation = Citation(e.hit.chunk.title, e.hit.chunk.url, e.hit.chunk.heading)
+    for hit in [e.hit for e in picked] + hits:
+        citation = Citation(hit.chunk.title, hit.chunk.url, hit.chunk.heading)
         if citation not in out:
             out.append(citation)
     return out
@@ -105,11 +107,12 @@ class AnswerComposer:
                 submit: Submit, meta: dict[str, Any]) -> Answer:
         ranked = self.selector.rank(question, hits, vector)
         chosen, picked = choose(ranked)
-        citations = citations_for(picked)
+        citations = citations_for(picked, hits)
         extractive = " ".join(chosen)
         if self.mode == "extractive" or not chosen:
             meta["answer_mode"] = "extractive"
-            return Answer(FixedReply(extractive, "stop"), citations, "extractive", ranked)
+            return Answer(FixedReply(extractive, "stop", piece_words=PIECE_WORDS, pace_s=PACE_S), citations, "extractive",
+                          ranked)
         shown_evidence = list(dict.fromkeys([*chosen, *(e.text for e in ranked[:GENERATIVE_EVIDENCE])]))
         system = GENERATIVE_PROMPT.format(facts="\n".join(f"- {s}" for s in shown_evidence))
         messages = [ChatMessage("system", f"{instructions}\n\n{system}"), ChatMessage("user", shown)]

@@ -38,6 +38,12 @@ KINDS: dict[str, re.Pattern[str]] = {
     "place": re.compile(r"\b(?:where|address|located|location|find you|directions)\b", re.IGNORECASE),
     "contact": re.compile(r"\b(?:phone|call|ring|number|e-?mail|contact|reach|write to)\b", re.IGNORECASE),
 }
+PROCEDURE = re.compile(r"^\s*(?:how (?:do|can|should|would) (?:i|we|you)\b|how to\b|what (?:are the )?steps\b|"
+                       r"what should i do\b|what do i (?:do|need to do)\b)", re.IGNORECASE)
+IMPERATIVES = frozenset(
+    "open choose click select enter sign go visit call phone write send email mail print drop fill bring arrive book "
+    "register log check make use contact return pack attach upload follow tap press type reply ask request order "
+    "pay add remove change edit read keep leave take".split())
 YES_NO = re.compile(r"^\s*(?:can|could|do|does|did|is|are|was|will|would|should|may|must|have|has|am)\b",
                     re.IGNORECASE)
 
@@ -71,17 +77,21 @@ def _prose(text: str) -> list[str]:
 
 
 def question_kinds(question: str) -> set[str]:
-    """The kinds of fact QUESTION asks for (price, time, number, place, contact, yes_no); empty: a procedure or
-    an open question."""
+    """The kinds of fact QUESTION asks for (price, time, number, place, contact, procedure, yes_no); empty: an
+    open question."""
     kinds = {kind for kind, pattern in KINDS.items() if pattern.search(question)}
+    if PROCEDURE.match(question):
+        kinds.add("procedure")
     if YES_NO.match(question):
         kinds.add("yes_no")
     return kinds
 
 
 def sentence_kinds(sentence: str) -> set[str]:
-    """The kinds of fact SENTENCE states."""
+    """The kinds of fact SENTENCE states (a procedure: it starts with an instruction, "Open your order ...")."""
     kinds = set()
+    if (words(sentence) or [""])[0] in IMPERATIVES:
+        kinds.add("procedure")
     if AMOUNT.search(sentence) or re.search(r"\bfree\b", sentence, re.IGNORECASE):
         kinds.add("price")
     if TIME.search(sentence) or DURATION.search(sentence) or WEEKDAY.search(sentence):
