@@ -10,8 +10,16 @@ from typing import Any
 import numpy as np
 import pytest
 
-from edgebot.dialogue.answer import (AnswerComposer, EvidenceSelector, VerifiedReply, auto_mode, choose, disagrees,
-                                     shorten, unsupported)
+from edgebot.dialogue.answer import (
+    AnswerComposer,
+    EvidenceSelector,
+    VerifiedReply,
+    auto_mode,
+    choose,
+    disagrees,
+    shorten,
+    unsupported,
+)
 from edgebot.dialogue.answer import text as tx
 from edgebot.kb import Hit, StoredChunk
 from edgebot.llm import ChatMessage, Completion, GenerationOptions, Token
@@ -118,7 +126,7 @@ class KeywordEncoder:
     """A deterministic bag-of-words encoder (unit tests of pure ranking logic)."""
 
     sha256 = "keyword"
-    VOCAB = ["express", "cost", "standard", "days", "14", "warehouse"]
+    VOCAB = ("express", "cost", "standard", "days", "14", "warehouse")
 
     def embed(self, texts: Any, **_: Any) -> np.ndarray:
         rows = [[float(w in t.lower()) for w in self.VOCAB] + [0.1] for t in texts]

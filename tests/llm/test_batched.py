@@ -86,6 +86,15 @@ def test_stop_length_cancel_and_grammar(batched) -> None:
     assert batched.health()["ok"]
 
 
+def test_a_repeat_penalty_changes_what_greedy_decoding_repeats(batched) -> None:
+    """The batched path samples with a repeat penalty (answer.repeat_penalty): counting, which repeats its
+    separators, comes out differently with one than without."""
+    prompt = "Count from 1 to 30, separated by commas."
+    plain = _ask(batched, prompt, GenerationOptions(max_tokens=60, temperature=0))
+    penalised = _ask(batched, prompt, GenerationOptions(max_tokens=60, temperature=0, repeat_penalty=1.5))
+    assert "10" in plain.text and penalised.text and penalised.text != plain.text
+
+
 def test_prompts_longer_than_the_context_are_refused(batched) -> None:
     with pytest.raises(ValueError, match="context holds"):
         list(batched.stream_tokens([1] * 2000, GREEDY))

@@ -101,7 +101,7 @@ class NativeModel:
                 self.vocab, grammar.encode(), b"root"))
         if options.repeat_penalty != 1.0:
             llama_cpp.llama_sampler_chain_add(chain, llama_cpp.llama_sampler_init_penalties(
-                REPEAT_WINDOW, options.repeat_penalty, 0.0, 0.0))
+                llama_cpp.llama_vocab_n_tokens(self.vocab), REPEAT_WINDOW, options.repeat_penalty, 0.0, 0.0))
         if options.temperature <= 0:
             llama_cpp.llama_sampler_chain_add(chain, llama_cpp.llama_sampler_init_greedy())
         else:

@@ -4,6 +4,7 @@ states (numbers, amounts, times, e-mails, phone numbers, named things, negation)
 from __future__ import annotations
 
 import re
+
 SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]?\s+(?=[\"'(\[]?[A-Z0-9])")
 ABBREVIATIONS = re.compile(r"\b(?:e\.g|i\.e|etc|approx|incl|no|nr|St|Dr|Mr|Mrs|Ms|vs|ca)\.$", re.IGNORECASE)
 LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
@@ -41,9 +42,7 @@ KINDS: dict[str, re.Pattern[str]] = {
 PROCEDURE = re.compile(r"^\s*(?:how (?:do|can|should|would) (?:i|we|you)\b|how to\b|what (?:are the )?steps\b|"
                        r"what should i do\b|what do i (?:do|need to do)\b)", re.IGNORECASE)
 IMPERATIVES = frozenset(
-    "open choose click select enter sign go visit call phone write send email mail print drop fill bring arrive book "
-    "register log check make use contact return pack attach upload follow tap press type reply ask request order "
-    "pay add remove change edit read keep leave take".split())
+    ["open", "choose", "click", "select", "enter", "sign", "go", "visit", "call", "phone", "write", "send", "email", "mail", "print", "drop", "fill", "bring", "arrive", "book", "register", "log", "check", "make", "use", "contact", "return", "pack", "attach", "upload", "follow", "tap", "press", "type", "reply", "ask", "request", "order", "pay", "add", "remove", "change", "edit", "read", "keep", "leave", "take"])
 YES_NO = re.compile(r"^\s*(?:can|could|do|does|did|is|are|was|will|would|should|may|must|have|has|am)\b",
                     re.IGNORECASE)
 
