@@ -203,6 +203,7 @@ function mount(root, inline) {
           out.dataset.state = "done";
           if (payload.decision === "relay") { out.remove(); continue; }
           const after = [];
+          if (payload.answer_mode) out.dataset.answer = payload.answer_mode;  // extractive, generative or fallback
           if (citations.length) after.push(sources(citations));
           if (payload.quick_replies && payload.quick_replies.length) after.push(quick(payload.quick_replies));
           if (payload.handoff_id) { after.push(el("p", "edgebot-note", t("handoff"))); follow(); }
