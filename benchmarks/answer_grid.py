@@ -1,7 +1,8 @@
 """The composer's knobs, chosen by leave-one-site-out cross-validation over the development answer sets.
 
 For each site (demo shop, dental practice, campsite) the pages are ingested once and each question's chunks
-retrieved as the engine does (kb.k, kb.floor); then every setting of the grid composes the extractive answer
+retrieved as the engine does (Engine.retrieve: the kb.k best chunks when a chunk or a sentence reaches
+kb.floor), for kb.k 3 and 5; then every setting of the grid composes the extractive answer
 and is judged as `edgebot eval answers` judges (one of `any`, none of `not`). Routing is not replayed: this
 scores the compose stage alone, on the questions whose retrieval found something. For each held-out site the
 setting with the best mean on the other two is reported with its score on the held-out one.
@@ -15,13 +16,15 @@ import argparse
 import itertools
 import json
 import sys
+
+import msgspec
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SITES = {"demo_shop": "demo", "dental": str(ROOT / "benchmarks/data/sites/dental"),
          "campsite": str(ROOT / "benchmarks/data/sites/campsite")}
-GRID = {"kind_weight": [0.0, 0.05, 0.1, 0.2], "lexical_weight": [0.0, 0.1, 0.2, 0.4], "margin": [0.0, 0.05, 0.1],
-        "most": [1, 2, 3]}
+GRID = {"k": [3, 5], "kind_weight": [0.0, 0.05, 0.1, 0.2], "lexical_weight": [0.0, 0.1, 0.2, 0.4],
+        "margin": [0.0, 0.05, 0.1, 0.15], "most": [1, 2, 3]}
 
 
 def main() -> int:
@@ -42,15 +45,18 @@ def main() -> int:
     for site, kb in SITES.items():
         questions = load_questions(ROOT / f"benchmarks/data/answers/{site}.jsonl")
         with scratch_runtime(load_settings().settings, "", [kb], "grid") as runtime:
-            kbs = runtime.settings.kb
-            retrieved = [(q, runtime.searcher.search(q.q, k=kbs.k, floor=kbs.floor)) for q in questions]
+            engine = runtime.engine
+            retrieved = {}
+            for k in GRID["k"]:
+                engine.kb = msgspec.structs.replace(engine.kb, k=k)
+                retrieved[k] = [(q, engine.retrieve(q.q) or []) for q in questions]
             selector = EvidenceSelector(runtime.searcher.encoder)
             row = []
             for config in configs:
                 c = dict(zip(keys, config, strict=True))
                 selector.kind_weight, selector.lexical_weight = c["kind_weight"], c["lexical_weight"]
                 ok = 0
-                for question, hits in retrieved:
+                for question, hits in retrieved[c["k"]]:
                     sentences, _ = choose(selector.rank(question.q, hits), c["margin"], c["most"]) if hits else ([], [])
                     ok += not judge(question, " ".join(sentences))
                 row.append(ok / len(questions))
@@ -67,7 +73,7 @@ def main() -> int:
     overall = max(range(len(configs)), key=lambda i: sum(scores[s][i] for s in SITES))
     report["all_sites"] = {"chosen": dict(zip(keys, configs[overall], strict=True)),
                            "scores": {s: round(scores[s][overall], 4) for s in SITES}}
-    current = configs.index((0.1, 0.1, 0.1, 3))
+    current = configs.index((3, 0.1, 0.1, 0.1, 3))
     report["current"] = {s: round(scores[s][current], 4) for s in SITES}
     print("all sites:", report["all_sites"], "current:", report["current"])
     if args.json:

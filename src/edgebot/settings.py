@@ -94,7 +94,8 @@ class EncoderSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
 class KbSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     enabled: Annotated[bool, _doc("Answer from the knowledge base when it holds documents.")] = True
     k: Annotated[int, _doc("Chunks put into the prompt for one answer.", ge=1, le=20)] = 3
-    floor: Annotated[float, _doc("Least cosine similarity a chunk needs to count as relevant.", ge=-1.0, le=1.0)] = 0.3
+    floor: Annotated[float, _doc(
+        "Least cosine similarity a chunk, or one of its sentences, needs to count as relevant.", ge=-1.0, le=1.0)] = 0.35
     max_context_chars: Annotated[int, _doc("Most characters of retrieved text put into the prompt.", ge=200)] = 2400
     dont_know: Annotated[str, _doc("The reply when nothing relevant is found (no model call).")] = (
         "I don't know that from this site's pages. Would you like me to put you in touch with a person?"

@@ -210,12 +210,20 @@ def test_pages_that_match_better_than_a_flows_examples_answer_instead(tmp_path: 
     table = {"please remove my account": ("reset_password", 0.82), "how long must a password be": (None, 0.3),
              "when is support reachable": ("talk_to_human", 0.95)}
     dialogue, sid = routed(tmp_path, 0.7, table)
-    for text in table:  # a flow, an intent under its threshold, a handoff intent without an explicit request
+    for text in table:  # a flow, out of scope (the table's None), a handoff intent without an explicit request
         plan = dialogue.plan(sid, text)
         assert (plan.kind, plan.decision, plan.hits) == ("answer", "answer", ["hit"])
-        assert "the pages match better (0.70)" in plan.reason and "(0.60)" in plan.reason
-    weaker, sid = routed(tmp_path, 0.5, table)
-    assert weaker.plan(sid, "please remove my account").decision == "flow"
+    assert "the pages match better (0.70) than the examples of reset_password (0.60)" in \
+        dialogue.plan(sid, "please remove my account").reason
+    weaker, _ = routed(tmp_path, 0.5, table | {"shipping to zurich": ("shipping_time", 0.4)})
+
+    def decided(text: str) -> str:
+        return weaker.plan(weaker.sessions.create()[0], text).decision
+
+    assert decided("please remove my account") == "flow"  # its examples are closer than the pages
+    assert decided("how long must a password be") == "clarify"  # so are the out-of-scope examples
+    assert decided("when is support reachable") == "handoff"  # a handoff intent whose examples are closer
+    assert decided("shipping to zurich") == "answer"  # an intent under its threshold that answers from the pages
 
 
 def test_explicit_requests_for_a_person_and_flows_in_progress_are_never_taken_over(tmp_path: Path) -> None:

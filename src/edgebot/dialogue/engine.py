@@ -129,11 +129,18 @@ class Engine:
             )
         return text
 
+    def has_pages(self) -> bool:
+        return self.searcher is not None and self.kb.enabled and self.searcher.store.has_documents()
+
     def retrieve(self, text: str, vector: Any = None) -> list[Hit] | None:
-        """Relevant chunks for TEXT (VECTOR: its embedding, when already computed); None when there is no
-        knowledge base to ask (then the model answers freely)."""
-        if self.searcher is None or not self.kb.enabled or not self.searcher.store.has_documents():
+        """Relevant chunks for TEXT (VECTOR: its embedding, when already computed), empty when nothing is
+        relevant; None when there is no knowledge base to ask (then the model answers freely)."""
+        if not self.has_pages():
             return None
+        if self.composer is not None:
+            found = self.match(text, vector)
+            return found.hits if found is not None else []
+        assert self.searcher is not None
         with tracing.span("retrieve") as sp:
             hits = self.searcher.search(text, vector=vector, k=self.kb.k, floor=self.kb.floor)
             if sp is not None:
@@ -141,12 +148,20 @@ class Engine:
         return hits
 
     def match(self, text: str, vector: Any) -> PagesMatch | None:
-        """The relevant pages for TEXT and how well their best sentence matches it (dialogue/pages.py); None when
-        nothing relevant is found, or there is no knowledge base or composer."""
-        hits = self.retrieve(text, vector)
-        if not hits or self.composer is None:
+        """The pages for TEXT (the best kb.k chunks) and how well their best sentence matches it
+        (dialogue/pages.py); None when neither a chunk nor a sentence reaches kb.floor (cosine), or there is no
+        knowledge base or composer."""
+        if not self.has_pages() or self.composer is None:
             return None
-        return PagesMatch(hits, self.composer.relevance(text, hits, vector))
+        assert self.searcher is not None
+        with tracing.span("retrieve") as sp:
+            hits = self.searcher.search(text, vector=vector, k=self.kb.k, floor=-1.0)
+            relevance = self.composer.relevance(text, hits, vector) if hits else 0.0
+            best = max([relevance, *(h.vector_score or 0.0 for h in hits)])
+            relevant = bool(hits) and best >= self.kb.floor
+            if sp is not None:
+                sp.set_attributes({"hits": len(hits) if relevant else 0, "relevance": round(best, 4)})
+        return PagesMatch(hits, relevance) if relevant else None
 
     def _system_prompt(self, hits: list[Hit] | None, instructions: str | None = None) -> str:
         base = self.instructions if instructions is None else instructions

@@ -191,22 +191,28 @@ class Dialogue:
         return self._dispatch(session_id, state, intent, text, cls, decision)
 
     def _pages_answer(self, decision: Decision, cls: Classification, text: str, vector: Any) -> Plan | None:
-        """An answer from the pages when they match TEXT better than the examples of what the intent model picked
-        (a flow, a handoff, out of scope, or an intent under its threshold); None otherwise (dialogue/pages.py)."""
+        """An answer from the pages instead of DECISION (not urgent, no flow in progress), or None:
+        - an intent under its threshold whose handler is `answer` (it would answer from the pages too): whenever
+          the pages have something relevant;
+        - a flow, a handoff intent without an explicit request, or out of scope: when the pages' best sentence is
+          closer to TEXT than the nearest example of what the intent model picked (dialogue/pages.py)."""
         intent = self.catalog.get(decision.intent or cls.best[0])
-        if (self.knowledge is None or self.coverage is None or vector is None
-                or (decision.kind == "dispatch" and intent is not None and intent.handler not in ("flow", "handoff"))):
+        if self.knowledge is None or vector is None or (decision.kind == "dispatch" and intent is not None
+                                                        and intent.handler not in ("flow", "handoff")):
             return None
         match = self.knowledge.match(text, vector)
         if match is None:
             return None
         picked = intent.name if intent is not None else cls.best[0]
-        cover = self.coverage.of(picked, vector)
-        if match.relevance <= cover:
-            return None
+        if intent is not None and intent.handler == "answer":
+            why = f"the pages answer it ({match.relevance:.2f})"
+        else:
+            cover = self.coverage.of(picked, vector) if self.coverage is not None else 1.0
+            if match.relevance <= cover:
+                return None
+            why = f"the pages match better ({match.relevance:.2f}) than the examples of {picked} ({cover:.2f})"
         return Plan("answer", "answer", confidence=round(match.relevance, 4), hits=match.hits,
-                    reason=f"{decision.reason}; the pages match better ({match.relevance:.2f}) than the examples of "
-                           f"{picked} ({cover:.2f})")
+                    reason=f"{decision.reason}; {why}")
 
     def _dispatch(self, session_id: str, state: DialogueState, intent: Intent, text: str, cls: Classification,
                   decision: Decision) -> Plan:

@@ -1,5 +1,6 @@
 """Routing that respects the knowledge base: when the pages match a question better than the examples of the
-flow, handoff or out-of-scope class the intent model picked, the pages answer it.
+flow, handoff or out-of-scope class the intent model picked, the pages answer it (an intent under its
+threshold that would answer from the pages anyway gives way to any relevant page: dialogue/manager.py).
 
 "Better" is measured on one scale: the encoder's cosine between the message and the best evidence sentence of
 the retrieved pages, against its cosine to the nearest example of the picked class (the catalog's examples,

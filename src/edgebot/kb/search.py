@@ -43,7 +43,7 @@ class SearchSettings:
     bm25_above: float = 1.5
     peaked_ratio: float = 1.4  # BM25 is sure when its best chunk scores more than this times its tenth
     peaked_share: float = 0.45  # ... and then has this share in a sum of scaled scores
-    floor: float = 0.3  # kb.floor: 94-100% of answerable questions kept (benchmarks/answer_relevance.py)
+    floor: float = 0.35
 
 
 class Searcher:
