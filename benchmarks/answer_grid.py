@@ -16,9 +16,9 @@ import argparse
 import itertools
 import json
 import sys
+from pathlib import Path
 
 import msgspec
-from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SITES = {"demo_shop": "demo", "dental": str(ROOT / "benchmarks/data/sites/dental"),
