@@ -1,10 +1,11 @@
 """Relevance of the best evidence for questions a site's pages answer, against questions they do not.
 
-For each development site, the kb.k best chunks (no floor) are retrieved for the answer questions (benchmarks/data/answers/SITE.jsonl) are the positives and
-300 CLINC150 queries (out-of-scope and in-scope validation queries about banking, travel, cooking..., public
-data nobody here chose) are the negatives. For every question: the best chunk's cosine (what kb.floor
-checks) and the best sentence's cosine under its heading (the composer's evidence). Prints, per site and
-each measure (and "either": the larger of the two, what the engine checks), the share of positives kept and of negatives let through at a range of floors.
+For each development site the kb.k best chunks (no floor) are retrieved for its answer questions
+(benchmarks/data/answers/SITE.jsonl: the positives) and for 300 CLINC150 queries (out-of-scope and in-scope
+validation queries about banking, travel, cooking...: public data nobody here chose, the negatives). For every
+question: the best chunk's cosine (one measure kb.floor checks) and the best sentence's cosine under its heading
+(the composer's evidence). Prints, per site and measure (and "either": the larger of the two, what the engine
+checks), the share of positives kept and of negatives let through at a range of floors.
 
     .venv/bin/python benchmarks/answer_relevance.py [--json OUT]
 """

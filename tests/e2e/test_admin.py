@@ -41,8 +41,9 @@ def ops(tmp_path_factory: pytest.TempPathFactory, models_dir: Path) -> Iterator[
     created = _cli(env, "keys", "create", "ops", "--scope", "admin")
     assert created.returncode == 0, created.stderr
     key = created.stdout.strip().splitlines()[-1]
+    # answer.mode generative: the pages' answers go through the model (checked), so the generation metrics fill
     srv = Server(data, models_dir, llm_max_tokens="32", llm_temperature="0", dialogue_catalog="demo",
-                 dialogue_idle_minutes="0.1")
+                 dialogue_idle_minutes="0.1", answer_mode="generative")
     stories = load_stories(STORIES)
     expected: dict[str, str] = {}
     try:

@@ -37,7 +37,7 @@ def test_tracing_off_is_a_no_op() -> None:
     tracing.end(None)
 
 
-def test_a_turn_has_classify_act_retrieve_and_generate_spans(spans, tmp_path: Path, models_dir: Path, provider,
+def test_a_turn_has_classify_act_retrieve_and_compose_spans(spans, tmp_path: Path, models_dir: Path, provider,
                                                              encoder) -> None:
     from edgebot.cli import main
     from edgebot.runtime import Runtime
@@ -64,14 +64,14 @@ def test_a_turn_has_classify_act_retrieve_and_generate_spans(spans, tmp_path: Pa
     finished = spans.get_finished_spans()
     names = [s.name for s in finished]
     assert names.count("turn") == 2 and names.count("classify") == 2
-    assert "act" in names and "retrieve" in names and "generate" in names
+    assert "act" in names and "retrieve" in names and "compose" in names
     turns = [s for s in finished if s.name == "turn"]
     by_id = {s.context.span_id: s for s in finished}
     act = next(s for s in finished if s.name == "act")
     assert act.attributes["action"] == "orders" and act.attributes["ok"] is True
-    gen = next(s for s in finished if s.name == "generate")
-    assert gen.attributes["completion_tokens"] > 0
-    for child in ("classify", "act", "retrieve", "generate"):
+    compose = next(s for s in finished if s.name == "compose")  # the answer from the pages, quoted (135M model)
+    assert compose.attributes["answer_mode"] == "extractive" and compose.attributes["finish_reason"] == "stop"
+    for child in ("classify", "act", "retrieve", "compose"):
         span = next(s for s in finished if s.name == child)
         assert by_id[span.parent.span_id] in turns  # every step hangs under its turn
     # no message text in any attribute

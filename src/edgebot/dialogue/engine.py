@@ -236,6 +236,7 @@ class Engine:
         route = self.variants.route(session_id) if self.variants is not None else None
         scheduler, guard = (route.scheduler, route.guard) if route is not None else (self.scheduler, self.guard)
         if hits and self.composer is not None:
+            composing = tracing.start("compose", variant=route.name if route is not None else "default")
             answer = self.composer.compose(
                 question, shown, hits, vector=plan.vector if plan is not None else None,
                 instructions=route.instructions if route is not None else self.instructions, meta=meta,
@@ -243,7 +244,8 @@ class Engine:
             if route is not None:
                 meta["variant"] = route.name
             self._store_user_or_cancel(session_id, redacted, values, answer.source)
-            return self._turn(session_id, answer.source, meta, answer.citations, guard=guard)
+            return self._turn(session_id, answer.source, meta, answer.citations, guard=guard,
+                              observer=self._ending(composing))
         messages = self.build_prompt(session_id, shown, hits, instructions=route.instructions if route else None,
                                      scheduler=scheduler)
         generating = tracing.start("generate", variant=route.name if route is not None else "default")
@@ -257,15 +259,21 @@ class Engine:
             if citation not in citations:
                 citations.append(citation)
 
-        def observer(done: TurnDone, base: Callable[[TurnDone], None] | None = self.observer) -> None:
-            tracing.end(generating, finish_reason=done.finish_reason, completion_tokens=done.usage.completion_tokens,
-                        prompt_tokens=done.usage.prompt_tokens)
-            if base is not None:
-                base(done)
+        def observer(done: TurnDone, base: Callable[[TurnDone], None] = self._ending(generating)) -> None:
+            base(done)
             if self.shadow is not None and done.finish_reason in ("stop", "length"):
                 self.shadow.after(session_id, shown, messages, done.text,
                                   lambda instructions: self._system_prompt(hits, instructions))
         return self._turn(session_id, job, meta, citations, guard=guard, observer=observer)
+
+    def _ending(self, span: Any) -> Callable[[TurnDone], None]:
+        """The metrics observer that first ends SPAN (a compose or generate step) with how the reply ended."""
+        def observer(done: TurnDone) -> None:
+            tracing.end(span, finish_reason=done.finish_reason, completion_tokens=done.usage.completion_tokens,
+                        prompt_tokens=done.usage.prompt_tokens, answer_mode=done.answer_mode)
+            if self.observer is not None:
+                self.observer(done)
+        return observer
 
     def _turn(self, session_id: str, source: Any, meta: dict[str, Any], citations: list[Citation] | None = None,
               **kwargs: Any) -> Turn:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, Protocol
@@ -36,22 +37,41 @@ class ReplySource(Protocol):
 class FixedReply:
     """A reply that needs no model ("I don't know", a flow's step, an answer quoted from the pages): its Tokens,
     then its Completion. With PIECE_WORDS, the text goes in pieces of that many words, PACE_S seconds apart on
-    an async stream, so a long answer reads in as a generated one does (the widgets show it growing)."""
+    an async stream, so a long answer reads in as a generated one does (the widgets show it growing).
+
+    Its timings are real: time to the first piece and to the end, counted from when the reply was made."""
 
     def __init__(self, text: str, finish_reason: str = "no_answer", *, piece_words: int = 0,
                  pace_s: float = 0.0) -> None:
         self.pace_s = pace_s
-        self._items: list[Any] = [Token(piece) for piece in _pieces(text, piece_words)]
-        self._items.append(Completion(text=text, finish_reason=finish_reason,  # type: ignore[arg-type]
-                                      prompt_tokens=0, completion_tokens=0, ttft_s=0.0, total_s=0.0))
+        self.text = text
+        self.finish_reason = finish_reason
+        self._pieces = [Token(piece) for piece in _pieces(text, piece_words)]
+        self._started = time.perf_counter()
+        self._first: float | None = None
+
+    def _completion(self) -> Completion:
+        return Completion(text=self.text, finish_reason=self.finish_reason,  # type: ignore[arg-type]
+                          prompt_tokens=0, completion_tokens=0, ttft_s=self._first,
+                          total_s=time.perf_counter() - self._started)
+
+    def _sent(self) -> None:
+        if self._first is None:
+            self._first = time.perf_counter() - self._started
 
     def __iter__(self) -> Iterator[Any]:
-        return iter(self._items)
+        for piece in self._pieces:
+            self._sent()
+            yield piece
+        yield self._completion()
 
     async def __aiter__(self) -> AsyncIterator[Any]:
-        for n, item in enumerate(self._items):
-            await asyncio.sleep(self.pace_s if n and isinstance(item, Token) else 0)
-            yield item
+        for n, piece in enumerate(self._pieces):
+            if n:
+                await asyncio.sleep(self.pace_s)
+            self._sent()
+            yield piece
+        yield self._completion()
 
     def cancel(self) -> None:
         pass

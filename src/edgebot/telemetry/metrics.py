@@ -27,8 +27,8 @@ class Metrics:
         r = self.registry
         self.requests = Histogram("edgebot_http_request_seconds", "HTTP request duration (streams: until the end)",
                                   ["route", "method", "status"], buckets=LATENCY_BUCKETS, registry=r)
-        self.ttft = Histogram("edgebot_time_to_first_token_seconds", "Time to the first generated token",
-                              buckets=LATENCY_BUCKETS, registry=r)
+        self.ttft = Histogram("edgebot_time_to_first_token_seconds",
+                              "Time to the first piece of the reply (generated or quoted)", buckets=LATENCY_BUCKETS, registry=r)
         self.turn = Histogram("edgebot_turn_seconds", "A turn from message to the end of the reply",
                               ["decision"], buckets=LATENCY_BUCKETS, registry=r)
         self.decode = Histogram("edgebot_decode_tokens_per_second", "Decode speed of generated replies",

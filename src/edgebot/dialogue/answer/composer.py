@@ -12,6 +12,7 @@ It ranks the chunks' sentences as evidence (evidence.py), then answers in one of
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
@@ -139,6 +140,8 @@ class VerifiedReply:
         self.buffer = ""
         self.stopped = False
         self.problems: list[str] = []
+        self.started = time.perf_counter()
+        self.first: float | None = None  # seconds to the first verified piece (the visitor's time to first token)
 
     def cancel(self) -> None:
         self.job.cancel()
@@ -159,7 +162,8 @@ class VerifiedReply:
                 out += self._fall_back()
             text = " ".join(self.sent)
             finish = "stop" if self.stopped or item.finish_reason == "cancelled" else item.finish_reason
-            return [*out, msgspec.structs.replace(item, text=text, finish_reason=finish)]
+            return [*out, msgspec.structs.replace(item, text=text, finish_reason=finish,
+                                                  ttft_s=self.first if self.first is not None else item.ttft_s)]
         if self.stopped:
             return []  # draining the cancelled generation
         self.buffer += item.text
@@ -184,11 +188,16 @@ class VerifiedReply:
                 self.stopped = True
                 self.job.cancel()
                 return [*out, *(self._fall_back() if not self.sent else [])]
-            out.append(Token(("" if not self.sent else " ") + sentence))
+            out.append(self._token(("" if not self.sent else " ") + sentence))
             self.sent.append(sentence)
         return out
 
     def _fall_back(self) -> list[Any]:
         self.meta["answer_mode"] = "fallback"
         self.sent = [self.fallback]
-        return [Token(self.fallback)]
+        return [self._token(self.fallback)]
+
+    def _token(self, text: str) -> Token:
+        if self.first is None:
+            self.first = time.perf_counter() - self.started
+        return Token(text)
