@@ -259,7 +259,9 @@ class Engine:
             if citation not in citations:
                 citations.append(citation)
 
-        def observer(done: TurnDone, base: Callable[[TurnDone], None] = self._ending(generating)) -> None:
+        base = self._ending(generating)
+
+        def observer(done: TurnDone) -> None:
             base(done)
             if self.shadow is not None and done.finish_reason in ("stop", "length"):
                 self.shadow.after(session_id, shown, messages, done.text,
