@@ -27,6 +27,7 @@ def test_wp_e2e_script_passes(models_dir: Path) -> None:
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-4000:]
     for line in ["the answer streamed in pieces", "the answer cites the Shipping page",
+                 "the answer is the page's verified sentence",
                  "rating the answer is stored", "a post published in WordPress is answered from within 10 s",
                  "a post given a password leaves the knowledge base",
                  "edgebot kb ingest --wordpress reads the site without a second copy of what the plugin sent",

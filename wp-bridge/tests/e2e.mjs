@@ -21,7 +21,8 @@ async function ask(page, text) {
   const bubble = page.locator(".edgebot-bot[data-state=done], .edgebot-error").last();
   const answer = (await bubble.textContent()) || "";
   const sources = await page.locator(".edgebot-sources").last().locator("a").allTextContents().catch(() => []);
-  return { answer, sources, error: (await bubble.getAttribute("class")).includes("edgebot-error") };
+  return { answer, sources, mode: await bubble.getAttribute("data-answer"),
+    error: (await bubble.getAttribute("class")).includes("edgebot-error") };
 }
 
 const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", headless: true,
@@ -49,6 +50,9 @@ try {
   check(!first.error && first.answer.trim().length > 0, "a question gets an answer: " + JSON.stringify(first.answer.slice(0, 80)));
   check(new Set(lengths.filter((n) => n > 0 && n < first.answer.length)).size >= 2, "the answer streamed in pieces");
   check(first.sources.some((s) => s.startsWith("Shipping")), "the answer cites the Shipping page: " + first.sources);
+  // The default model's answers are the pages' own sentences (answer.mode auto: extractive), marked as such.
+  check(first.mode === "extractive" && /3 to 5 working days/.test(first.answer),
+    "the answer is the page's verified sentence: " + first.mode);
   await page.screenshot({ path: SCREENSHOT });
   console.log("screenshot: " + SCREENSHOT);
   await page.locator(".edgebot-thumb[data-thumbs=up]").last().click();
