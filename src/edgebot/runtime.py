@@ -12,12 +12,13 @@ from edgebot.dialogue import Engine
 from edgebot.dialogue.answer import AnswerComposer, EvidenceSelector, auto_mode
 from edgebot.dialogue.manager import Dialogue
 from edgebot.dialogue.slots import Generator
+from edgebot.dialogue.state import DialogueStore
 from edgebot.errors import ConfigError
 from edgebot.kb import KnowledgeStore, Searcher
 from edgebot.llm import GenerationOptions, LlamaCppProvider, ModelProvider, Scheduler
 from edgebot.modelstore import ModelStore
 from edgebot.nlu import Encoder, LazyEncoder, SentenceEncoder
-from edgebot.privacy import Redactor
+from edgebot.privacy import Redactor, StorageGate
 from edgebot.privacy.vault import Vault, load_key
 from edgebot.settings import Settings
 from edgebot.storage import Database, SessionStore
@@ -49,14 +50,14 @@ def catalog_path(spec: str) -> Path:
 
 def open_dialogue(settings: Settings, encoder: SentenceEncoder, provider: Generator | None, db: Database,
                   sessions: SessionStore, say: Callable[[str], None] | None = None,
-                  audit: AuditLog | None = None, redact: Callable[[str], str] | None = None) -> Dialogue:
+                  audit: AuditLog | None = None, gate: StorageGate | None = None) -> Dialogue:
     """The dialogue manager for the configured catalog; its intent model is trained now if it is missing."""
     from edgebot.actions import build_actions
     from edgebot.dialogue.catalog import load_catalog
     from edgebot.dialogue.intent_model import ensure_intent_model
     from edgebot.dialogue.manager import Dialogue
     from edgebot.dialogue.slots import SlotFiller
-    from edgebot.dialogue.state import DialogueStore, Handoff
+    from edgebot.dialogue.state import Handoff
     from edgebot.dialogue.webhook import HandoffNotifier
     from edgebot.nlu import IntentClassifier
 
@@ -72,9 +73,9 @@ def open_dialogue(settings: Settings, encoder: SentenceEncoder, provider: Genera
         if notifier is not None:
             notifier.notify(handoff)
 
-    return Dialogue(catalog, classifier, DialogueStore(db), sessions, SlotFiller(catalog, provider),
-                    build_actions(catalog), on_handoff=on_handoff,
-                    bundle_messages=d.bundle_messages, redact=redact)
+    return Dialogue(catalog, classifier, DialogueStore(db, gate or StorageGate(None)), sessions,
+                    SlotFiller(catalog, provider), build_actions(catalog), on_handoff=on_handoff,
+                    bundle_messages=d.bundle_messages, redact=gate)
 
 
 def open_provider(settings: Settings, model: str) -> ModelProvider:
@@ -127,7 +128,7 @@ def open_drift(settings: Settings, dialogue: Dialogue | None, db: Database, aler
     return DriftMonitor(db, reference, settings.drift, alerts) if reference.get("centroids") else None
 
 
-def attach_variants(engine: Engine, settings: Settings, db: Database, redact: Redactor | None) -> None:
+def attach_variants(engine: Engine, settings: Settings, db: Database, gate: StorageGate) -> None:
     """Route answered turns through the variants table (variants/): prompts, models, shadow runs."""
     from edgebot.variants.router import ShadowRunner, VariantRouter
 
@@ -136,16 +137,22 @@ def attach_variants(engine: Engine, settings: Settings, db: Database, redact: Re
 
     llm = settings.llm
     engine.variants = VariantRouter(db, llm.system_prompt, llm.model, engine.scheduler, engine.persona, for_model)
-    engine.shadow = ShadowRunner(engine.variants, engine.options, redact or (lambda text: text))
+    engine.shadow = ShadowRunner(engine.variants, engine.options, gate)
 
 
 def redactor(settings: Settings) -> Redactor | None:
-    """PII redaction applied before messages and handoff bundles are stored (privacy.redact)."""
+    """PII redaction applied by the storage gate (privacy.redact)."""
     if not settings.privacy.redact:
         return None
     from edgebot.privacy import Detector
 
     return Redactor(Detector(settings.privacy.custom_patterns or None))
+
+
+def open_gate(settings: Settings, key: bytes | None) -> StorageGate:
+    """The storage gate: redaction (privacy.redact), sealing with the vault key (or one held in memory), and
+    the server's own addresses kept out of redaction in logs."""
+    return StorageGate(redactor(settings), key, keep=[settings.server.host])
 
 
 @dataclass
@@ -159,6 +166,8 @@ class Runtime:
     kb: KnowledgeStore
     searcher: Searcher | None
     audit: AuditLog
+    gate: StorageGate  # every write of visitor- or agent-authored text passes it (privacy/gate.py)
+    dialogue_store: DialogueStore
     vault: Vault | None = None
     metrics: Metrics = field(default_factory=Metrics)
     alerts: Alerts | None = None
@@ -185,27 +194,27 @@ class Runtime:
         kb_store = KnowledgeStore(db)
         encoder = encoder or lazy_encoder(settings)
         searcher = Searcher(kb_store, encoder) if settings.kb.enabled else None
-        redact = redactor(settings)
-        audit = AuditLog(db, redact)
         key = load_key(settings.privacy.vault_key_file)
+        gate = open_gate(settings, key)
+        audit = AuditLog(db, gate)
         vault = Vault(db, key) if key and settings.privacy.redact else None
-        dialogue = (open_dialogue(settings, encoder, scheduler, db, sessions, audit=audit, redact=redact)
+        dialogue = (open_dialogue(settings, encoder, scheduler, db, sessions, audit=audit, gate=gate)
                     if settings.dialogue.catalog else None)
         metrics = Metrics(queue_depth=lambda: scheduler.depth)
         alerts = Alerts(db, webhook_sender(settings.kpi.alert_webhook_url, settings.dialogue.webhook_secret))
         drift = open_drift(settings, dialogue, db, alerts)
         composer = open_composer(settings, encoder, model_bytes(settings, given=llm_provided))
         engine = Engine(llm, scheduler, sessions, max_message_chars=settings.server.max_message_chars,
-                        kb=settings.kb, searcher=searcher, dialogue=dialogue, redactor=redact, vault=vault,
+                        kb=settings.kb, searcher=searcher, dialogue=dialogue, gate=gate, vault=vault,
                         observer=metrics.observe_turn, drift=drift, composer=composer)
         if dialogue is not None:
             dialogue.knowledge = engine  # flows and handoffs not sure of a question let the pages answer it
-        attach_variants(engine, settings, db, redact)
+        attach_variants(engine, settings, db, gate)
         engine.prefill()
-        if redact is not None:  # load the PII detectors' data now, not on the first visitor's message
-            redact("Warm-up: call +1 202 555 0143 or mail warm.up@example.com")
-        return cls(settings, provider, scheduler, db, sessions, engine, kb_store, searcher, audit, vault, metrics,
-                   alerts=alerts, drift=drift, encoder=encoder)
+        gate.warm_up()
+        store = dialogue.store if dialogue is not None else DialogueStore(db, gate)
+        return cls(settings, provider, scheduler, db, sessions, engine, kb_store, searcher, audit, gate, store,
+                   vault, metrics, alerts=alerts, drift=drift, encoder=encoder)
 
     def close(self) -> None:
         if self.engine.variants is not None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 
 from edgebot.actions import ActionResult, build_actions
 from edgebot.dialogue.catalog import demo_catalog_path, load_catalog
@@ -13,6 +14,7 @@ from edgebot.dialogue.manager import Dialogue
 from edgebot.dialogue.slots import SlotFiller
 from edgebot.dialogue.state import DialogueStore
 from edgebot.nlu.classifier import IntentPrediction, IntentScore
+from edgebot.privacy import StorageGate
 from edgebot.storage import Database, SessionStore
 
 CATALOG = load_catalog(demo_catalog_path())
@@ -38,10 +40,14 @@ TABLE = {
 }
 
 
+KEY = Fernet.generate_key()  # the vault key: every process of one deployment opens sealed state with it
+
+
 def make(path: Path, table: dict[str, tuple[str | None, float]] = TABLE, actions=None) -> tuple[Dialogue, str]:
     db = Database(path)
     sessions = SessionStore(db)
-    dialogue = Dialogue(CATALOG, TableClassifier(table), DialogueStore(db), sessions, SlotFiller(CATALOG),
+    dialogue = Dialogue(CATALOG, TableClassifier(table), DialogueStore(db, StorageGate(None, KEY)), sessions,
+                        SlotFiller(CATALOG),
                         actions if actions is not None else build_actions(CATALOG))
     return dialogue, sessions.create()[0]
 
@@ -53,8 +59,8 @@ def test_state_survives_another_process_and_the_flow_completes(tmp_path: Path) -
     assert first.plan(sid, "NW-10042").slots == {"order_id": "NW-10042"}
     first.store.db.close()
     db = Database(tmp_path / "e.sqlite3")  # a new connection, as another process would open
-    second = Dialogue(CATALOG, TableClassifier(TABLE), DialogueStore(db), SessionStore(db), SlotFiller(CATALOG),
-                      build_actions(CATALOG))
+    second = Dialogue(CATALOG, TableClassifier(TABLE), DialogueStore(db, StorageGate(None, KEY)), SessionStore(db),
+                      SlotFiller(CATALOG), build_actions(CATALOG))
     plan = second.plan(sid, "sam@example.com")
     assert plan.actions == ["orders"] and "shipped" in plan.text
     state = second.store.load(sid)
@@ -62,6 +68,20 @@ def test_state_survives_another_process_and_the_flow_completes(tmp_path: Path) -
     decisions = second.store.decisions(sid)
     assert [d["decision"] for d in decisions] == ["ask_slot", "ask_slot", "flow"]
     assert decisions[0]["confidence"] == pytest.approx(0.95)
+
+
+def test_sealed_state_needs_the_key_and_a_flow_without_it_asks_again(tmp_path: Path) -> None:
+    first, sid = make(tmp_path / "e.sqlite3")
+    first.plan(sid, "where is my order")
+    first.plan(sid, "NW-10042")
+    stored = first.store.db.query("SELECT state FROM dialogue_state WHERE session_id = ?", (sid,))[0][0]
+    assert "NW-10042" not in stored and '"sealed"' in stored
+    # a restart without a vault key: the state's private part cannot be opened, the flow asks for it again
+    other = Dialogue(CATALOG, TableClassifier(TABLE), DialogueStore(first.store.db, StorageGate(None)),
+                     first.sessions, SlotFiller(CATALOG), build_actions(CATALOG))
+    assert other.store.load(sid).slots == {}
+    plan = other.plan(sid, "sam@example.com")
+    assert plan.actions == [] and plan.decision == "ask_slot"
 
 
 def test_branching_flow_and_interruption_resume(tmp_path: Path) -> None:

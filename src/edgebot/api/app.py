@@ -29,9 +29,7 @@ ABANDON_CHECK_S = 60.0
 async def _housekeeping(runtime: Runtime) -> None:
     """Every minute (or half of dialogue.idle_minutes, if shorter): sessions idle past dialogue.idle_minutes without an outcome become abandoned, and
     conversations past privacy.retention_days are deleted (audited)."""
-    from edgebot.dialogue.state import DialogueStore
-
-    store = DialogueStore(runtime.db)
+    store = runtime.dialogue_store
     while True:
         if runtime.engine.dialogue is not None:
             abandoned = await asyncio.to_thread(store.mark_abandoned, runtime.settings.dialogue.idle_minutes)

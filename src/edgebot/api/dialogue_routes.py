@@ -25,7 +25,7 @@ def events_of(request: Request) -> SessionEvents:
 
 
 def _dialogue_store(runtime: Runtime) -> DialogueStore:
-    return DialogueStore(runtime.db)
+    return runtime.dialogue_store
 
 
 @post("/v1/sessions/{session_id:str}/feedback", operation_id="postFeedback", opt={"scope": "chat"},
@@ -120,7 +120,7 @@ async def post_agent_message(request: Request, handoff_id: int, data: AgentMessa
     if not text:
         raise ApiError(422, "empty_message", "the message is empty")
     runtime = runtime_of(request)
-    message_id = runtime.sessions.add_message(handoff.session_id, "assistant", runtime.engine.redact(text),
+    message_id = runtime.sessions.add_message(handoff.session_id, "assistant", runtime.gate.text(text),
                                               finish_reason="agent")
     runtime.audit.append(f"agent:{handoff.agent}", "handoff.message", handoff.session_id,
                          {"handoff": handoff_id, "message_id": message_id})

@@ -17,7 +17,8 @@ def serve(runtime: Runtime, *, host: str, port: int, log_level: str = "info") ->
     """Serve until interrupted; the runtime is closed by the caller. Logs are JSON lines (telemetry/logs.py)."""
     from edgebot.telemetry.logs import configure
 
-    configure(log_level, runtime.engine.redactor)
+    runtime.gate.keeping(host)  # the server's own address is not visitor data
+    configure(log_level, runtime.gate)
     config = uvicorn.Config(
         create_app(runtime), host=host, port=port, log_level=log_level, access_log=False, log_config=None,
         timeout_graceful_shutdown=5,

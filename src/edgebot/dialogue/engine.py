@@ -23,7 +23,7 @@ from edgebot.dialogue.turn import Citation, FixedReply, Turn, TurnDone
 from edgebot.errors import EdgebotError
 from edgebot.kb import Hit, Searcher
 from edgebot.llm import ChatMessage, GenerationOptions, Scheduler, fit_history
-from edgebot.privacy import Redactor
+from edgebot.privacy import StorageGate
 from edgebot.privacy.vault import Vault
 from edgebot.settings import KbSettings, LlmSettings
 from edgebot.storage import SessionStore
@@ -54,7 +54,7 @@ class Engine:
         kb: KbSettings | None = None,
         searcher: Searcher | None = None,
         dialogue: Dialogue | None = None,
-        redactor: Redactor | None = None,
+        gate: StorageGate | None = None,
         vault: Vault | None = None,
         observer: Callable[[TurnDone], None] | None = None,
         drift: Any = None,
@@ -67,8 +67,8 @@ class Engine:
         self.vault = vault
         self.observer = observer
         self.dialogue = dialogue
-        self.redactor = redactor
-        self.redact: Callable[[str], str] = redactor or (lambda text: text)
+        self.gate = gate  # privacy.StorageGate: what is stored passes it (None: stored as given, in tests)
+        self.redact: Callable[[str], str] = gate or (lambda text: text)
         self.canary = settings.canary or new_canary()
         self.instructions, self.guard = self.persona(settings.system_prompt)
         self.settings = settings
@@ -100,8 +100,8 @@ class Engine:
         return instructions, OutputGuard(f"{instructions}\n{GROUNDING}", self.canary)
 
     def _split(self, text: str) -> tuple[str, dict[str, str]]:
-        """TEXT redacted, and {placeholder: original} (privacy.redact; identity when it is off)."""
-        return self.redactor.split(text) if self.redactor is not None else (text, {})
+        """TEXT redacted, and {placeholder: original} (the storage gate; identity without one)."""
+        return self.gate.split(text) if self.gate is not None else (text, {})
 
     def _store_user(self, session_id: str, redacted: str, values: dict[str, str]) -> None:
         """Store the user's (redacted) message; with the token vault on, keep the originals encrypted."""

@@ -7,7 +7,10 @@ from typing import Any
 import msgspec
 
 from edgebot.errors import EdgebotError
+from edgebot.privacy import StorageGate
 from edgebot.storage import Database
+
+PRIVATE = ("slots", "results", "actions", "switch_text")  # what the visitor said or an action returned
 
 
 class DialogueState(msgspec.Struct, kw_only=True):
@@ -28,6 +31,7 @@ class DialogueState(msgspec.Struct, kw_only=True):
     outcome: str | None = None  # resolved | handoff | abandoned
     handoff_id: int | None = None
     last_scores: list[list[Any]] = []  # [[intent, confidence], ...] of the last classification
+    sealed: str | None = None  # as stored: slots, results, actions and switch_text, encrypted (privacy.gate)
 
     def end_flow(self) -> None:
         self.intent, self.step, self.slots, self.slot_failures, self.results = None, 0, {}, {}, {}
@@ -50,18 +54,35 @@ class Handoff(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class DialogueStore:
-    def __init__(self, db: Database) -> None:
+    """Dialogue state, decisions, handoffs and feedback. Every write of visitor- or agent-authored values goes
+    through the storage gate: state's private fields sealed, bundles and comments redacted."""
+
+    def __init__(self, db: Database, gate: StorageGate) -> None:
         self.db = db
+        self.gate = gate
 
     def load(self, session_id: str) -> DialogueState:
         rows = self.db.query("SELECT state FROM dialogue_state WHERE session_id = ?", (session_id,))
-        return msgspec.json.decode(rows[0][0], type=DialogueState) if rows else DialogueState()
+        return self._decode(rows[0][0]) if rows else DialogueState()
+
+    def _decode(self, stored: str) -> DialogueState:
+        state = msgspec.json.decode(stored, type=DialogueState)
+        if state.sealed is not None:
+            private = self.gate.unseal(state.sealed, default={})
+            state = msgspec.structs.replace(state, sealed=None, **{k: v for k, v in private.items() if k in PRIVATE})
+        return state
+
+    def _encode(self, state: DialogueState) -> str:
+        private = {k: getattr(state, k) for k in PRIVATE}
+        stored = msgspec.structs.replace(state, slots={}, results={}, actions=[], switch_text=None,
+                                         sealed=self.gate.seal(private))
+        return msgspec.json.encode(stored).decode()
 
     def save(self, session_id: str, state: DialogueState, conn: Any | None = None) -> None:
         sql = ("INSERT INTO dialogue_state (session_id, state, outcome) VALUES (?, ?, ?) ON CONFLICT(session_id) DO "
                "UPDATE SET state = excluded.state, outcome = excluded.outcome,"
                " updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now')")
-        params = (session_id, msgspec.json.encode(state).decode(), state.outcome)
+        params = (session_id, self._encode(state), state.outcome)
         if conn is not None:
             conn.execute(sql, params)
             return
@@ -83,7 +104,7 @@ class DialogueStore:
     def create_handoff(self, session_id: str, reason: str, bundle: dict[str, Any]) -> int:
         with self.db.write() as conn:
             cur = conn.execute("INSERT INTO handoffs (session_id, status, reason, bundle) VALUES (?, 'open', ?, ?)",
-                               (session_id, reason, msgspec.json.encode(bundle).decode()))
+                               (session_id, reason, msgspec.json.encode(self.gate.data(bundle)).decode()))
             return int(cur.lastrowid or 0)
 
     def handoff(self, handoff_id: int) -> Handoff:
@@ -111,7 +132,7 @@ class DialogueStore:
     def add_feedback(self, session_id: str, rating: int | None, thumbs: str | None, comment: str) -> int:
         with self.db.write() as conn:
             cur = conn.execute("INSERT INTO feedback (session_id, rating, thumbs, comment) VALUES (?, ?, ?, ?)",
-                               (session_id, rating, thumbs, comment))
+                               (session_id, rating, thumbs, self.gate.text(comment)))
             return int(cur.lastrowid or 0)
 
     def mark_abandoned(self, idle_minutes: float) -> int:
@@ -123,7 +144,7 @@ class DialogueStore:
                 " WHERE d.outcome IS NULL AND s.updated_at < strftime('%Y-%m-%dT%H:%M:%fZ','now', ?)", (modifier,))]
             for sid in ids:
                 rows = conn.execute("SELECT state FROM dialogue_state WHERE session_id = ?", (sid,)).fetchall()
-                state = msgspec.json.decode(rows[0][0], type=DialogueState) if rows else DialogueState()
+                state = self._decode(rows[0][0]) if rows else DialogueState()
                 state.outcome = "abandoned"
                 self.save(sid, state, conn)
         return len(ids)

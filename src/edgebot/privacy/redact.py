@@ -5,9 +5,11 @@ from __future__ import annotations
 from edgebot.privacy.detect import Detector, Span
 
 
-def redact(text: str, detector: Detector | None = None, spans: list[Span] | None = None) -> tuple[str, dict[str, str]]:
-    """(redacted text, {placeholder: original value})."""
+def redact(text: str, detector: Detector | None = None, spans: list[Span] | None = None,
+           keep: frozenset[str] = frozenset()) -> tuple[str, dict[str, str]]:
+    """(redacted text, {placeholder: original value}); a span whose value is in KEEP stays."""
     spans = (detector or Detector()).detect(text) if spans is None else spans
+    spans = [s for s in spans if text[s.start:s.end] not in keep] if keep else spans
     values: dict[tuple[str, str], str] = {}
     counts: dict[str, int] = {}
     out, last = [], 0
@@ -32,6 +34,6 @@ class Redactor:
     def __call__(self, text: str) -> str:
         return redact(text, self.detector)[0] if text else text
 
-    def split(self, text: str) -> tuple[str, dict[str, str]]:
-        """The redacted text and {placeholder: original} (what the token vault keeps)."""
-        return redact(text, self.detector) if text else (text, {})
+    def split(self, text: str, keep: frozenset[str] = frozenset()) -> tuple[str, dict[str, str]]:
+        """The redacted text and {placeholder: original} (what the token vault keeps); values in KEEP stay."""
+        return redact(text, self.detector, keep=keep) if text else (text, {})

@@ -1,4 +1,5 @@
-"""SQLite connection handling: WAL, busy_timeout, foreign keys, BEGIN IMMEDIATE writes, numbered migrations."""
+"""SQLite connection handling: WAL, busy_timeout, foreign keys, secure_delete, BEGIN IMMEDIATE writes, numbered
+migrations."""
 
 from __future__ import annotations
 
@@ -32,6 +33,8 @@ class Database:
             self._conn.execute("PRAGMA journal_mode = WAL")
             self._conn.execute("PRAGMA foreign_keys = ON")
             self._conn.execute("PRAGMA synchronous = NORMAL")
+            # Deleted rows are overwritten with zeros, not left in free pages (an erase must leave nothing).
+            self._conn.execute("PRAGMA secure_delete = ON")
         except (sqlite.Error, OSError) as exc:
             raise StorageError(f"cannot open the database {path}: {exc}") from None
         self._lock = threading.RLock()
@@ -80,6 +83,12 @@ class Database:
             return True
         except sqlite.Error:
             return False
+
+    def forget(self) -> None:
+        """After deleting personal data: copy the WAL into the database file and truncate the WAL to zero
+        bytes, so no old page image holding the deleted rows is left in the -wal file."""
+        with self._lock:
+            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def journal_mode(self) -> str:
         return str(self.query("PRAGMA journal_mode")[0][0])

@@ -69,10 +69,12 @@ class SessionStore:
         return [str(r[0]) for r in rows]
 
     def erase(self, session_ids: list[str]) -> int:
-        """Delete sessions with everything stored for them (messages, state, handoffs, feedback)."""
+        """Delete sessions with everything stored for them (messages, state, handoffs, feedback, vault entries),
+        then truncate the WAL: with secure_delete on, the erased values are gone from both files."""
         with self.db.write() as conn:
             for sid in session_ids:
                 conn.execute("DELETE FROM sessions WHERE id = ?", (sid,))
+        self.db.forget()
         return len(session_ids)
 
     def get(self, session_id: str) -> StoredSession:

@@ -154,7 +154,7 @@ class ShadowRunner:
                 conn.execute(
                     "INSERT INTO shadow_replies (session_id, variant, user_text, content, live_content, prompt_tokens,"
                     " completion_tokens, ttft_ms, total_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (session_id, name, user_text, self.redact(text), live_text, done.prompt_tokens,
+                    (session_id, name, self.redact(user_text), self.redact(text), self.redact(live_text), done.prompt_tokens,
                      done.completion_tokens, round(done.ttft_s * 1000, 1) if done.ttft_s else None,
                      round(done.total_s * 1000, 1)))
         except Exception as exc:  # noqa: BLE001 - a shadow run must never disturb the live service

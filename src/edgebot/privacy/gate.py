@@ -1,0 +1,78 @@
+"""The storage gate: the one place where visitor- or agent-authored text and values pass before any store
+writes them (messages, dialogue state, handoff bundles, feedback, audit details, shadow replies, logs).
+
+- `text` / `split`: PII replaced by placeholders ([EMAIL_1]); `split` also returns the originals, which only
+  the token vault keeps (encrypted).
+- `data`: every string inside a JSON-like value redacted (a handoff bundle, an audit record's details).
+- `seal` / `unseal`: what a flow needs back on a later turn (slot values, a message waiting for "switch?",
+  action results) encrypted with Fernet. The key is the vault key when the owner set one (state survives a
+  restart), else a key made at start and held in memory only: after a restart an unfinished flow asks again.
+- `keep`: values that are the operator's own (the server's host and URLs) and are never redacted in logs.
+
+With `privacy.redact = false` the text passes unchanged (the owner's choice); sealing stays on.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from edgebot.privacy.redact import Redactor
+
+
+class StorageGate:
+    def __init__(self, redactor: Redactor | None, key: bytes | None = None, keep: Iterable[str] = ()) -> None:
+        from cryptography.fernet import Fernet
+
+        self.redactor = redactor
+        self.fernet = Fernet(key or Fernet.generate_key())
+        self.keep = frozenset(v for v in keep if v)
+
+    def keeping(self, *values: str) -> None:
+        """Never redact VALUES (the operator's own: the address the server binds to)."""
+        self.keep = self.keep | {v for v in values if v}
+
+    @property
+    def redacting(self) -> bool:
+        return self.redactor is not None
+
+    def __call__(self, text: str) -> str:
+        return self.text(text)
+
+    def text(self, text: str) -> str:
+        """TEXT with its personal data replaced by placeholders."""
+        return self.split(text)[0]
+
+    def split(self, text: str) -> tuple[str, dict[str, str]]:
+        """The redacted text and {placeholder: original} (for the token vault only)."""
+        if self.redactor is None or not text:
+            return text, {}
+        return self.redactor.split(text, keep=self.keep)
+
+    def data(self, value: Any) -> Any:
+        """VALUE (dicts, lists, strings, numbers) with every string redacted; keys are kept."""
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, dict):
+            return {k: self.data(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self.data(v) for v in value]
+        return value
+
+    def seal(self, value: Any) -> str:
+        """VALUE (JSON-encodable) encrypted: nothing of it readable at rest."""
+        return self.fernet.encrypt(json.dumps(value, ensure_ascii=False).encode()).decode()
+
+    def unseal(self, token: str, default: Any = None) -> Any:
+        """What `seal` made; DEFAULT when this key cannot open it (sealed before a restart without a vault key)."""
+        from cryptography.fernet import InvalidToken
+
+        try:
+            return json.loads(self.fernet.decrypt(token.encode()))
+        except (InvalidToken, ValueError):
+            return default
+
+    def warm_up(self) -> None:
+        """Load the detectors' data now, not on the first visitor's message."""
+        self.text("Warm-up: call +1 202 555 0143 or mail warm.up@example.com")
