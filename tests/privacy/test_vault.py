@@ -1,5 +1,6 @@
 """The token vault over real HTTP: originals kept encrypted (not in the SQLite file in clear), readable only
-with a compliance key, every read audited; the key file is created by the CLI and never in the database."""
+with a key that has the vault scope (not compliance, not agent, not a bridge signature), every read audited;
+the key file is created by the CLI and never in the database."""
 
 from __future__ import annotations
 
@@ -29,15 +30,18 @@ def vaulted(tmp_path_factory: pytest.TempPathFactory, models_dir: Path) -> Itera
     made = edgebot(data, "privacy", "vault-key")
     assert made.returncode == 0 and (data / "vault.key").stat().st_mode & 0o777 == 0o600
     assert edgebot(data, "privacy", "vault-key").returncode == 2  # never overwritten
-    compliance = edgebot(data, "keys", "create", "dpo", "--scope", "compliance").stdout.splitlines()[-1]
-    other = edgebot(data, "keys", "create", "desk", "--scope", "agent").stdout.splitlines()[-1]
-    srv = Server(data, models_dir, llm_max_tokens="8", privacy_vault_key_file=str(data / "vault.key"))
-    yield srv, compliance, other, (data / "vault.key").read_bytes()
+    reader = edgebot(data, "keys", "create", "dpo", "--scope", "vault").stdout.splitlines()[-1]
+    other = edgebot(data, "keys", "create", "desk", "--scope", "agent,compliance").stdout.splitlines()[-1]
+    srv = Server(data, models_dir, llm_max_tokens="8", privacy_vault_key_file=str(data / "vault.key"),
+                 bridge_secret="s3cret-bridge")
+    yield srv, reader, other, (data / "vault.key").read_bytes()
     srv.stop()
 
 
-def test_originals_are_encrypted_and_read_only_with_compliance(vaulted: tuple[Server, str, str, bytes]) -> None:
-    srv, compliance, other, key = vaulted
+def test_originals_are_encrypted_and_read_only_with_the_vault_scope(vaulted: tuple[Server, str, str, bytes]) -> None:
+    from edgebot.bridge import sign
+
+    srv, reader, other, key = vaulted
     sid, auth = srv.session()
     httpx.post(f"{srv.url}/v1/sessions/{sid}/messages", json={"text": "I'm Jane Miller, card 4111 1111 1111 1111"},
                headers=auth, timeout=60)
@@ -46,7 +50,9 @@ def test_originals_are_encrypted_and_read_only_with_compliance(vaulted: tuple[Se
     url = f"{srv.url}/v1/vault/{sid}"
     assert httpx.get(url).json()["code"] == "missing_api_key"
     assert httpx.get(url, headers={"X-API-Key": other}).json()["code"] == "insufficient_scope"
-    entries = httpx.get(url, headers={"X-API-Key": compliance}).json()["entries"]
+    bridge = sign("s3cret-bridge", "GET", f"/v1/vault/{sid}")  # a leaked bridge secret does not open the vault
+    assert httpx.get(url, headers=bridge).json()["code"] == "missing_api_key"
+    entries = httpx.get(url, headers={"X-API-Key": reader}).json()["entries"]
     assert entries[0]["values"] == {"[PERSON_1]": "Jane Miller", "[CREDIT_CARD_1]": "4111 1111 1111 1111"}
     reads = [r for r in AuditLog(Database(srv.data_dir / "edgebot.sqlite3")).records() if r.action == "vault.read"]
     assert len(reads) == 1 and reads[0].subject == sid

@@ -2,9 +2,10 @@
 
 - `public`: anyone (health, readiness, the demo page);
 - `chat`: sessions and messages; open (each session has its own token) unless `server.chat_requires_key`;
-- `ingest`, `agent`, `compliance`: an API key (`X-API-Key`) with that scope or `admin` (`edgebot keys create`),
-  or the older single keys `kb.api_key` (ingest) and `dialogue.agent_key` (agent);
-- a request signed by the WordPress bridge counts for `chat`, `ingest` and `compliance`.
+- `ingest`, `agent`, `compliance`, `vault`: an API key (`X-API-Key`) with that scope or `admin` (`edgebot keys
+  create`), or the older single keys `kb.api_key` (ingest) and `dialogue.agent_key` (agent);
+- a request signed by the WordPress bridge counts for `chat`, `ingest` and `compliance` (its exporter needs
+  redacted transcripts), never for `vault`: a leaked bridge secret does not open the originals.
 """
 
 from __future__ import annotations

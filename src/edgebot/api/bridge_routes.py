@@ -118,15 +118,15 @@ async def privacy_erase(request: Request, data: EraseRequest) -> dict[str, int]:
     return {"sessions_erased": erased}
 
 
-@get("/v1/vault/{session_id:str}", operation_id="vaultRead", opt={"scope": "compliance"},
-     summary="The original values behind a session's placeholders (token vault; compliance key; audited)")
+@get("/v1/vault/{session_id:str}", operation_id="vaultRead", opt={"scope": "vault"},
+     summary="The original values behind a session's placeholders (token vault; a key with the vault scope; audited)")
 async def vault_read(request: Request, session_id: str) -> dict[str, Any]:
     runtime = runtime_of(request)
     if runtime.vault is None:
         raise ApiError(409, "vault_disabled", "the token vault is off: set privacy.vault_key_file")
     runtime.sessions.get(session_id)
     entries = runtime.vault.get(session_id)
-    runtime.audit.append("compliance", "vault.read", session_id, {"entries": len(entries)})
+    runtime.audit.append("vault", "vault.read", session_id, {"entries": len(entries)})
     return {"session_id": session_id, "entries": entries}
 
 

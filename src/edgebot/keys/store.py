@@ -1,7 +1,8 @@
 """API keys: `eb_<id>_<secret>`, shown once at creation, stored as sha256 only, each with scopes.
 
 Scopes: `chat` (sessions and messages, when `server.chat_requires_key` is on), `ingest` (knowledge-base
-writes and search), `agent` (handoffs), `admin` (every scope), `compliance` (privacy export and erase).
+writes and search), `agent` (handoffs), `admin` (every scope), `compliance` (privacy export and erase), `vault`
+(the token vault's original values; a scope of its own, which no WordPress bridge signature grants).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import msgspec
 from edgebot.errors import UsageError
 from edgebot.storage import Database
 
-SCOPES = ("chat", "ingest", "agent", "admin", "compliance")
+SCOPES = ("chat", "ingest", "agent", "admin", "compliance", "vault")
 
 
 class ApiKey(msgspec.Struct, frozen=True, kw_only=True):
