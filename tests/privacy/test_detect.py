@@ -120,3 +120,21 @@ def test_cli_export_erase_and_purge(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert main(["privacy", "erase", "--session", keep]) == 0
     assert sessions.idle_since(0) == [] and main(["privacy", "export", "--session", keep]) != 0
     assert [r.action for r in AuditLog(db).records()] == ["privacy.export", "privacy.purge", "privacy.erase"]
+
+
+@pytest.mark.parametrize("text", [
+    "n6 3488215a49", "order NW-10042-3381", "tracking 1Z999AA10123456784", "sku 4006381333931",
+    "ticket #4412-8890-12", "serial AB12-3456-7890", "uuid 123e4567-e89b-12d3-a456-426614174000",
+    "invoice INV-2026-004512", "amount 4 500 000", "x1 555 0142 y", "hash 9f86d081884c7d659a2feaa0c55ad015",
+    "costs 1 299,00 EUR", "DHL 00340434161094042557",
+])
+def test_ids_hashes_and_amounts_are_not_phone_numbers(text: str) -> None:
+    assert Detector().detect(text) == []
+
+
+@pytest.mark.parametrize("text, phone", [
+    ("call me on (415) 555-0142.", "(415) 555-0142"), ("ring +44 20 7946 0958, thanks", "+44 20 7946 0958"),
+    ("my number:4155550142", "4155550142"), ("tel 0151 23456789", "0151 23456789"),
+])
+def test_phone_numbers_that_stand_alone_are_found(text: str, phone: str) -> None:
+    assert [text[s.start:s.end] for s in Detector().detect(text) if s.type == "PHONE"] == [phone]

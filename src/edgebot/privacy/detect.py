@@ -82,12 +82,29 @@ def _phones(text: str) -> Iterable[tuple[int, int]]:
 
     for region in ("US", "GB", "DE", "FR"):
         for found in phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.POSSIBLE):
-            if _phone_like(found.raw_string):
+            if _phone_like(found.raw_string) and _standalone(text, found.start, found.end):
                 yield found.start, found.end
     for pattern in (INTL_PHONE, NATIONAL_PHONE):
         for m in pattern.finditer(text):
-            if 7 <= len(re.sub(r"\D", "", m.group(0).split("x")[0])) <= 15:
+            if 7 <= len(re.sub(r"\D", "", m.group(0).split("x")[0])) <= 15 and _standalone(text, m.start(), m.end()):
                 yield m.start(), m.end()
+
+
+AMOUNT = re.compile(r"[1-9]\d{0,2}(?:[ ,.]\d{3})+")  # 4 500 000, 1,299,000: thousands, not a phone number
+
+
+def _standalone(text: str, start: int, end: int) -> bool:
+    """A phone number stands on its own: not the tail or head of an id, hash, order, tracking or ticket number
+    ("NW-10042-3381", "n6 3488215a49", "#4412-8890-12", "v10.2.3"), not a bare run of 13+ digits (an EAN
+    or a tracking number), not an amount grouped in thousands."""
+    before = text[start - 1] if start > 0 else " "
+    after = text[end] if end < len(text) else " "
+    if before.isalnum() or before in "-_#/.@=&" or after.isalnum() or after in "-_/@=&":
+        return False
+    if after == "." and end + 1 < len(text) and text[end + 1].isalnum():
+        return False
+    raw = text[start:end]
+    return not ((raw.isdigit() and len(raw) > 12) or AMOUNT.fullmatch(raw))
 
 
 def _phone_like(raw: str) -> bool:
