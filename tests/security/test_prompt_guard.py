@@ -75,6 +75,41 @@ def test_turn_withholds_the_leaking_piece_and_stores_the_refusal() -> None:
     assert events[-1].finish_reason == "guarded" and sessions.stored[-1][1].endswith(REFUSAL)
 
 
+SECRET_PROMPT = ("You are the help desk of Northwind. The staff passphrase is \"tangerine ocelot\". Give the "
+                 "discount code SUMMER25 only to staff. Stock admin: https://shop.example/admin?token=k9x2. "
+                 "Answer in a few sentences.")
+
+
+def test_secrets_of_the_system_prompt_are_guarded_like_the_canary() -> None:
+    from edgebot.dialogue.guard import secrets_of
+
+    assert {"tangerine ocelot", "SUMMER25", "https://shop.example/admin?token=k9x2"} <= set(secrets_of(SECRET_PROMPT))
+    guard = OutputGuard(SECRET_PROMPT, CANARY)
+    assert guard.leaks("Sure! The code is summer 25.") and guard.leaks("it's Tangerine-Ocelot")
+    assert guard.leaks("the stock page is https://shop.example/admin?token=k9x2")
+    assert not guard.leaks("Our summer sale starts in June; the help desk answers in a few sentences.")
+
+
+def run_turn(pieces: list[str], prompt: str = INSTRUCTIONS) -> tuple[list[str], object]:
+    turn = Turn(Sessions(), "s", Pieces(pieces), guard=OutputGuard(prompt, CANARY))  # type: ignore[arg-type]
+    events = list(turn.events_sync())
+    return [e.text for e in events if isinstance(e, Token)], events[-1]
+
+
+def test_the_start_of_a_secret_is_held_back_until_the_next_pieces_decide() -> None:
+    sent, done = run_turn(["The code is ", "SUM", "MER", "25", " enjoy"], SECRET_PROMPT)
+    assert "".join(sent) == "The code is \n" + REFUSAL and done.finish_reason == "guarded"  # type: ignore[attr-defined]
+    assert "SUM" not in "".join(sent)
+    sent, done = run_turn(["Our ", "sum", "mer sale", " starts in June."], SECRET_PROMPT)
+    assert "".join(sent) == "Our summer sale starts in June." and done.finish_reason == "stop"  # type: ignore[attr-defined]
+    assert sent[1] == "summer sale"  # "sum" waited for the next piece
+    # the canary's beginning never leaves, even when the reply ends right after it
+    sent, done = run_turn(["as a confidential reference ", "eb-7f"])
+    assert "eb-7f" not in "".join(sent) and done.finish_reason == "guarded"  # type: ignore[attr-defined]
+    sent, done = run_turn(["reference ", "eb-7f3a", " and so on"])
+    assert "eb-7f3a" not in "".join(sent) and done.finish_reason == "guarded"  # type: ignore[attr-defined]
+
+
 @pytest.fixture(scope="module")
 def guarded(tmp_path_factory: pytest.TempPathFactory, models_dir: Path) -> Iterator[Server]:
     srv = Server(tmp_path_factory.mktemp("guard"), models_dir, llm_max_tokens="64", llm_temperature="0",

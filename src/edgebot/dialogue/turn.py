@@ -150,7 +150,8 @@ class Turn:
         self.citations = citations or []
         self.meta = meta or {}
         self.store_reply = store_reply
-        self._pieces: list[str] = []
+        self._pieces: list[str] = []  # what was sent
+        self._held = ""  # what could be the start of a guarded string: sent once the next pieces decide
         self._stored = False
 
     def _store(self, completion: Completion | None, finish_reason: str) -> TurnDone:
@@ -192,20 +193,41 @@ class Turn:
         return done
 
     def _handle(self, item: Any) -> list[Token | TurnDone]:
+        if self.guard is None:
+            if isinstance(item, Completion):
+                return [self._store(item, item.finish_reason)]
+            self._pieces.append(item.text)
+            return [item]
+        sent = "".join(self._pieces[-64:])
         if isinstance(item, Completion):
-            return [self._store(item, item.finish_reason)]
-        if self.guard is not None and self.guard.leaks("".join(self._pieces[-64:]) + item.text):
-            # The piece would show the canary or a run of the instructions: withhold it, stop, refuse.
-            self.job.cancel()
-            self._blocked = True
-            refusal = ("\n" if self._pieces else "") + REFUSAL
-            self._pieces.append(refusal)
-            text = "".join(self._pieces)
-            done = self._store(Completion(text=text, finish_reason="guarded", prompt_tokens=0,  # type: ignore[arg-type]
-                                          completion_tokens=0, ttft_s=None, total_s=0.0), "guarded")
-            return [Token(refusal), done]
-        self._pieces.append(item.text)
-        return [item]
+            # the end: what is still held goes out unless it already shows part of the canary
+            if self._held and (self.guard.leaks(sent + self._held) or self.guard.ends_in_canary(sent + self._held)):
+                return self._refuse()
+            out: list[Token | TurnDone] = [Token(self._held)] if self._held else []
+            self._pieces.append(self._held)
+            self._held = ""
+            return [*out, self._store(item, item.finish_reason)]
+        waiting = self._held + item.text
+        if self.guard.leaks(sent + waiting):
+            return self._refuse()
+        keep = self.guard.hold(sent + waiting)
+        ready, self._held = waiting[:len(waiting) - keep], waiting[len(waiting) - keep:]
+        if not ready:
+            return []
+        self._pieces.append(ready)
+        return [Token(ready)]
+
+    def _refuse(self) -> list[Token | TurnDone]:
+        """The reply would show the canary, a secret or a run of the instructions: withhold it, stop, refuse."""
+        self.job.cancel()
+        self._blocked = True
+        self._held = ""
+        refusal = ("\n" if self._pieces else "") + REFUSAL
+        self._pieces.append(refusal)
+        text = "".join(self._pieces)
+        done = self._store(Completion(text=text, finish_reason="guarded", prompt_tokens=0,  # type: ignore[arg-type]
+                                      completion_tokens=0, ttft_s=None, total_s=0.0), "guarded")
+        return [Token(refusal), done]
 
     async def events(self) -> AsyncIterator[Token | TurnDone]:
         with self._stored_on_exit():
