@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,12 +19,14 @@ from edgebot.kb import KnowledgeStore, Searcher
 from edgebot.llm import GenerationOptions, LlamaCppProvider, ModelProvider, Scheduler
 from edgebot.modelstore import ModelStore
 from edgebot.nlu import Encoder, LazyEncoder, SentenceEncoder
-from edgebot.privacy import Redactor, StorageGate
+from edgebot.privacy import Detector, Redactor, StorageGate
 from edgebot.privacy.vault import Vault, load_key
 from edgebot.settings import Settings
 from edgebot.storage import Database, SessionStore
 from edgebot.telemetry import Metrics
 from edgebot.telemetry.alerts import Alerts, webhook_sender
+
+log = logging.getLogger("edgebot")
 
 
 def open_encoder(settings: Settings) -> Encoder:
@@ -140,19 +143,34 @@ def attach_variants(engine: Engine, settings: Settings, db: Database, gate: Stor
     engine.shadow = ShadowRunner(engine.variants, engine.options, gate)
 
 
-def redactor(settings: Settings) -> Redactor | None:
+def open_detector(settings: Settings, encoder: object | None = None) -> Detector:
+    """The PII detector: the rules, custom patterns and (privacy.tagger) the learned names-and-addresses
+    tagger over the sentence encoder, when it was trained on this encoder."""
+    tagger = None
+    if settings.privacy.tagger:
+        from edgebot.privacy.tagger import PiiTagger
+
+        encoder = encoder or lazy_encoder(settings)
+        tagger = PiiTagger(encoder)  # type: ignore[arg-type]
+        if tagger.encoder_sha256 != getattr(encoder, "sha256", None):
+            log.warning("the PII tagger was trained on another encoder than %s; names and addresses are found by "
+                        "the rules only", settings.encoder.model)
+            tagger = None
+    return Detector(settings.privacy.custom_patterns or None, tagger=tagger)
+
+
+def redactor(settings: Settings, encoder: object | None = None) -> Redactor | None:
     """PII redaction applied by the storage gate (privacy.redact)."""
     if not settings.privacy.redact:
         return None
-    from edgebot.privacy import Detector
-
-    return Redactor(Detector(settings.privacy.custom_patterns or None))
+    return Redactor(open_detector(settings, encoder))
 
 
-def open_gate(settings: Settings, key: bytes | None) -> StorageGate:
+def open_gate(settings: Settings, key: bytes | None, encoder: object | None = None) -> StorageGate:
     """The storage gate: redaction (privacy.redact), sealing with the vault key (or one held in memory), and
     the server's own addresses kept out of redaction in logs."""
-    return StorageGate(redactor(settings), key, keep=[settings.server.host])
+    logs = Redactor(Detector(settings.privacy.custom_patterns or None)) if settings.privacy.redact else None
+    return StorageGate(redactor(settings, encoder), key, keep=[settings.server.host], logs=logs)
 
 
 @dataclass
@@ -195,7 +213,7 @@ class Runtime:
         encoder = encoder or lazy_encoder(settings)
         searcher = Searcher(kb_store, encoder) if settings.kb.enabled else None
         key = load_key(settings.privacy.vault_key_file)
-        gate = open_gate(settings, key)
+        gate = open_gate(settings, key, encoder)
         audit = AuditLog(db, gate)
         vault = Vault(db, key) if key and settings.privacy.redact else None
         dialogue = (open_dialogue(settings, encoder, scheduler, db, sessions, audit=audit, gate=gate)

@@ -136,6 +136,9 @@ class PrivacySettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
         "Key file of the token vault (originals of redacted values, encrypted); empty: no vault.")] = ""
     custom_patterns: Annotated[dict[str, str], _doc(
         "More PII types as {TYPE = \"regex\"}, e.g. {ORDER_ID = \"NW-\\\\d{5}\"} to treat order ids as sensitive.")] = {}
+    tagger: Annotated[bool, _doc(
+        "Find person names and street addresses with the learned tagger over the sentence encoder, besides the "
+        "rules (off: rules only, no encoder needed).")] = True
 
 
 class KpiSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

@@ -85,10 +85,19 @@ def test_message_over_the_context_is_refused_not_truncated(tmp_path: Path, model
         rt.close()
 
 
-def test_encoder_stays_unloaded_while_the_knowledge_base_is_empty(runtime: Runtime) -> None:
-    sid, _ = runtime.sessions.create()
-    list(runtime.engine.start_turn(sid, "Hello there").events_sync())
-    assert runtime.searcher is not None and runtime.searcher.encoder.loaded is False  # ~160 MB not spent
+def test_encoder_stays_unloaded_while_the_knowledge_base_is_empty(tmp_path: Path, models_dir: Path, provider) -> None:
+    """Without the PII tagger (which reads the encoder's word pieces), plain chat over an empty knowledge
+    base never needs the encoder."""
+    settings = load_settings(environ={
+        "EDGEBOT_PATHS_DATA_DIR": str(tmp_path), "EDGEBOT_PATHS_MODELS_DIR": str(models_dir),
+        "EDGEBOT_LLM_MAX_TOKENS": "8", "EDGEBOT_PRIVACY_TAGGER": "false"}).settings
+    rt = Runtime.open(settings, provider=provider)
+    try:
+        sid, _ = rt.sessions.create()
+        list(rt.engine.start_turn(sid, "Hello there").events_sync())
+        assert rt.searcher is not None and rt.searcher.encoder.loaded is False  # ~160 MB not spent
+    finally:
+        rt.close()
 
 
 def test_the_model_sees_placeholders_not_the_values(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:

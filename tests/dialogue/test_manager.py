@@ -201,6 +201,9 @@ class TwoPointEncoder:
         examples = {t for i in CATALOG.intent for t in i.examples} | set(CATALOG.out_of_scope)
         return np.array([[1.0, 0.0] if t in examples else [0.6, 0.8] for t in texts], dtype=np.float32)
 
+    def embed_one(self, text):
+        return self.embed([text])[0]
+
 
 class Pages:
     """A stand-in knowledge base: relevant pages with a fixed relevance, or none (None)."""

@@ -121,7 +121,8 @@ def test_handoff_bundle_and_agent_reply_reach_the_open_stream(bot: Server, hooks
     assert event == "agent_message" and data["text"] == "Hi, Dana here. I've frozen the card."
     listener.join(10)
     history = httpx.get(f"{bot.url}/v1/sessions/{sid}", headers=auth).json()["messages"]
-    assert history[-1]["content"] == "Hi, Dana here. I've frozen the card." and history[-1]["finish_reason"] == "agent"
+    # the visitor's stream gets the agent's words; the transcript keeps them through the storage gate
+    assert history[-1]["content"] == "Hi, [PERSON_1] here. I've frozen the card." and history[-1]["finish_reason"] == "agent"
 
     closed = httpx.post(f"{bot.url}/v1/handoffs/{handoff_id}/close", headers=AGENT).json()
     assert closed["status"] == "closed"

@@ -83,6 +83,7 @@ def test_nothing_personal_in_any_table_the_wal_or_the_log(bot: Server) -> None:
     found |= {v: "the database or WAL bytes" for v in VALUES if v.encode() in raw}
     assert not found, found
     assert "[EMAIL_1]" in text  # redacted, not dropped
+    assert f"running on {bot.url}" in log  # the server's own address is not visitor data
 
 
 @pytest.fixture(scope="module")

@@ -83,7 +83,7 @@ def cli(*args: str, stdin: str) -> subprocess.CompletedProcess[str]:
                           text=True, timeout=120, check=False)
 
 
-def test_cli_detect_redact_and_eval(tmp_path: Path) -> None:
+def test_cli_detect_redact_and_eval(tmp_path: Path, cli_home: Path) -> None:
     out = cli("detect", stdin='{"text": "mail jo@example.com"}\n{"text": "nothing here"}\n')
     assert out.returncode == 0
     assert [json.loads(line) for line in out.stdout.splitlines()] == [

@@ -18,7 +18,7 @@ def serve(runtime: Runtime, *, host: str, port: int, log_level: str = "info") ->
     from edgebot.telemetry.logs import configure
 
     runtime.gate.keeping(host)  # the server's own address is not visitor data
-    configure(log_level, runtime.gate)
+    configure(log_level, runtime.gate.for_logs)
     config = uvicorn.Config(
         create_app(runtime), host=host, port=port, log_level=log_level, access_log=False, log_config=None,
         timeout_graceful_shutdown=5,

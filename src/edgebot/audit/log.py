@@ -12,6 +12,7 @@ from typing import Any
 
 import msgspec
 
+from edgebot.privacy.redact import redact_data
 from edgebot.storage import Database
 
 GENESIS = "0" * 64
@@ -47,8 +48,8 @@ class AuditLog:
         self.redact = redact or (lambda text: text)
 
     def append(self, actor: str, action: str, subject: str = "", details: dict[str, Any] | None = None) -> int:
-        clean = json.loads(self.redact(json.dumps(details or {}, sort_keys=True, ensure_ascii=False)))
-        text = json.dumps(clean, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        text = json.dumps(redact_data(details or {}, self.redact), sort_keys=True, separators=(",", ":"),
+                          ensure_ascii=False)
         with self.db.write() as conn:
             last = conn.execute("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
             seq, prev = (int(last[0]) + 1, str(last[1])) if last else (1, GENESIS)

@@ -14,9 +14,9 @@ from edgebot.settings import LoadedSettings
 
 
 def _detector(loaded: LoadedSettings) -> Any:
-    from edgebot.privacy import Detector
+    from edgebot.runtime import open_detector
 
-    return Detector(loaded.settings.privacy.custom_patterns or None)
+    return open_detector(loaded.settings)
 
 
 def cmd_privacy_detect(args: argparse.Namespace, loaded: LoadedSettings) -> int:

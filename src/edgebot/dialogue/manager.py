@@ -96,7 +96,8 @@ class Dialogue:
             return Classification([(clicked.name, 1.0)]), None
         encoder = getattr(self.classifier, "encoder", None)
         with tracing.span("classify") as sp:
-            vectors = encoder.embed([text]) if encoder is not None else None
+            # one text: the encoder keeps this run, and the PII tagger reads the same message's word pieces
+            vectors = encoder.embed_one(text)[None, :] if encoder is not None else None
             pred = self.classifier.predict([text], vectors)[0]
             if sp is not None:
                 sp.set_attributes({"intent": pred.intent or "oos", "confidence": pred.confidence})

@@ -8,6 +8,7 @@ cosine similarity. One instance per process serves intent classification and ret
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -52,6 +53,8 @@ class Encoder:
         self._tokenizer.no_padding()
         self.model_path = model_path
         self.sha256 = sha256 or _sha256(model_path)
+        self._recent: dict[str, tuple[np.ndarray, list[tuple[int, int]], list[int]]] = {}
+        self._recent_lock = threading.Lock()
 
     def embed(
         self, texts: Sequence[str], *, batch_size: int = 64, progress: Callable[[int], None] | None = None
@@ -84,7 +87,34 @@ class Encoder:
         return out
 
     def embed_one(self, text: str) -> np.ndarray:
-        return self.embed([text])[0]
+        """One text's unit vector (the same numbers as `embed([text])[0]`), from the run `tokens` shares."""
+        hidden, _, _ = self._run_one(text)
+        pooled = hidden.mean(axis=0)
+        return (pooled / max(float(np.linalg.norm(pooled)), 1e-12)).astype(np.float32)
+
+    def tokens(self, text: str) -> tuple[np.ndarray, list[tuple[int, int]]]:
+        """TEXT's last hidden state, one row per word piece [n, 384] (special tokens dropped), with each
+        piece's (start, end) in TEXT."""
+        hidden, offsets, special = self._run_one(text)
+        keep = [i for i, s in enumerate(special) if not s]
+        return hidden[keep], [offsets[i] for i in keep]
+
+    def _run_one(self, text: str) -> tuple[np.ndarray, list[tuple[int, int]], list[int]]:
+        """The encoder run for one text: all hidden rows, offsets, special-token marks. The last few texts
+        are remembered, so the intent model, retrieval and the PII tagger share one run per message."""
+        cached = self._recent.get(text)
+        if cached is not None:
+            return cached
+        enc = self._tokenizer.encode(text)
+        ids = np.array([enc.ids], dtype=np.int64)
+        feeds = {"input_ids": ids, "attention_mask": np.ones_like(ids), "token_type_ids": np.zeros_like(ids)}
+        hidden = self._session.run(None, {k: v for k, v in feeds.items() if k in self._inputs})[0][0]
+        result = hidden, list(enc.offsets), list(enc.special_tokens_mask)
+        with self._recent_lock:
+            if len(self._recent) >= 8:
+                self._recent.pop(next(iter(self._recent)), None)
+            self._recent[text] = result
+        return result
 
 
 class LazyEncoder:
@@ -113,6 +143,9 @@ class LazyEncoder:
 
     def embed_one(self, text: str) -> np.ndarray:
         return self._get().embed_one(text)
+
+    def tokens(self, text: str) -> tuple[np.ndarray, list[tuple[int, int]]]:
+        return self._get().tokens(text)
 
 
 def _sha256(path: Path) -> str:

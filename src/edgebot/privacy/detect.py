@@ -11,9 +11,11 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Callable, Iterable
+from typing import Protocol
 
 import msgspec
 
+LEARNED = frozenset({"PERSON", "STREET_ADDRESS"})  # what the tagger (privacy/tagger.py) finds too
 TYPES = ("EMAIL", "PHONE", "CREDIT_CARD", "IBAN", "US_SSN", "IP_ADDRESS", "STREET_ADDRESS", "PERSON")
 # When finds overlap, the more specific one wins (a card number is not also a phone number).
 PRIORITY = {t: i for i, t in enumerate(["EMAIL", "IBAN", "CREDIT_CARD", "US_SSN", "IP_ADDRESS", "STREET_ADDRESS",
@@ -148,17 +150,65 @@ FINDERS: dict[str, Finder] = {
 }
 
 
-class Detector:
-    """Runs the built-in finders and custom patterns ({TYPE: regex}, e.g. an order id marked sensitive)."""
+class Tagger(Protocol):
+    """A learned finder of several types at once (privacy/tagger.py: PERSON and STREET_ADDRESS)."""
 
-    def __init__(self, custom: dict[str, str] | None = None, types: Iterable[str] = TYPES) -> None:
+    def spans(self, text: str) -> list[tuple[int, int, str]]: ...
+
+
+class Detector:
+    """Runs the built-in finders, custom patterns ({TYPE: regex}, e.g. an order id marked sensitive) and, when
+    given, the learned tagger; their finds are merged (`merge`)."""
+
+    def __init__(self, custom: dict[str, str] | None = None, types: Iterable[str] = TYPES,
+                 tagger: Tagger | None = None) -> None:
+        types = tuple(types)
         self.finders: dict[str, Finder] = {t: FINDERS[t] for t in types}
         for name, pattern in (custom or {}).items():
             self.finders[name] = _pattern_finder(re.compile(pattern))
+        self.tagger = tagger
+        self.tagged = frozenset(types)
 
     def detect(self, text: str) -> list[Span]:
         found = [Span(s, e, t) for t, finder in self.finders.items() for s, e in finder(text) if e > s]
+        if self.tagger is None:
+            return merge(found)
+        # The pattern types (validated numbers, e-mails, IPs, phone numbers written as such) win over the tagger:
+        # it keeps what lies outside them. A short national number inside a tagged address is its postcode or
+        # house number, and loses to the address. What is left of an address must still be one (`_locatable`).
+        patterns = [f for f in found if f.type not in LEARNED and (f.type != "PHONE" or _strong_phone(text[f.start:f.end]))]
+        for start, end, kind in self.tagger.spans(text):
+            if kind not in self.tagged:
+                continue
+            pieces = [(start, end)]
+            for other in patterns:
+                pieces = [part for a, b in pieces for part in _minus(a, b, other.start, other.end)]
+            found += [Span(a, b, kind) for a, b in pieces if len(text[a:b].strip(" ,.;:")) >= 3
+                      and (_locatable(text[a:b]) if kind == "STREET_ADDRESS" else _nameable(text[a:b]))]
         return merge(found)
+
+
+def _locatable(address: str) -> bool:
+    """A street address has a number (house, postcode) or a street word; "Alpine" or "Ring" alone is none."""
+    from edgebot.privacy.tagger import STREET_ENDINGS, STREET_WORDS
+
+    words = [w.strip(".,;:").lower() for w in address.split()]
+    return any(c.isdigit() for c in address) or any(w in STREET_WORDS or w.endswith(STREET_ENDINGS) for w in words)
+
+
+def _nameable(name: str) -> bool:
+    """A single lower-case word is a name only when it is a known first name ("this is maria"); "teal" is a
+    colour (and a surname, but a surname alone in lower case is too weak to mask)."""
+    from edgebot.privacy.names import first_names
+
+    words = name.split()
+    if len(words) > 1 or any(c.isupper() for c in name):
+        return True
+    return bool(words) and words[0].strip(".,;:!?").capitalize() in first_names()
+
+
+def _strong_phone(raw: str) -> bool:
+    return raw.startswith(("+", "(", "00")) or len(re.sub(r"\D", "", raw.split("x")[0])) >= 10
 
 
 def _pattern_finder(rx: re.Pattern[str]) -> Finder:

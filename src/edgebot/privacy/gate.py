@@ -7,7 +7,9 @@ writes them (messages, dialogue state, handoff bundles, feedback, audit details,
 - `seal` / `unseal`: what a flow needs back on a later turn (slot values, a message waiting for "switch?",
   action results) encrypted with Fernet. The key is the vault key when the owner set one (state survives a
   restart), else a key made at start and held in memory only: after a restart an unfinished flow asks again.
-- `keep`: values that are the operator's own (the server's host and URLs) and are never redacted in logs.
+- `for_logs`: the server's log lines, redacted by the rules only (the learned tagger reads file paths and
+  program names in tracebacks as names and addresses); `keep`: the operator's own values (the address the
+  server binds to), never redacted.
 
 With `privacy.redact = false` the text passes unchanged (the owner's choice); sealing stays on.
 """
@@ -18,14 +20,16 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from edgebot.privacy.redact import Redactor
+from edgebot.privacy.redact import Redactor, redact_data
 
 
 class StorageGate:
-    def __init__(self, redactor: Redactor | None, key: bytes | None = None, keep: Iterable[str] = ()) -> None:
+    def __init__(self, redactor: Redactor | None, key: bytes | None = None, keep: Iterable[str] = (),
+                 logs: Redactor | None = None) -> None:
         from cryptography.fernet import Fernet
 
         self.redactor = redactor
+        self.logs = logs
         self.fernet = Fernet(key or Fernet.generate_key())
         self.keep = frozenset(v for v in keep if v)
 
@@ -50,15 +54,15 @@ class StorageGate:
             return text, {}
         return self.redactor.split(text, keep=self.keep)
 
+    def for_logs(self, text: str) -> str:
+        """A log line with visitor data redacted by the rules; the server's own values kept."""
+        if self.logs is None or not text:
+            return text
+        return self.logs.split(text, keep=self.keep)[0]
+
     def data(self, value: Any) -> Any:
         """VALUE (dicts, lists, strings, numbers) with every string redacted; keys are kept."""
-        if isinstance(value, str):
-            return self.text(value)
-        if isinstance(value, dict):
-            return {k: self.data(v) for k, v in value.items()}
-        if isinstance(value, list | tuple):
-            return [self.data(v) for v in value]
-        return value
+        return redact_data(value, self.text)
 
     def seal(self, value: Any) -> str:
         """VALUE (JSON-encodable) encrypted: nothing of it readable at rest."""

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from edgebot.privacy.detect import Detector, Span
 
 
@@ -23,6 +26,17 @@ def redact(text: str, detector: Detector | None = None, spans: list[Span] | None
         last = span.end
     out.append(text[last:])
     return "".join(out), {placeholder: value for (_, value), placeholder in values.items()}
+
+
+def redact_data(value: Any, redact: Callable[[str], str]) -> Any:
+    """VALUE (dicts, lists, strings, numbers) with REDACT applied to every string in it; keys are kept."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {k: redact_data(v, redact) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [redact_data(v, redact) for v in value]
+    return value
 
 
 class Redactor:
