@@ -154,10 +154,27 @@ def style(text: str, how: str) -> str:
     return text
 
 
-def filler(rng: random.Random, generator: str) -> str:
+NAMED = ["Is the {t} in stock?", "Do you still sell the {t}?", "My {t} arrived today.", "Is the {c} store open on {d}?",
+         "Do you ship to {k}?", "I saw the {t} at the {c} fair in {m}.", "Can I get the {t} in {o}?",
+         "The {t} broke after a week.", "{d} delivery to {c} please", "Is {k} in your delivery area?"]
+
+
+def named_filler(rng: random.Random, fake: Faker) -> str:
+    """Capitalised words that are neither names nor addresses: products, cities and countries alone, days,
+    months, colours."""
+    product = " ".join(w.capitalize() for w in fake.words(rng.choice([1, 2, 2, 3])))
+    product += rng.choice(["", "", f" {rng.randint(2, 90)}{rng.choice(['L', '', 'X', ' Pro'])}", " Jacket", " Pack"])
+    return rng.choice(NAMED).format(t=product, c=fake.city(), k=fake.country(), d=fake.day_of_week(),
+                                    m=fake.month_name(), o=fake.color_name())
+
+
+def filler(rng: random.Random, generator: str, fake: Faker | None = None) -> str:
     """Text with no name and no address: the family's own look-alikes or, for `faker`, a CLINC150 utterance
-    (everyday requests about banking, travel, cooking...), sentence-cased half of the time."""
+    (everyday requests about banking, travel, cooking...), sentence-cased half of the time, or capitalised
+    products, places and days (`named_filler`)."""
     templates = A if generator == "faker" else B
+    if generator == "faker" and fake is not None and rng.random() < 0.3:
+        return named_filler(rng, fake)
     if generator == "lists" or rng.random() < 0.4 or not clinc():
         return rng.choice(templates["none"])
     text = rng.choice(clinc())
@@ -179,7 +196,7 @@ def message(rng: random.Random, generator: str, fakes: dict[str, Faker]) -> dict
     n_parts = rng.choice([0, 1, 1, 2, 2, 3])
     parts: list[tuple[str, str | None]] = []
     if rng.random() < 0.4 or not n_parts:
-        parts.append((filler(rng, generator) + " ", None))
+        parts.append((filler(rng, generator, fakes["en_US"]) + " ", None))
     for _ in range(n_parts):
         kind = rng.choices(["PERSON", "STREET_ADDRESS", "EMAIL", "PHONE", "CREDIT_CARD", "IBAN", "US_SSN", "IP_ADDRESS"],
                            [0.4, 0.35, 0.06, 0.06, 0.04, 0.04, 0.03, 0.02])[0]
@@ -194,7 +211,7 @@ def message(rng: random.Random, generator: str, fakes: dict[str, Faker]) -> dict
         before, after = rng.choice(templates[kind]).split("{v}")
         parts += [(before, None), (value, kind), (after + " ", None)]
     if rng.random() < 0.25:
-        parts.append((filler(rng, generator), None))
+        parts.append((filler(rng, generator, fakes["en_US"]), None))
     text, spans = "", []
     for piece, kind in parts:
         piece = style(piece, how if kind in (None, "PERSON", "STREET_ADDRESS") else "as is")
