@@ -41,10 +41,20 @@ async function session(fresh = false) {
   const saved = localStorage.getItem(STORE);
   if (saved && !fresh) return JSON.parse(saved);
   const res = await call("session", { method: "POST", body: "{}" });
-  if (!res.ok) throw new Error("session " + res.status);
+  if (!res.ok) throw new Error(await problem(res));
   const info = await res.json();
   localStorage.setItem(STORE, JSON.stringify({ session_id: info.session_id, token: info.token }));
   return info;
+}
+
+/** What an error response says (edgebot's `detail`, WordPress's `message`), or a generic line. @param {Response} res */
+async function problem(res) {
+  try {
+    const body = await res.json();
+    return String(body.detail || body.message || t("error"));
+  } catch {
+    return t("error");
+  }
 }
 
 /** Server-Sent Events of a fetch response. @param {Response} res */
@@ -93,6 +103,7 @@ function mount(root, inline) {
   log.append(el("p", "edgebot-msg edgebot-bot", config.greeting));
   let polling = 0;
   let seen = 0;
+  restore();
 
   if (!inline) {
     const launcher = el("button", "edgebot-launcher");
@@ -137,7 +148,8 @@ function mount(root, inline) {
     for (const text of options) {
       const b = el("button", "edgebot-chip", text);
       b.setAttribute("type", "button");
-      b.addEventListener("click", () => { box.remove(); ask(text); });
+      // The chips go away; focus returns to the input, not to the page body.
+      b.addEventListener("click", () => { box.remove(); input.focus(); ask(text); });
       box.append(b);
     }
     return box;
@@ -174,6 +186,24 @@ function mount(root, inline) {
     }, 4000);
   }
 
+  /** The conversation so far, shown again after a page load; a session edgebot no longer has is dropped. */
+  async function restore() {
+    const saved = localStorage.getItem(STORE);
+    if (!saved) return;
+    const res = await call("state?" + new URLSearchParams(JSON.parse(saved)), { method: "GET" }).catch(() => null);
+    if (res && (res.status === 401 || res.status === 404)) { localStorage.removeItem(STORE); return; }
+    if (!res || !res.ok) return;
+    const state = await res.json();
+    for (const m of state.messages || []) {
+      const cls = m.role === "user" ? "edgebot-user" : m.finish_reason === "agent" ? "edgebot-agent" : "edgebot-bot";
+      const p = el("p", "edgebot-msg " + cls, m.content);
+      p.dataset.state = "restored";
+      log.append(p);
+    }
+    seen = (state.messages || []).filter((/** @type {any} */ m) => m.finish_reason === "agent").length;
+    log.scrollTop = log.scrollHeight;
+  }
+
   /** @param {string} text */
   async function ask(text) {
     log.append(el("p", "edgebot-msg edgebot-user", text));
@@ -187,10 +217,12 @@ function mount(root, inline) {
       let info = await session();
       let res = await call("message", { method: "POST", body: JSON.stringify({ ...info, text }) });
       if (res.status === 401 || res.status === 404) {
+        // The session was erased, purged or its token refused: say so, start a new one, send again.
+        out.before(el("p", "edgebot-note", t("ended")));
         info = await session(true);
         res = await call("message", { method: "POST", body: JSON.stringify({ ...info, text }) });
       }
-      if (!res.ok) throw new Error(String(res.status));
+      if (!res.ok) throw new Error(await problem(res));
       /** @type {Citation[]} */
       let citations = [];
       for await (const { event, payload } of events(res)) {
@@ -212,9 +244,19 @@ function mount(root, inline) {
         }
       }
     } catch (err) {
+      // Say what happened, keep what the visitor typed, and offer to send it again.
       out.className = "edgebot-msg edgebot-error";
-      out.textContent = t("error");
+      out.textContent = err instanceof Error && !(err instanceof TypeError) && err.message ? err.message : t("error");
       out.dataset.state = "error";
+      if (!input.value) input.value = text;
+      const retry = el("button", "edgebot-retry", t("retry"));
+      retry.setAttribute("type", "button");
+      retry.addEventListener("click", () => {
+        retry.remove();
+        if (input.value === text) input.value = "";
+        ask(text);
+      });
+      out.after(retry);
     } finally {
       out.classList.remove("edgebot-typing");
       send.toggleAttribute("disabled", false);

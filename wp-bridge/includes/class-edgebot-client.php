@@ -117,7 +117,8 @@ class Edgebot_Client {
 	 * @param string   $path     The messages path.
 	 * @param array    $body     JSON body.
 	 * @param array    $extra    More headers.
-	 * @param callable $on_chunk Called with each chunk of the stream.
+	 * @param callable $on_chunk Called with each chunk of the body and edgebot's HTTP status (known before
+	 *                           the first chunk: a caller sends its own headers only once it knows it).
 	 * @return int HTTP status, 0 when edgebot could not be reached.
 	 */
 	public function stream( string $path, array $body, array $extra, callable $on_chunk ): int {
@@ -138,7 +139,7 @@ class Edgebot_Client {
 				CURLOPT_HTTPHEADER    => $lines,
 				CURLOPT_TIMEOUT       => 120,
 				CURLOPT_WRITEFUNCTION => static function ( $handle, $chunk ) use ( $on_chunk ) {
-					$on_chunk( $chunk );
+					$on_chunk( $chunk, (int) curl_getinfo( $handle, CURLINFO_RESPONSE_CODE ) );
 					return strlen( $chunk );
 				},
 			)

@@ -38,17 +38,23 @@ function edgebot_register_eraser( array $erasers ): array {
 }
 
 /**
- * Export the conversations of the user with this email.
+ * Export the conversations of the user with this email. When edgebot cannot be reached or refuses, the
+ * export fails with that reason (WordPress shows it) rather than completing without the conversations.
  *
  * @param string $email The email address.
- * @return array
+ * @return array|WP_Error
  */
-function edgebot_privacy_export( string $email ): array {
+function edgebot_privacy_export( string $email ) {
 	$user = get_user_by( 'email', $email );
 	$data = array();
 	if ( $user ) {
 		$result = Edgebot_Client::from_options()->request( 'GET', '/v1/privacy/export?wp_user_id=' . $user->ID, null, array(), false );
-		foreach ( ( ! is_wp_error( $result ) && is_array( $result['body'] ) ) ? ( $result['body']['sessions'] ?? array() ) : array() as $session ) {
+		if ( is_wp_error( $result ) || 200 !== $result['status'] || ! is_array( $result['body'] ) ) {
+			$why = is_wp_error( $result ) ? $result->get_error_message() : ( $result['body']['detail'] ?? 'HTTP ' . $result['status'] );
+			/* translators: %s: why edgebot could not answer. */
+			return new WP_Error( 'edgebot_export_failed', sprintf( __( 'The chat conversations could not be exported: edgebot did not answer (%s). Try again when it is running.', 'edgebot' ), $why ) );
+		}
+		foreach ( $result['body']['sessions'] ?? array() as $session ) {
 			$lines = array();
 			foreach ( $session['messages'] as $message ) {
 				$lines[] = $message['role'] . ': ' . $message['content'];

@@ -153,39 +153,49 @@ function edgebot_rest_session() {
 }
 
 /**
- * POST /message: forwards the message and streams edgebot's Server-Sent Events to the browser.
+ * POST /message: forwards the message and streams edgebot's Server-Sent Events to the browser. The stream's
+ * headers go out only once edgebot answered 200: any other answer (404 for a session erased or purged, 401,
+ * 429, 422) comes back with edgebot's status and JSON error, and an unreachable edgebot is a 502.
  *
  * @param WP_REST_Request $request The request.
- * @return WP_Error|null Nothing when streamed (the response was sent).
+ * @return WP_REST_Response|WP_Error|null Nothing when streamed (the response was sent).
  */
 function edgebot_rest_message( WP_REST_Request $request ) {
-	$path = '/v1/sessions/' . $request['session_id'] . '/messages';
-	if ( ! headers_sent() ) {
-		header( 'Content-Type: text/event-stream; charset=utf-8' );
-		header( 'Cache-Control: no-cache' );
-		header( 'X-Accel-Buffering: no' );
-	}
-	while ( ob_get_level() > 0 ) {
-		ob_end_flush();
-	}
-	$status = Edgebot_Client::from_options()->stream(
+	$path    = '/v1/sessions/' . $request['session_id'] . '/messages';
+	$started = false;
+	$refusal = '';
+	$status  = Edgebot_Client::from_options()->stream(
 		$path,
 		array( 'text' => (string) $request['text'] ),
 		edgebot_session_auth( $request ),
-		static function ( string $chunk ): void {
+		static function ( string $chunk, int $code ) use ( &$started, &$refusal ): void {
+			if ( 200 !== $code ) {
+				$refusal .= $chunk;
+				return;
+			}
+			if ( ! $started ) {
+				$started = true;
+				if ( ! headers_sent() ) {
+					header( 'Content-Type: text/event-stream; charset=utf-8' );
+					header( 'Cache-Control: no-cache' );
+					header( 'X-Accel-Buffering: no' );
+				}
+				while ( ob_get_level() > 0 ) {
+					ob_end_flush();
+				}
+			}
 			echo $chunk; // phpcs:ignore WordPress.Security.EscapeOutput -- an event stream passed through, rendered as text by the widget.
 			flush();
 		}
 	);
-	if ( 0 === $status ) {
-		echo "event: error\ndata: " . wp_json_encode(
-			array(
-				'code'   => 'unreachable',
-				'detail' => __( 'The assistant is not reachable right now.', 'edgebot' ),
-			)
-		) . "\n\n";
+	if ( $started ) {
+		exit;
 	}
-	exit;
+	if ( 0 === $status ) {
+		return edgebot_rest_result( new WP_Error( 'edgebot_unreachable', 'unreachable' ) );
+	}
+	$error = json_decode( $refusal, true );
+	return new WP_REST_Response( is_array( $error ) ? $error : array( 'code' => 'edgebot_error', 'detail' => $refusal ), $status );
 }
 
 /**

@@ -43,7 +43,8 @@ function edgebot_register_settings(): void {
 		'guests'   => __( 'Guests may chat', 'edgebot' ),
 	);
 	foreach ( $fields as $key => $label ) {
-		add_settings_field( 'edgebot_' . $key, $label, 'edgebot_render_field', 'edgebot', 'edgebot_main', array( 'key' => $key ) );
+		// label_for: WordPress renders the label as <label for="edgebot_KEY">, tied to the input's id.
+		add_settings_field( 'edgebot_' . $key, $label, 'edgebot_render_field', 'edgebot', 'edgebot_main', array( 'key' => $key, 'label_for' => 'edgebot_' . $key ) );
 	}
 }
 
@@ -54,15 +55,17 @@ function edgebot_register_settings(): void {
  */
 function edgebot_render_field( array $args ): void {
 	$key   = $args['key'];
+	$id    = 'edgebot_' . $key;
 	$name  = 'edgebot_options[' . $key . ']';
 	$value = edgebot_option( $key );
 	switch ( $key ) {
 		case 'secret':
 			$set = '' !== (string) $value;
 			printf(
-				'<input type="password" name="%1$s" value="" autocomplete="new-password" class="regular-text" placeholder="%2$s">',
+				'<input type="password" id="%3$s" name="%1$s" value="" autocomplete="new-password" class="regular-text" placeholder="%2$s">',
 				esc_attr( $name ),
-				esc_attr( $set ? __( 'saved; type a new one to replace it', 'edgebot' ) : __( 'the bridge.secret of edgebot', 'edgebot' ) )
+				esc_attr( $set ? __( 'saved; type a new one to replace it', 'edgebot' ) : __( 'the bridge.secret of edgebot', 'edgebot' ) ),
+				esc_attr( $id )
 			);
 			break;
 		case 'position':
@@ -77,18 +80,18 @@ function edgebot_render_field( array $args ): void {
 					'only' => __( 'Only these pages', 'edgebot' ),
 					'none' => __( 'Nowhere (shortcode and block only)', 'edgebot' ),
 				);
-			echo '<select name="' . esc_attr( $name ) . '">';
+			echo '<select id="' . esc_attr( $id ) . '" name="' . esc_attr( $name ) . '">';
 			foreach ( $choices as $choice => $label ) {
 				echo '<option value="' . esc_attr( $choice ) . '"' . selected( $value, $choice, false ) . '>' . esc_html( $label ) . '</option>';
 			}
 			echo '</select>';
 			break;
 		case 'guests':
-			echo '<input type="checkbox" name="' . esc_attr( $name ) . '" value="1"' . checked( (int) $value, 1, false ) . '>';
+			echo '<input type="checkbox" id="' . esc_attr( $id ) . '" name="' . esc_attr( $name ) . '" value="1"' . checked( (int) $value, 1, false ) . '>';
 			break;
 		default:
 			$type = 'accent' === $key ? 'color' : ( 'url' === $key ? 'url' : 'text' );
-			printf( '<input type="%1$s" name="%2$s" value="%3$s" class="regular-text">', esc_attr( $type ), esc_attr( $name ), esc_attr( (string) $value ) );
+			printf( '<input type="%1$s" id="%4$s" name="%2$s" value="%3$s" class="regular-text">', esc_attr( $type ), esc_attr( $name ), esc_attr( (string) $value ), esc_attr( $id ) );
 	}
 }
 
@@ -124,7 +127,7 @@ function edgebot_render_settings(): void {
 		echo '<h2>' . esc_html__( 'Content waiting to be sent again', 'edgebot' ) . '</h2><ul>';
 		foreach ( $queue as $item ) {
 			/* translators: 1: post id, 2: number of attempts, 3: last error. */
-			echo '<li>' . esc_html( sprintf( __( 'Post %1$d: %2$d attempts, last error: %3$s', 'edgebot' ), $item['post_id'], $item['attempts'], $item['error'] ) ) . '</li>';
+			echo '<li>' . esc_html( sprintf( _n( 'Post %1$d: %2$d attempt, last error: %3$s', 'Post %1$d: %2$d attempts, last error: %3$s', (int) $item['attempts'], 'edgebot' ), $item['post_id'], $item['attempts'], $item['error'] ) ) . '</li>';
 		}
 		echo '</ul>';
 	}
@@ -132,22 +135,32 @@ function edgebot_render_settings(): void {
 }
 
 /**
- * Ask edgebot's /readyz and show readiness and version.
+ * A signed call to edgebot's /v1/bridge/check: readiness and version, or why edgebot refused (a wrong site
+ * secret, the clocks apart, signatures turned off) or could not be reached.
  */
 function edgebot_render_connection_test(): void {
-	$result = Edgebot_Client::from_options()->request( 'GET', '/readyz', null, array(), false );
+	$result = Edgebot_Client::from_options()->request( 'GET', '/v1/bridge/check', null, array(), false );
+	$ready  = false;
 	if ( is_wp_error( $result ) ) {
-		/* translators: %s: the error message. */
-		$message = sprintf( __( 'Could not reach edgebot: %s', 'edgebot' ), $result->get_error_message() );
-		echo '<div class="notice notice-error" id="edgebot-test-result"><p>' . esc_html( $message ) . '</p></div>';
-		return;
-	}
-	$body  = is_array( $result['body'] ) ? $result['body'] : array();
-	$ready = ! empty( $body['ready'] );
-	/* translators: 1: "ready" or "not ready", 2: edgebot's version, 3: the model. */
-	$message = sprintf( __( 'edgebot is %1$s (version %2$s, model %3$s).', 'edgebot' ), $ready ? __( 'ready', 'edgebot' ) : __( 'not ready', 'edgebot' ), $body['version'] ?? '?', $body['model'] ?? '?' );
-	if ( 401 === $result['status'] ) {
-		$message = __( 'edgebot refused the signature: check that the site secret matches its bridge.secret.', 'edgebot' );
+		/* translators: 1: edgebot's URL, 2: the error message. */
+		$message = sprintf( __( 'Could not reach edgebot at %1$s: %2$s', 'edgebot' ), (string) edgebot_option( 'url' ), $result->get_error_message() );
+	} else {
+		$body   = is_array( $result['body'] ) ? $result['body'] : array();
+		$code   = (string) ( $body['code'] ?? '' );
+		$detail = (string) ( $body['detail'] ?? '' );
+		$ready  = 200 === $result['status'] && ! empty( $body['ready'] );
+		if ( 'bad_signature' === $code ) {
+			$message = __( 'edgebot refused the signature: the site secret here does not match its bridge.secret.', 'edgebot' );
+		} elseif ( 'clock_skew' === $code ) {
+			/* translators: %s: edgebot's explanation. */
+			$message = sprintf( __( 'edgebot refused the request because the clocks differ: %s', 'edgebot' ), $detail );
+		} elseif ( '' !== $code ) {
+			/* translators: 1: HTTP status, 2: edgebot's error code, 3: its explanation. */
+			$message = sprintf( __( 'edgebot answered %1$d %2$s: %3$s', 'edgebot' ), $result['status'], $code, $detail );
+		} else {
+			/* translators: 1: "ready" or "not ready", 2: edgebot's version, 3: the model. */
+			$message = sprintf( __( 'edgebot is %1$s (version %2$s, model %3$s).', 'edgebot' ), $ready ? __( 'ready', 'edgebot' ) : __( 'not ready', 'edgebot' ), $body['version'] ?? '?', $body['model'] ?? '?' );
+		}
 	}
 	echo '<div class="notice ' . ( $ready ? 'notice-success' : 'notice-error' ) . '" id="edgebot-test-result"><p>' . esc_html( $message ) . '</p></div>';
 }

@@ -53,6 +53,8 @@ function edgebot_register_assets(): void {
 			'thanks'   => __( 'Thanks for the feedback!', 'edgebot' ),
 			'handoff'  => __( 'A person from the team will answer here.', 'edgebot' ),
 			'error'    => __( 'Sorry, something went wrong. Please try again.', 'edgebot' ),
+			'ended'    => __( 'Your earlier conversation is no longer available, so this is a new one.', 'edgebot' ),
+			'retry'    => __( 'Try again', 'edgebot' ),
 			'typing'   => __( 'The assistant is typing', 'edgebot' ),
 		),
 	);

@@ -4,7 +4,8 @@ import { createRequire } from "node:module";
 
 const require = createRequire(process.env.E2E_NODE_DIR + "/package.json");
 const { chromium } = require("playwright-core");
-const { WP_URL, EDGE_URL, WP_DIR, WORK, SCREENSHOT } = process.env;
+const { WP_URL, EDGE_URL, WP_DIR, WORK, SCREENSHOTS, EDGE_PID, SECRET } = process.env;
+const php = (...args) => execFileSync("php", args, { env: { ...process.env, WP_DIR } }).toString();
 
 function check(ok, what) {
   if (!ok) throw new Error("FAILED: " + what);
@@ -53,20 +54,24 @@ try {
   // The default model's answers are the pages' own sentences (answer.mode auto: extractive), marked as such.
   check(first.mode === "extractive" && /3 to 5 working days/.test(first.answer),
     "the answer is the page's verified sentence: " + first.mode);
-  await page.screenshot({ path: SCREENSHOT });
-  console.log("screenshot: " + SCREENSHOT);
+  await page.screenshot({ path: SCREENSHOTS + "/wp-widget.png" });
+  await page.setViewportSize({ width: 390, height: 760 });
+  await page.screenshot({ path: SCREENSHOTS + "/wp-widget-390.png" });
+  await page.setViewportSize({ width: 1280, height: 720 });
+  console.log("screenshots: " + SCREENSHOTS + "/wp-widget.png, wp-widget-390.png");
   await page.locator(".edgebot-thumb[data-thumbs=up]").last().click();
   await page.waitForSelector(".edgebot-rating >> text=Thanks", { timeout: 10_000 });
   check(true, "rating the answer is stored (edgebot answered 201 through WordPress)");
 
   const published = Date.now();
-  execFileSync("php", [WORK + "/publish.php"], { env: { ...process.env, WP_DIR } });
-  let synced = null;
+  php(WORK + "/publish.php");
+  let answeredAt = null;
   while (Date.now() - published < 10_000) {
     const reply = await ask(page, "How long does a lantern repair take?");
-    if (reply.sources.some((s) => s.startsWith("Lantern repair service"))) { synced = reply; break; }
+    if (reply.sources.some((s) => s.startsWith("Lantern repair service"))) { answeredAt = Date.now(); break; }
   }
-  check(synced !== null, `a post published in WordPress is answered from within 10 s (${Date.now() - published} ms)`);
+  const took = (answeredAt ?? Date.now()) - published;
+  check(answeredAt !== null && took <= 10_000, `a post published in WordPress is answered from within 10 s (${took} ms)`);
   // (WordPress titles it "Protected: ..." from then on: look for the word, not the exact title.)
   const lantern = () => JSON.parse(execFileSync(process.env.EDGEBOT_CLI, ["kb", "list", "--json"]).toString())
     .filter((d) => d.title.includes("Lantern")).length;
@@ -87,6 +92,9 @@ try {
   await page.click(".edgebot-launcher");
   const kept = await page.evaluate(() => localStorage.getItem("edgebot.session"));
   check(kept && JSON.parse(kept).session_id.length === 32, "the session is kept across page loads");
+  await page.waitForSelector(".edgebot-msg[data-state=restored]", { timeout: 10_000 });
+  const restored = await page.locator(".edgebot-user").allTextContents();
+  check(restored.includes("How long does shipping take?"), "the conversation is shown again after a page load");
 
   // The site owner's side: log in, "Test connection" on Settings > edgebot.
   await page.goto(WP_URL + "/wp-login.php");
@@ -97,6 +105,11 @@ try {
   await Promise.all([page.waitForNavigation(), page.click("#edgebot-test")]);
   const tested = (await page.textContent("#edgebot-test-result")) || "";
   check(tested.includes("edgebot is ready") && tested.includes("version"), "Test connection shows readiness and version: " + tested.trim());
+  php(WORK + "/secret.php", "not-the-site-secret");
+  await Promise.all([page.waitForNavigation(), page.click("#edgebot-test")]);
+  const wrong = (await page.textContent("#edgebot-test-result")) || "";
+  php(WORK + "/secret.php", SECRET);
+  check(wrong.includes("does not match"), "Test connection names a wrong site secret: " + wrong.trim());
   check((await page.inputValue("input[name='edgebot_options[secret]']")) === "", "the saved secret is never echoed back");
 
   // A logged-in visitor: the user travels as a signed claim, so WordPress's exporter finds the conversation.
@@ -105,9 +118,16 @@ try {
   await page.reload();
   await page.click(".edgebot-launcher");
   await ask(page, "Do you ship to Canada?");
-  const exported = JSON.parse(execFileSync("php", [WORK + "/export.php"], { env: { ...process.env, WP_DIR } }).toString());
+  const exported = JSON.parse(php(WORK + "/export.php"));
   check(exported.data.length === 1 && exported.data[0].data[1].value.includes("Do you ship to Canada?"),
     "the personal data exporter returns the logged-in user's conversation");
+  // Tools > Erase Personal Data, then the visitor writes again: a clear note, a new session, an answer.
+  const erased = JSON.parse(php(WORK + "/export.php", "erase"));
+  check(erased.items_removed === true, "the personal data eraser removes the conversation");
+  const again = await ask(page, "How long does shipping take?");
+  const note = (await page.locator(".edgebot-note").allTextContents()).join(" ");
+  check(!again.error && /3 to 5 working days/.test(again.answer) && note.includes("no longer available"),
+    "an erased session recovers in the widget with a clear message: " + JSON.stringify(note));
 
   const route = (r) => WP_URL + "/?rest_route=/edgebot/v1/" + r;
   const noNonce = await fetch(route("session"), { method: "POST" });
@@ -120,6 +140,20 @@ try {
   check(forged.status === 401 && (await forged.json()).code === "bad_signature", "a forged signature straight to edgebot is refused");
   const unsigned = await fetch(EDGE_URL + "/v1/sessions", { method: "POST" });
   check(unsigned.status === 401, "an unsigned request straight to edgebot is refused");
+
+  // edgebot down: the exporter fails with the reason, the visitor gets the reason and a retry with their text.
+  process.kill(Number(EDGE_PID));
+  for (let i = 0; i < 50; i++) {
+    try { await fetch(EDGE_URL + "/healthz"); await new Promise((r) => setTimeout(r, 100)); } catch { break; }
+  }
+  const failed = JSON.parse(php(WORK + "/export.php"));
+  check(typeof failed.error === "string" && failed.error.includes("could not be exported"),
+    "with edgebot down the exporter reports an error, not an empty export: " + failed.error);
+  const down = await ask(page, "Is the Ridgeline jacket waterproof?");
+  const kept2 = await page.inputValue(".edgebot-input");
+  check(down.error && down.answer.includes("not reachable") && kept2 === "Is the Ridgeline jacket waterproof?"
+    && await page.locator(".edgebot-retry").isVisible(),
+    "with edgebot down the visitor is told so, keeps the text and gets a retry: " + JSON.stringify(down.answer));
 } finally {
   await browser.close();
 }

@@ -144,6 +144,19 @@ async def healthz() -> Health:
 
 @get("/readyz", operation_id="readyz", opt={"scope": "public"}, summary="Models loaded and the database writable (503 when not)")
 async def readyz(request: Request) -> Response[Readiness]:
+    return _readiness(request)
+
+
+@get("/v1/bridge/check", operation_id="bridgeCheck", opt={"scope": "public"},
+     summary="Readiness for the WordPress bridge: the request must be signed (its Test connection button), so a "
+             "wrong site secret or clock skew is named (401 with its code)")
+async def bridge_check(request: Request) -> Response[Readiness]:
+    if getattr(request.state, "bridge", None) is None:
+        raise ApiError(401, "missing_signature", "this check must be signed by the WordPress bridge")
+    return _readiness(request)
+
+
+def _readiness(request: Request) -> Response[Readiness]:
     runtime = runtime_of(request)
     model_ok = bool(runtime.provider.health().get("ok"))
     db_ok = runtime.db.writable()
@@ -169,4 +182,4 @@ async def demo_page() -> str:
     return resources.files("edgebot.api").joinpath("static/index.html").read_text(encoding="utf-8")
 
 
-ROUTES = [create_session, get_session, post_message, healthz, readyz, metrics, demo_page]
+ROUTES = [create_session, get_session, post_message, healthz, readyz, bridge_check, metrics, demo_page]
