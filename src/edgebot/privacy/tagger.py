@@ -133,20 +133,19 @@ class PiiTagger:
     """Person names and street addresses found by the learned head over ENCODER's word pieces."""
 
     def __init__(self, encoder: TokenEncoder, path: Path = MODEL_PATH) -> None:
-        import onnx
         import onnxruntime as ort
 
         self.encoder = encoder
-        meta = {p.key: p.value for p in onnx.load(str(path), load_external_data=False).metadata_props}
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = 1
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        meta = self._session.get_modelmeta().custom_metadata_map
         if meta.get("format") != FORMAT:
             raise ValueError(f"{path} is not an edgebot PII tagger ({meta.get('format')})")
         self.threshold = float(meta["threshold"])
         self.encoder_sha256 = meta["encoder_sha256"]
         self.metrics = json.loads(meta.get("metrics", "{}"))
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = 1
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
     def spans(self, text: str) -> list[tuple[int, int, str]]:
         if not text.strip():
