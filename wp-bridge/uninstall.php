@@ -11,4 +11,5 @@ if ( ! defined( 'WP_UNINSTALL_PLUGIN' ) ) {
 
 delete_option( 'edgebot_options' );
 delete_option( 'edgebot_sync_queue' );
+delete_option( 'edgebot_homes' );
 wp_clear_scheduled_hook( 'edgebot_retry_sync' );

@@ -40,7 +40,8 @@ def test_wp_e2e_script_passes(models_dir: Path, tmp_path: Path) -> None:
                  "the personal data eraser removes the conversation",
                  "an erased session recovers in the widget with a clear message",
                  "with edgebot down the exporter reports an error, not an empty export",
-                 "with edgebot down the visitor is told so, keeps the text and gets a retry"]:
+                 "with edgebot down the visitor is told so, keeps the text and gets a retry",
+                 "a changed site address leaves one copy of each page", "every settings input is tied to its label"]:
         assert f"ok - {line}" in output
     assert (tmp_path / "wp-widget.png").stat().st_size > 10_000 and (tmp_path / "wp-widget-390.png").stat().st_size > 10_000
     after = subprocess.run(["git", "status", "--porcelain"], cwd=ROOT, capture_output=True, text=True, check=False).stdout

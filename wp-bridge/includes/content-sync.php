@@ -68,8 +68,9 @@ function edgebot_sync_post( int $post_id, string $event, ?WP_Post $post = null )
 		$event = 'delete'; // Its text is for those who know the password, not for every visitor of the bot.
 	}
 	$payload = array(
-		'event' => $event,
-		'site'  => home_url(),
+		'event'        => $event,
+		'site'         => home_url(),
+		'former_sites' => edgebot_former_homes(),
 		'post'  => array(
 			'id'           => $post->ID,
 			'type'         => $post->post_type,
@@ -104,6 +105,28 @@ function edgebot_sync_post( int $post_id, string $event, ?WP_Post $post = null )
  * The posts waiting for a retry.
  *
  * @return array<int,array>
+ */
+/**
+ * The site addresses this site had before (http before https, another domain): edgebot drops a post's copy
+ * under each of them when the post is sent again, so a changed site URL replaces pages rather than
+ * doubling them. The current address is added to the list the first time it is used.
+ *
+ * @return string[]
+ */
+function edgebot_former_homes(): array {
+	$homes = get_option( 'edgebot_homes', array() );
+	$homes = is_array( $homes ) ? $homes : array();
+	if ( ! in_array( home_url(), $homes, true ) ) {
+		$homes[] = home_url();
+		update_option( 'edgebot_homes', array_slice( $homes, -10 ), false );
+	}
+	return array_values( array_diff( $homes, array( home_url() ) ) );
+}
+
+/**
+ * The posts whose last send failed, waiting for a retry.
+ *
+ * @return array
  */
 function edgebot_sync_queue(): array {
 	$queue = get_option( 'edgebot_sync_queue', array() );

@@ -106,9 +106,16 @@ function edgebot_render_settings(): void {
 	if ( isset( $_GET['edgebot_test'] ) && check_admin_referer( 'edgebot_test' ) ) {
 		edgebot_render_connection_test();
 	}
-	if ( isset( $_GET['edgebot_resynced'] ) ) {
-		/* translators: %d: number of posts and pages sent to edgebot. */
-		echo '<div class="notice notice-info"><p>' . esc_html( sprintf( __( 'Sent %d posts and pages to edgebot.', 'edgebot' ), absint( $_GET['edgebot_resynced'] ) ) ) . '</p></div>';
+	if ( isset( $_GET['edgebot_resynced'] ) ) { // phpcs:ignore WordPress.Security.NonceVerification -- a notice after our own redirect.
+		$sent   = absint( $_GET['edgebot_resynced'] ); // phpcs:ignore WordPress.Security.NonceVerification
+		$failed = absint( $_GET['edgebot_failed'] ?? 0 ); // phpcs:ignore WordPress.Security.NonceVerification
+		/* translators: %d: number of posts and pages edgebot accepted. */
+		$message = sprintf( _n( 'Sent %d post or page to edgebot.', 'Sent %d posts and pages to edgebot.', $sent, 'edgebot' ), $sent );
+		if ( $failed ) {
+			/* translators: %d: number of posts and pages that could not be sent. */
+			$message .= ' ' . sprintf( _n( '%d could not be sent (listed below; retried every five minutes).', '%d could not be sent (listed below; retried every five minutes).', $failed, 'edgebot' ), $failed );
+		}
+		echo '<div class="notice ' . ( $failed ? 'notice-warning' : 'notice-info' ) . '" id="edgebot-resync-result"><p>' . esc_html( $message ) . '</p></div>';
 	}
 	echo '<form method="post" action="options.php">';
 	settings_fields( 'edgebot' );
@@ -181,9 +188,10 @@ function edgebot_handle_resync(): void {
 			'fields'         => 'ids',
 		)
 	);
+	$sent = 0;
 	foreach ( $ids as $id ) {
-		edgebot_sync_post( (int) $id, 'upsert' );
+		$sent += edgebot_sync_post( (int) $id, 'upsert' ) ? 1 : 0;
 	}
-	wp_safe_redirect( admin_url( 'options-general.php?page=edgebot&edgebot_resynced=' . count( $ids ) ) );
+	wp_safe_redirect( admin_url( 'options-general.php?page=edgebot&edgebot_resynced=' . $sent . '&edgebot_failed=' . ( count( $ids ) - $sent ) ) );
 	exit;
 }

@@ -88,6 +88,12 @@ try {
     && !docs.some((d) => d.title.includes("Lantern")),
     "edgebot kb ingest --wordpress reads the site without a second copy of what the plugin sent: " + bulk.trim());
 
+  // The site moves (a new address) and is sent again: each page is kept once, under the new address.
+  const moved = php(WORK + "/moved.php").trim();
+  const welcome = JSON.parse(cli("kb", "list", "--json")).filter((d) => d.title === "Welcome");
+  check(moved.split("/")[0] === moved.split("/")[1] && welcome.length === 1 && welcome[0].source.includes("//localhost:"),
+    "a changed site address leaves one copy of each page: " + moved + " sent, " + welcome.map((d) => d.source));
+
   await page.reload();
   await page.click(".edgebot-launcher");
   const kept = await page.evaluate(() => localStorage.getItem("edgebot.session"));
@@ -111,6 +117,9 @@ try {
   php(WORK + "/secret.php", SECRET);
   check(wrong.includes("does not match"), "Test connection names a wrong site secret: " + wrong.trim());
   check((await page.inputValue("input[name='edgebot_options[secret]']")) === "", "the saved secret is never echoed back");
+  const labelled = await page.evaluate(() => [...document.querySelectorAll("input[name^='edgebot_options'], select[name^='edgebot_options']")]
+    .every((i) => i.id && document.querySelector(`label[for='${i.id}']`)));
+  check(labelled, "every settings input is tied to its label");
 
   // A logged-in visitor: the user travels as a signed claim, so WordPress's exporter finds the conversation.
   await page.goto(WP_URL + "/");

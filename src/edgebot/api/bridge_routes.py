@@ -55,6 +55,7 @@ class WordPressEvent(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     event: str  # upsert | delete
     site: str  # the site's home URL (the same prefix `edgebot kb ingest --wordpress` uses)
     post: WordPressPost
+    former_sites: list[str] = []  # the site's earlier home URLs: the post's copies under them are dropped
 
 
 class SyncResult(msgspec.Struct, frozen=True):
@@ -72,6 +73,10 @@ async def wordpress_sync(request: Request, data: WordPressEvent) -> SyncResult:
     source = wordpress_source(data.site, kind, data.post.id)
     if data.event not in ("upsert", "delete"):
         raise ApiError(422, "bad_event", "event is upsert or delete")
+    for former in data.former_sites[:10]:  # the site moved (http to https, a new domain): one copy, not two
+        old = runtime.kb.find(wordpress_source(former, kind, data.post.id))
+        if old is not None and old.source != source:
+            runtime.kb.delete(old.id)
     text = html_to_text(data.post.content)[0] if data.event == "upsert" else ""
     if data.event == "delete" or data.post.status != "publish" or not text.strip():
         # A post emptied of text (only images, say) has nothing to answer from: its old version goes too,
