@@ -27,6 +27,8 @@ def cmd_report(args: argparse.Namespace, loaded: LoadedSettings) -> int:
     csat = "-" if result["csat"] is None else f"{result['csat']:.2f}"
     print(f"last {result['since']}: {result['conversations']} conversations, CSAT {csat}")
     _print_kpis(result["kpis"])
+    for alert in result["alerts"]:
+        print(f"ACTIVE ALERT {alert['kind']} since {alert['created_at']}: {json.dumps(alert['details'])[:200]}")
     for name, v in result.get("variants", {}).items():
         print(f"variant {name}: {v.get('conversations', 0)} conversations")
         _print_kpis(v.get("kpis", {}))
@@ -73,6 +75,7 @@ def register(sub: Any, add: Add) -> None:
     p = add(sub, "report", cmd_report, "Print each KPI (fallback, resolution, latency, cost...) against its target.")
     p.add_argument("--since", default="7d", help="period: a number and h, d or w (default 7d)")
     p.add_argument("--json", action="store_true",
-                   help="print JSON: since, conversations, csat, reviews, kpis, and variants (KPIs per variant)")
+                   help="print JSON: since, conversations, csat, reviews, kpis, variants (KPIs per variant) and the "
+                        "active alerts (drift...)")
     p.add_argument("--alert", action="store_true",
                    help="on a breach, POST a signed alert to kpi.alert_webhook_url (at most once per interval)")

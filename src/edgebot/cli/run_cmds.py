@@ -56,7 +56,9 @@ def cmd_serve(args: argparse.Namespace, loaded: LoadedSettings) -> int:
     host, port = args.host or server.host, args.port or server.port
     logging.basicConfig(level=server.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if tracing.setup(loaded.settings):
-        say(f"tracing on: spans go to {loaded.settings.tracing.exporter} {loaded.settings.tracing.endpoint}")
+        tracing = loaded.settings.tracing
+        say(f"tracing on: spans go to {tracing.endpoint} (OTLP)" if tracing.exporter != "console"
+            else "tracing on: spans go to the console (stdout)")
     runtime = Runtime.open(loaded.settings)
     try:
         say(f"edgebot {__version__} serving on http://{host}:{port}/  (model {loaded.settings.llm.model}; Ctrl+C stops)")

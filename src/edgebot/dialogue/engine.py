@@ -206,7 +206,7 @@ class Engine:
     def _start_turn(self, session_id: str, text: str, loop: asyncio.AbstractEventLoop | None) -> Turn:
         plan = self.dialogue.plan(session_id, text) if self.dialogue is not None else None
         redacted, values = self._split(text)  # once: for storage and for the model's prompt
-        if plan is not None and plan.classification is not None and self.drift is not None:
+        if plan is not None and plan.classification is not None and self.drift is not None and not plan.answers_bot:
             intent, confidence = plan.classification.best
             self.drift.observe(session_id, redacted, None if plan.classification.oos else intent, confidence,
                                plan.classification.oos, plan.embedding)

@@ -45,6 +45,8 @@ class Plan:
     embedding: Any = None  # the message's embedding whatever the plan (drift detection)
     outcome: str | None = None  # set when this turn ended the conversation: resolved or handoff
     hits: list[Any] | None = None  # for `answer`: the pages already found relevant (dialogue/pages.py)
+    answers_bot: bool = False  # the message answered the bot's own question (a slot value, a yes or no):
+    # not a question of the visitor's, so drift detection leaves it out
 
 
 class _Lenient(dict[str, Any]):
@@ -157,18 +159,22 @@ class Dialogue:
             state.pending = None
             answer = yes_no(text)
             if answer == "yes":
-                return self._handoff(session_id, state, text, cls, "user accepted the offer of a person")
+                accepted = self._handoff(session_id, state, text, cls, "user accepted the offer of a person")
+                accepted.answers_bot = True
+                return accepted
             if answer == "no":
                 state.failures = 0
                 return Plan("reply", "declined_human", "OK. What else can I help you with?", confidence=p,
-                            reason="user declined a person")
+                            reason="user declined a person", answers_bot=True)
         if pending.startswith("switch:"):
             switched = self._switch(session_id, state, text, cls, pending.split(":", 1)[1])
             if switched is not None:
                 return switched
         decision = decide(self.catalog, cls, state, text)
         if not decision.urgent and state.intent is not None and self._answers_pending(state, text):
-            return self._continue_flow(session_id, state, text, cls)  # a slot value is not an intent
+            continued = self._continue_flow(session_id, state, text, cls)  # a slot value is not an intent
+            continued.answers_bot = True
+            return continued
         if state.intent is None and not decision.urgent:
             pages = self._pages_answer(decision, cls, text, vector)
             if pages is not None:
@@ -404,10 +410,9 @@ class Dialogue:
                     for m in self.sessions.messages(session_id, last=self.bundle_messages)]
         messages.append({"role": "user", "content": self.redact(text), "at": None})
         described = self.catalog.get(intent or "")
-        wants = described.description.lower() if described else "help"
+        topic = f"{described.description} ({described.name})" if described else "not recognised"
         filled = ", ".join(f"{k} {v}" for k, v in state.slots.items())
-        summary = f"The customer wants {wants}; handed over because {reason}" + (f" (given: {filled})." if filled
-                                                                                 else ".")
+        summary = f"Topic: {topic}. Handed over because {reason}." + (f" Given: {filled}." if filled else "")
         return {
             "reason": reason, "summary": summary, "intent": intent, "messages": messages[-self.bundle_messages:],
             "slots": dict(state.slots), "entities": dict(state.slots), "actions": list(state.actions),

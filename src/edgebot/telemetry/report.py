@@ -111,4 +111,7 @@ def kpis(db: Database, targets: KpiSettings, since: str = "7d") -> dict[str, Any
         variants.setdefault(name, {})["shadow"] = summary
     if variants:
         out["variants"] = variants
+    from edgebot.telemetry.alerts import Alerts
+
+    out["alerts"] = Alerts(db).active()  # drift and other alerts still open, whatever the period
     return out
