@@ -73,7 +73,9 @@ def test_a_turn_has_classify_act_retrieve_and_compose_spans(spans, tmp_path: Pat
     assert compose.attributes["answer_mode"] == "extractive" and compose.attributes["finish_reason"] == "stop"
     for child in ("classify", "act", "retrieve", "compose"):
         span = next(s for s in finished if s.name == child)
-        assert by_id[span.parent.span_id] in turns  # every step hangs under its turn
+        parent = by_id[span.parent.span_id]
+        assert parent in turns  # every step hangs under its turn, and the turn lasts until the step's end
+        assert parent.start_time <= span.start_time and span.end_time <= parent.end_time, child
     # no message text in any attribute
     for s in finished:
         assert not any("alex@example.org" in str(v) or "how long" in str(v) for v in s.attributes.values())

@@ -196,11 +196,16 @@ class Engine:
         """Validate, plan (intent, policy, flows), then either reply at once or queue the generation
         (QueueFullError when busy); the user's message is stored either way."""
         text = self.check_text(text)
-        with tracing.span("turn", session_id=session_id) as sp:
-            turn = self._start_turn(session_id, text, loop)
+        with tracing.span_until("turn", session_id=session_id) as sp:
+            try:
+                turn = self._start_turn(session_id, text, loop)
+            except BaseException:
+                tracing.end(sp)
+                raise
             if sp is not None:
                 sp.set_attributes({k: v for k, v in (("decision", turn.meta.get("decision")),
                                                      ("intent", turn.meta.get("intent"))) if v})
+                turn.when_done(lambda done: tracing.end(sp, finish_reason=done.finish_reason))
             return turn
 
     def _start_turn(self, session_id: str, text: str, loop: asyncio.AbstractEventLoop | None) -> Turn:

@@ -154,6 +154,16 @@ class Turn:
         self._held = ""  # what could be the start of a guarded string: sent once the next pieces decide
         self._stored = False
 
+    def when_done(self, callback: Callable[[TurnDone], None]) -> None:
+        """Also call CALLBACK with the TurnDone once the reply has ended (after the observer)."""
+        first = self._observer
+
+        def both(done: TurnDone) -> None:
+            if first is not None:
+                first(done)
+            callback(done)
+        self._observer = both
+
     def _store(self, completion: Completion | None, finish_reason: str) -> TurnDone:
         if completion is None:  # the turn ended early: keep what streamed so far
             completion = Completion(text="".join(self._pieces), finish_reason="cancelled", prompt_tokens=0,

@@ -1,7 +1,8 @@
 """Optional OpenTelemetry traces (the `otel` extra, off by default: settings section `tracing`).
 
-A turn is one `turn` span with children `classify`, `act` (each integration call), `retrieve` and
-`generate` (from queueing to the last token). Without the extra, or with tracing off, every call here is a
+A turn is one `turn` span, lasting until its reply has streamed, with children `classify`, `act` (each
+integration call), `retrieve` and `compose` (an answer from the pages) or `generate` (from queueing to the
+last token). Without the extra, or with tracing off, every call here is a
 no-op costing a function call. Attributes are ids, names and numbers only: never message text."""
 
 from __future__ import annotations
@@ -60,6 +61,18 @@ def span(name: str, **attributes: Any) -> Iterator[Any]:
         yield None
         return
     with _trace.get_tracer("edgebot").start_as_current_span(name, attributes=_clean(attributes)) as s:
+        yield s
+
+
+@contextlib.contextmanager
+def span_until(name: str, **attributes: Any) -> Iterator[Any]:
+    """A span that is the current one inside the block (its children nest under it) but is ended later by the
+    caller (`end(s)`): a turn's span lasts until its reply has streamed, not until the reply was queued."""
+    if not _enabled:
+        yield None
+        return
+    with _trace.get_tracer("edgebot").start_as_current_span(name, attributes=_clean(attributes),
+                                                            end_on_exit=False) as s:
         yield s
 
 
