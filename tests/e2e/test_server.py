@@ -168,8 +168,18 @@ def test_health_readiness_schema_and_demo_page(server: Server) -> None:
     assert {op.get("operationId") for op in operations} == {
         "createSession", "getSession", "postMessage", "healthz", "readyz", "demoPage", "addDocument",
         "deleteDocument", "searchKnowledge", "postFeedback", "sessionEvents", "listHandoffs", "getHandoff",
-        "claimHandoff", "postAgentMessage", "closeHandoff", "wordpressSync", "privacyExport", "privacyErase", "vaultRead", "metrics"}
+        "claimHandoff", "postAgentMessage", "closeHandoff", "wordpressSync", "privacyExport", "privacyErase", "vaultRead", "metrics",
+        "bridgeCheck", "healthzHead", "readyzHead"}
     page = httpx.get(server.url + "/")
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert "text/event-stream" in page.text and "textContent" in page.text
     assert httpx.get(f"{server.url}/nope").json()["code"] == "not_found"
+
+
+def test_head_on_health_routes_and_json_bodies_only(server) -> None:
+    assert httpx.head(f"{server.url}/healthz").status_code == 200
+    assert httpx.head(f"{server.url}/readyz").status_code == 200
+    sid, auth = server.session()
+    for headers in ({"Content-Type": "text/plain"}, {}):
+        r = httpx.post(f"{server.url}/v1/sessions/{sid}/messages", content=b'{"text": "hi"}', headers=auth | headers)
+        assert r.status_code == 415 and r.json()["code"] == "unsupported_media_type", r.text

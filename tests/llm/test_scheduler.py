@@ -173,3 +173,22 @@ def test_the_flush_interval_grows_with_the_jobs_streaming_at_once() -> None:
     assert Job(MSG, OPTS, None, 0.03, lambda: 8, 64)._interval() == 8 / 64
     assert Job(MSG, OPTS, None, 0.03, lambda: 1, 64)._interval() == 0.03  # alone: its own interval
     assert Job(MSG, OPTS, None, 0.03, lambda: 8, 0)._interval() == 0.03  # no budget
+
+
+class SlowProvider(GatedProvider):
+    """Each job takes about 0.15 s."""
+
+    def stream(self, messages, options, cancel=None):
+        time.sleep(0.15)
+        yield Completion(text="x", finish_reason="stop", prompt_tokens=1, completion_tokens=1, ttft_s=0.0,
+                         total_s=0.15)
+
+
+def test_retry_after_follows_the_measured_drain_rate() -> None:
+    sched = Scheduler(SlowProvider(), queue_size=6)
+    jobs = [sched.submit(MSG, OPTS) for _ in range(7)]
+    for job in jobs:
+        list(job)
+    # jobs finished about 0.15 s apart while others waited: a refused request is told to come back in 1 s,
+    # not in (jobs waiting x seconds per job)
+    assert sched.retry_after() <= 2

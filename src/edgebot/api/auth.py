@@ -31,6 +31,7 @@ async def scope_guard(connection: Any, handler: Any) -> None:
     if scope not in ROUTE_SCOPES:
         raise ApiError(500, "undeclared_scope", f"route {connection.url.path} declares no scope")
     request: Request = connection
+    _check_content_type(request)
     await check_signature(request)
     if scope == "public":
         return
@@ -59,6 +60,20 @@ async def scope_guard(connection: Any, handler: Any) -> None:
         if wait:
             raise ApiError(429, "rate_limited", "too many requests with this API key; wait a little",
                            {"Retry-After": str(max(1, math.ceil(wait)))})
+
+
+def _check_content_type(request: Request) -> None:
+    """A /v1 request with a body says it is JSON (415 otherwise): a body sent as text/plain or without a
+    Content-Type is not read as JSON by guesswork."""
+    if not request.url.path.startswith("/v1/") or request.method not in ("POST", "PUT", "PATCH"):
+        return
+    length = request.headers.get("content-length")
+    if length in (None, "0") and "transfer-encoding" not in request.headers:
+        return
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind != "application/json" and not kind.endswith("+json"):
+        raise ApiError(415, "unsupported_media_type",
+                       f"send the body as JSON with Content-Type: application/json (got {kind or 'no Content-Type'})")
 
 
 def _admin_cookie(request: Request) -> bool:

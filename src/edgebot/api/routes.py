@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from importlib import resources
 
 import msgspec
-from litestar import MediaType, Request, Response, get, post
+from litestar import MediaType, Request, Response, get, head, post
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from edgebot import __version__
@@ -156,6 +156,17 @@ async def bridge_check(request: Request) -> Response[Readiness]:
     return _readiness(request)
 
 
+@head("/healthz", operation_id="healthzHead", opt={"scope": "public"}, summary="The process is alive (no body)")
+async def healthz_head() -> None:
+    return None
+
+
+@head("/readyz", operation_id="readyzHead", opt={"scope": "public"},
+      summary="Models loaded and the database writable: 200, or 503 (no body)")
+async def readyz_head(request: Request) -> Response[None]:
+    return Response(None, status_code=_readiness(request).status_code)
+
+
 def _readiness(request: Request) -> Response[Readiness]:
     runtime = runtime_of(request)
     model_ok = bool(runtime.provider.health().get("ok"))
@@ -182,4 +193,5 @@ async def demo_page() -> str:
     return resources.files("edgebot.api").joinpath("static/index.html").read_text(encoding="utf-8")
 
 
-ROUTES = [create_session, get_session, post_message, healthz, readyz, bridge_check, metrics, demo_page]
+ROUTES = [create_session, get_session, post_message, healthz, readyz, healthz_head, readyz_head, bridge_check, metrics,
+          demo_page]

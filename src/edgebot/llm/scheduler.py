@@ -133,6 +133,10 @@ class Scheduler:
         self._outstanding = 0  # waiting + running
         self._avg_seconds = 2.0
         self.workers = workers  # jobs run at once: >1 only for a provider that batches sequences
+        # The queue's drain rate: seconds between two jobs finishing while it was busy (what a refused
+        # request's Retry-After says: about when the next place frees up).
+        self._drain_seconds = self._avg_seconds / max(1, workers)
+        self._last_done: float | None = None
         self._threads = [threading.Thread(target=self._run, name=f"edgebot-generation-{i}", daemon=True)
                          for i in range(workers)]
         self.completed = 0
@@ -151,11 +155,15 @@ class Scheduler:
         """Queue a job, or raise QueueFullError when QUEUE_SIZE jobs already wait behind a running one."""
         with self._lock:
             if self._outstanding >= self.queue_size + self.workers:
-                raise QueueFullError(max(1, math.ceil(self._avg_seconds * self._outstanding)))
+                raise QueueFullError(self.retry_after())
             self._outstanding += 1
         job = Job(messages, options, loop, self.flush_interval, self.running, self.flushes_per_s)
         self._queue.put(job)
         return job
+
+    def retry_after(self) -> int:
+        """Seconds until a place in the queue is likely free: the measured time between two jobs finishing."""
+        return max(1, math.ceil(self._drain_seconds))
 
     def generate(self, messages: Sequence[ChatMessage], options: GenerationOptions) -> Completion:
         """Queue a job and wait for its Completion (QueueFullError when busy, GenerationError when it fails)."""
@@ -196,8 +204,13 @@ class Scheduler:
             except Exception as exc:  # noqa: BLE001 - the failure travels to the waiting request
                 job._emit(_Failure(exc))
             finally:
-                elapsed = time.perf_counter() - started
+                now = time.perf_counter()
+                elapsed = now - started
                 with self._lock:
+                    busy = self._outstanding > self.workers  # jobs were waiting: this gap is the drain rate
+                    if busy and self._last_done is not None:
+                        self._drain_seconds = 0.7 * self._drain_seconds + 0.3 * (now - self._last_done)
+                    self._last_done = now
                     self._outstanding -= 1
                     self._avg_seconds = 0.8 * self._avg_seconds + 0.2 * elapsed
                 job._emit(_DONE)
