@@ -59,7 +59,7 @@ def create_app(runtime: Runtime) -> Litestar:
     key_limiter = RateLimiter(server.key_rate_limit_per_minute) if server.key_rate_limit_per_minute else None
     cors = CORSConfig(allow_origins=list(server.cors_origins), allow_headers=["Authorization", "Content-Type"],
                       allow_methods=["GET", "POST"]) if server.cors_origins else None
-    return Litestar(
+    app = Litestar(
         on_startup=[start],
         on_shutdown=[stop],
         after_request=add_security_headers,
@@ -74,3 +74,9 @@ def create_app(runtime: Runtime) -> Litestar:
         openapi_config=OpenAPIConfig(title="edgebot", version=__version__, path="/schema"),
         debug=False,
     )
+    from litestar._openapi.plugin import OpenAPIPlugin
+
+    from edgebot.api.openapi import complete
+
+    complete(app, app.plugins.get(OpenAPIPlugin).provide_openapi_schema())  # the served document, completed once
+    return app

@@ -4,10 +4,11 @@ export / erase for WordPress's personal-data tools. The signing scheme is in bri
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Request, get, post
+from litestar.params import Parameter
 
 from edgebot.api.errors import SQL_INT_MAX, ApiError
 from edgebot.api.routes import runtime_of
@@ -52,7 +53,7 @@ class WordPressPost(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class WordPressEvent(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    event: str  # upsert | delete
+    event: Literal["upsert", "delete"]
     site: str  # the site's home URL (the same prefix `edgebot kb ingest --wordpress` uses)
     post: WordPressPost
     former_sites: list[str] = []  # the site's earlier home URLs: the post's copies under them are dropped
@@ -99,7 +100,8 @@ def _wp_user(request: Request, wp_user_id: int) -> list[str]:
 
 @get("/v1/privacy/export", operation_id="privacyExport", opt={"scope": "compliance"},
      summary="Everything stored for a WordPress user's sessions (signed; for WordPress's personal data exporter)")
-async def privacy_export(request: Request, wp_user_id: int) -> dict[str, Any]:
+async def privacy_export(request: Request,
+                         wp_user_id: Annotated[int, Parameter(ge=1, le=SQL_INT_MAX)]) -> dict[str, Any]:
     sessions = runtime_of(request).sessions
     out = []
     for sid in _wp_user(request, wp_user_id):
@@ -111,7 +113,7 @@ async def privacy_export(request: Request, wp_user_id: int) -> dict[str, Any]:
 
 
 class EraseRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    wp_user_id: int
+    wp_user_id: Annotated[int, msgspec.Meta(ge=1, le=SQL_INT_MAX)]
 
 
 @post("/v1/privacy/erase", operation_id="privacyErase", opt={"scope": "compliance"}, status_code=200,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from typing import Literal
 
 import msgspec
 from litestar import Request, get, post
@@ -81,11 +82,8 @@ def _get(store: DialogueStore, handoff_id: int) -> Handoff:
 
 
 @get("/v1/handoffs", operation_id="listHandoffs", opt={"scope": "agent"}, summary="Handoffs with their context bundles (?status=open)")
-async def list_handoffs(request: Request, status: str | None = None) -> list[Handoff]:
-    store = _agent(request)
-    if status is not None and status not in ("open", "claimed", "closed"):
-        raise ApiError(422, "bad_status", "status is open, claimed or closed")
-    return store.handoffs(status)
+async def list_handoffs(request: Request, status: Literal["open", "claimed", "closed"] | None = None) -> list[Handoff]:
+    return _agent(request).handoffs(status)
 
 
 @get("/v1/handoffs/{handoff_id:int}", operation_id="getHandoff", opt={"scope": "agent"}, summary="One handoff with its context bundle")

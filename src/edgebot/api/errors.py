@@ -64,7 +64,12 @@ def as_api_error(exc: Exception) -> ApiError:
         return ApiError(400, "malformed_json", f"the body is not valid JSON: {exc.detail}")
     if isinstance(exc, ValidationException):
         detail = str(exc.detail)
-        extra = "; ".join(f"{e.get('key', '')}: {e.get('message', '')}" for e in (exc.extra or []) if isinstance(e, dict))
+        items = [e for e in (exc.extra or []) if isinstance(e, dict)]
+        extra = "; ".join(f"{e.get('key', '')}: {e.get('message', '')}" for e in items)
+        sources = {str(getattr(e.get("source"), "value", e.get("source") or "body")) for e in items}
+        if sources & {"query", "path", "header", "cookie"}:  # parameters, not the body
+            where = min(sources - {"body"})
+            return ApiError(400, f"invalid_{where}", f"a {where} parameter is not valid: {extra or detail}")
         return ApiError(400, "invalid_body", f"the body does not match the schema: {extra or detail}")
     if isinstance(exc, HTTPException):
         codes = {400: "bad_request", 401: "unauthorized", 405: "method_not_allowed", 413: "body_too_large"}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated, Literal
+
 import msgspec
 
 from edgebot.dialogue import Citation, TurnDone
@@ -29,12 +31,15 @@ class Message(msgspec.Struct, frozen=True, kw_only=True):
     citations: list[Citation] = []
 
 
+NonBlank = Annotated[str, msgspec.Meta(min_length=1, pattern=r"\S")]
+
+
 class DocumentCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    title: str
-    text: str
+    title: NonBlank
+    text: NonBlank
     url: str | None = None
     source: str | None = None
-    format: str = "markdown"
+    format: Literal["markdown", "text", "html"] = "markdown"
 
 
 class DocumentStored(msgspec.Struct, frozen=True):
