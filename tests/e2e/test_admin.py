@@ -143,6 +143,9 @@ def test_dashboard_in_chromium(ops: dict, browser, tmp_path: Path) -> None:
         assert tile.get_attribute("class").split()[-1] in ("ok", "breach")  # every KPI has data
     assert len(page.query_selector_all("svg.chart polyline")) == 3  # three time series with data
     assert len(page.query_selector_all("svg.chart rect.bar")) == 10
+    titles = [t.text_content() for t in page.query_selector_all("svg.chart text.chart-title")]
+    assert titles == ["Conversations per day", "Fallback rate per day", "Reply latency p95 per day (ms)",
+                      "Intent confidence (messages)"]  # every chart titled where it is seen, not only in a tooltip
     _shot(page, "dashboard-overview.png", tmp_path)
 
     page.goto(url + "/admin/conversations?outcome=handoff")

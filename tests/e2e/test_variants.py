@@ -68,6 +68,10 @@ def test_live_shadow_report_and_promote(tmp_path: Path, models_dir: Path, capsys
         assert report["variants"]["pirate"]["shadow"]["shadow_replies"] >= 1
         assert _cli(data, models_dir, "variants", "retire", "terse") == 0
         assert _cli(data, models_dir, "variants", "promote", "pirate") == 0
+        capsys.readouterr()
+        assert _cli(data, models_dir, "report", "--json") == 0
+        modes = {name: v["mode"] for name, v in json.loads(capsys.readouterr().out)["variants"].items()}
+        assert modes["terse"] == "retired" and modes["pirate"] == "control"  # the report says which is which
         time.sleep(5.5)  # the server re-reads the variants table every 5 s
         sid2, reply2 = _say(srv, "Say hello.")
         assert reply2["variant"] == "pirate"

@@ -42,3 +42,7 @@ def test_metrics_follow_turns_without_free_text(watched: tuple[Server, str]) -> 
         assert series in body, series
     assert "edgebot_time_to_first_token_seconds_count" in body and 'edgebot_tokens_total{direction="out"}' in body
     assert "Zebulon" not in body and "Jupiter" not in body and sid not in body
+    # turns without the model (a slot question, a clarification) are timed from the message, not recorded as 0
+    sums = {line.split("{")[1].split("}")[0]: float(line.rsplit(" ", 1)[1]) for line in body.splitlines()
+            if line.startswith("edgebot_turn_seconds_sum{")}
+    assert sums['decision="ask_slot"'] > 0 and sums['decision="clarify"'] > 0, sums

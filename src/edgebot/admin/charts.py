@@ -1,31 +1,47 @@
-"""Server-rendered SVG charts (no JavaScript, no CDN): a line chart with an optional target line, and bars."""
+"""Server-rendered SVG charts (no JavaScript, no CDN): a line chart with an optional target line, and bars.
+Each chart shows its title; the y axis runs from 0 to a round number (1, 2 or 5 times a power of ten), so its
+top label reads as a scale, not as a measured value."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from html import escape
 
-W, H, PAD_L, PAD_B, PAD_T, PAD_R = 420, 160, 62, 24, 12, 10
+W, H, PAD_L, PAD_B, PAD_T, PAD_R = 420, 176, 62, 24, 28, 10
 
 
 def _fmt(v: float) -> str:
     return f"{v:,.0f}" if abs(v) >= 10 else f"{v:.2g}"
 
 
+def nice_ceiling(value: float) -> float:
+    """The smallest of 1, 2, 5 x 10^k at or above VALUE (1 for nothing)."""
+    if value <= 0:
+        return 1.0
+    power = 10 ** math.floor(math.log10(value))
+    return next(m * power for m in (1, 2, 5, 10) if m * power >= value * (1 - 1e-9))
+
+
+def _head(title: str) -> list[str]:
+    return [f'<svg viewBox="0 0 {W} {H}" role="img" aria-label="{escape(title)}" class="chart">',
+            f'<title>{escape(title)}</title>',
+            f'<text x="4" y="15" class="chart-title">{escape(title)}</text>',
+            f'<line x1="{PAD_L}" y1="{H - PAD_B}" x2="{W - PAD_R}" y2="{H - PAD_B}" class="axis"/>']
+
+
 def line_chart(title: str, labels: Sequence[str], values: Sequence[float | None], *, target: float | None = None,
                unit: str = "") -> str:
     """A line over LABELS (days); gaps where a value is None; TARGET as a dashed line."""
     points = [(i, v) for i, v in enumerate(values) if v is not None]
-    top = max([v for _, v in points] + ([target] if target is not None else []) + [1e-9])
-    top *= 1.1
+    top = nice_ceiling(max([v for _, v in points] + ([target] if target is not None else []) + [0.0]))
     n = max(1, len(labels) - 1)
 
     def xy(i: int, v: float) -> tuple[float, float]:
         return PAD_L + (W - PAD_L - PAD_R) * i / n, PAD_T + (H - PAD_T - PAD_B) * (1 - v / top)
 
-    parts = [f'<svg viewBox="0 0 {W} {H}" role="img" aria-label="{escape(title)}" class="chart">',
-             f'<title>{escape(title)}</title>',
-             f'<line x1="{PAD_L}" y1="{H - PAD_B}" x2="{W - PAD_R}" y2="{H - PAD_B}" class="axis"/>',
+    parts = [*_head(title),
+             f'<line x1="{PAD_L}" y1="{PAD_T}" x2="{W - PAD_R}" y2="{PAD_T}" class="grid"/>',
              f'<text x="{PAD_L - 4}" y="{PAD_T + 4}" class="tick" text-anchor="end">{_fmt(top)}{escape(unit)}</text>',
              f'<text x="{PAD_L - 4}" y="{H - PAD_B}" class="tick" text-anchor="end">0</text>']
     if labels:
@@ -50,12 +66,11 @@ def line_chart(title: str, labels: Sequence[str], values: Sequence[float | None]
 
 
 def bar_chart(title: str, labels: Sequence[str], counts: Sequence[int]) -> str:
-    top = max(list(counts) + [1])
+    top = nice_ceiling(max(list(counts) + [1]))
     width = (W - PAD_L - PAD_R) / max(1, len(counts))
-    parts = [f'<svg viewBox="0 0 {W} {H}" role="img" aria-label="{escape(title)}" class="chart">',
-             f'<title>{escape(title)}</title>',
-             f'<line x1="{PAD_L}" y1="{H - PAD_B}" x2="{W - PAD_R}" y2="{H - PAD_B}" class="axis"/>',
-             f'<text x="{PAD_L - 4}" y="{PAD_T + 4}" class="tick" text-anchor="end">{top}</text>']
+    parts = [*_head(title),
+             f'<text x="{PAD_L - 4}" y="{PAD_T + 4}" class="tick" text-anchor="end">{_fmt(top)}</text>',
+             f'<text x="{PAD_L - 4}" y="{H - PAD_B}" class="tick" text-anchor="end">0</text>']
     for i, (label, c) in enumerate(zip(labels, counts, strict=True)):
         h = (H - PAD_T - PAD_B) * c / top
         x = PAD_L + i * width

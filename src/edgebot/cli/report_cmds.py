@@ -30,7 +30,7 @@ def cmd_report(args: argparse.Namespace, loaded: LoadedSettings) -> int:
     for alert in result["alerts"]:
         print(f"ACTIVE ALERT {alert['kind']} since {alert['created_at']}: {json.dumps(alert['details'])[:200]}")
     for name, v in result.get("variants", {}).items():
-        print(f"variant {name}: {v.get('conversations', 0)} conversations")
+        print(f"variant {name} ({v.get('mode', '?')}): {v.get('conversations', 0)} conversations")
         _print_kpis(v.get("kpis", {}))
         if "shadow" in v:
             sh = v["shadow"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -196,9 +197,11 @@ class Engine:
         """Validate, plan (intent, policy, flows), then either reply at once or queue the generation
         (QueueFullError when busy); the user's message is stored either way."""
         text = self.check_text(text)
+        started = time.perf_counter()
         with tracing.span_until("turn", session_id=session_id) as sp:
             try:
                 turn = self._start_turn(session_id, text, loop)
+                turn.started = started
             except BaseException:
                 tracing.end(sp)
                 raise

@@ -150,6 +150,7 @@ class Turn:
         self.citations = citations or []
         self.meta = meta or {}
         self.store_reply = store_reply
+        self.started: float | None = None  # perf_counter() when the message arrived (set by the engine)
         self._pieces: list[str] = []  # what was sent
         self._held = ""  # what could be the start of a guarded string: sent once the next pieces decide
         self._stored = False
@@ -174,7 +175,9 @@ class Turn:
         timings = Timings(
             queue_ms=_ms(completion.queue_s) or 0.0,
             ttft_ms=_ms(completion.ttft_s),
-            total_ms=_ms(completion.total_s) or 0.0,
+            # the whole turn when the engine said when it began: planning, queueing, generating, streaming
+            total_ms=(_ms(time.perf_counter() - self.started) if self.started is not None else _ms(completion.total_s))
+            or 0.0,
             decode_tokens_per_s=round(rate, 2) if rate else None,
         )
         message_id = 0

@@ -109,6 +109,11 @@ def kpis(db: Database, targets: KpiSettings, since: str = "7d") -> dict[str, Any
         variants[name] = {"conversations": v["conversations"], "csat": v["csat"], "kpis": judge(v, targets)}
     for name, summary in shadow_summary(db, mod).items():
         variants.setdefault(name, {})["shadow"] = summary
+    from edgebot.variants.store import VariantStore
+
+    modes = {v.name: v.mode for v in VariantStore(db).all()}
+    for name, v in variants.items():
+        v["mode"] = modes.get(name, "removed")  # control, live, shadow, retired (or no longer defined)
     if variants:
         out["variants"] = variants
     from edgebot.telemetry.alerts import Alerts
