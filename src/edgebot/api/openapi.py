@@ -60,9 +60,9 @@ def _security(scope: str, operation: str) -> list[dict[str, list[str]]]:
     if scope == "public":
         return [{}, {"bridgeSignature": []}] if operation == "bridgeCheck" else [{}]
     if scope == "chat":
-        open_ = [{}] if operation == "createSession" else [{"sessionToken": []}]
+        open_: list[dict[str, list[str]]] = [{}] if operation == "createSession" else [{"sessionToken": []}]
         return [*open_, {"apiKey": []}, {"bridgeSignature": []}]
-    bridge = [{"bridgeSignature": []}] if scope in ("ingest", "compliance") else []
+    bridge: list[dict[str, list[str]]] = [{"bridgeSignature": []}] if scope in ("ingest", "compliance") else []
     return [{"apiKey": []}, *bridge]
 
 

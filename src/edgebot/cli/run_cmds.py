@@ -56,8 +56,8 @@ def cmd_serve(args: argparse.Namespace, loaded: LoadedSettings) -> int:
     host, port = args.host or server.host, args.port or server.port
     logging.basicConfig(level=server.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if tracing.setup(loaded.settings):
-        tracing = loaded.settings.tracing
-        say(f"tracing on: spans go to {tracing.endpoint} (OTLP)" if tracing.exporter != "console"
+        traces = loaded.settings.tracing
+        say(f"tracing on: spans go to {traces.endpoint} (OTLP)" if traces.exporter != "console"
             else "tracing on: spans go to the console (stdout)")
     runtime = Runtime.open(loaded.settings)
     try:
