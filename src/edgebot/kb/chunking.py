@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from edgebot.textlines import split_lines
+
 HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 FENCE = re.compile(r"^\s*(`{3,}|~{3,})")  # a fenced code block opens or closes: its "# ..." lines are not headings
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+|(?<=[。！？])\s*")  # CJK sentences end without a space
@@ -66,7 +68,7 @@ def chunk_markdown(text: str, *, max_chars: int = 900, overlap: int = 120) -> li
             paragraphs.clear()
 
     fence = ""
-    for line in text.splitlines():
+    for line in split_lines(text):
         opened = FENCE.match(line)
         if opened and (not fence or opened.group(1).startswith(fence)):
             fence = "" if fence else opened.group(1)

@@ -18,6 +18,7 @@ from edgebot.kb.search import Mode, Searcher, SearchSettings, timed_search
 from edgebot.kb.store import KnowledgeStore
 from edgebot.nlu import Encoder
 from edgebot.storage import Database
+from edgebot.textlines import split_lines
 
 
 def _jsonl(path: Path) -> list[dict]:
@@ -26,7 +27,7 @@ def _jsonl(path: Path) -> list[dict]:
     if not path.is_file():
         raise UsageError(f"{path}: missing (a BEIR folder has corpus.jsonl, queries.jsonl and qrels/test.tsv)")
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = split_lines(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError:
         raise UsageError(f"{path}: not UTF-8 text") from None
     rows = []
@@ -51,7 +52,7 @@ def load_beir(folder: Path) -> tuple[list[dict], list[dict], dict[str, dict[str,
         raise UsageError(f"{qrels_path}: missing")
     qrels: dict[str, dict[str, int]] = {}
     try:
-        lines = qrels_path.read_text(encoding="utf-8").splitlines()
+        lines = split_lines(qrels_path.read_text(encoding="utf-8"))
     except UnicodeDecodeError:
         raise UsageError(f"{qrels_path}: not UTF-8 text") from None
     for n, line in enumerate(lines, 1):

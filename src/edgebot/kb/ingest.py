@@ -21,6 +21,7 @@ from edgebot.kb.chunking import Chunk, chunk_markdown
 from edgebot.kb.html import html_page, html_to_text
 from edgebot.kb.store import Document, KnowledgeStore, NewDocument
 from edgebot.nlu import SentenceEncoder
+from edgebot.textlines import split_lines
 
 SUFFIXES = {".md": "markdown", ".markdown": "markdown", ".txt": "text", ".html": "html", ".htm": "html"}
 FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.DOTALL)
@@ -68,7 +69,7 @@ def parse_file(path: Path) -> SourceDocument:
         text = raw
         match = FRONT_MATTER.match(text)
         if match:
-            for line in match.group(1).splitlines():
+            for line in split_lines(match.group(1)):
                 key, _, value = line.partition(":")
                 key, value = key.strip().lower(), value.strip().strip("\"'")
                 if key == "title":

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Literal
 
 from edgebot.errors import UsageError
+from edgebot.textlines import split_lines
 
 OOS = "oos"
 Split = Literal["train", "val", "eval"]
@@ -99,7 +100,7 @@ def _csv(path: Path, text: str, split: Split) -> Examples | None:
     header = [h.strip().lower() for h in rows[0]] if rows else []
     label_col = "category" if "category" in header else "label" if "label" in header else None
     if "text" not in header or label_col is None:
-        if "," in text.splitlines()[0]:
+        if "," in split_lines(text)[0]:
             raise UsageError(f"{path}: a CSV needs a header row `text,category` (or `text,label`)")
         return None
     ti, li = header.index("text"), header.index(label_col)

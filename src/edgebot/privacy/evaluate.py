@@ -17,12 +17,13 @@ import numpy as np
 
 from edgebot.errors import UsageError
 from edgebot.privacy.detect import TYPES, Detector, Span
+from edgebot.textlines import split_lines
 
 
 def load_labelled(path: Path) -> list[tuple[str, list[Span]]]:
     rows = []
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = split_lines(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"{path}: {exc}") from None
     for n, line in enumerate(lines, start=1):

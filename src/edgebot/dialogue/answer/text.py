@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 
+from edgebot.textlines import split_lines
+
 SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]?\s+(?=[\"'(\[]?[A-Z0-9])")
 ABBREVIATIONS = re.compile(r"\b(?:e\.g|i\.e|etc|approx|incl|no|nr|St|Dr|Mr|Mrs|Ms|vs|ca)\.$", re.IGNORECASE)
 LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
@@ -52,7 +54,7 @@ def split_sentences(text: str) -> list[str]:
     (not after an abbreviation such as "e.g.")."""
     out: list[str] = []
     for block in re.split(r"\n\s*\n", text):
-        lines = [line.strip() for line in block.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+        lines = [line.strip() for line in split_lines(block) if line.strip() and not line.lstrip().startswith("#")]
         prose: list[str] = []
         for line in lines:
             if LIST_ITEM.match(line):
