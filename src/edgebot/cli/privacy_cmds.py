@@ -106,7 +106,10 @@ def cmd_privacy_vault_key(args: argparse.Namespace, loaded: LoadedSettings) -> i
 
 def register(sub: Any, add: Add) -> None:
     privacy = sub.add_parser("privacy", help="Detect, redact and evaluate personal data (PII).",
-                             description="PII detection with typed placeholders; nothing needs the network.")
+                             description="PII detection with typed placeholders; nothing needs the network. Names "
+                                         "and addresses also come from the learned tagger over the sentence encoder "
+                                         "(privacy.tagger; its model files from `edgebot models pull --default`); "
+                                         "EDGEBOT_PRIVACY_TAGGER=false uses the rules only.")
     psub = privacy.add_subparsers(dest="privacy_command", metavar="ACTION", required=True)
     add(psub, "detect", cmd_privacy_detect,
         "Read JSONL {\"text\"} on stdin; write JSONL {\"spans\": [{start, end, type}]} per line.")
