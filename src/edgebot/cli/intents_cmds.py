@@ -40,6 +40,8 @@ def cmd_intents_train(args: argparse.Namespace, loaded: LoadedSettings) -> int:
         return _train_catalog(args, loaded)
     if not args.data or not args.out:
         raise UsageError("give DATA and --out FILE, or --catalog CATALOG")
+    if args.folds < 1 or not 0.0 <= args.oos_recall_target <= 1.0:
+        raise UsageError("--folds must be 1 or more and --oos-recall-target between 0 and 1")
     out = output_file(args.out, "--out")
     assert out is not None
     train_set = load_examples(args.data, "train")
@@ -47,29 +49,30 @@ def cmd_intents_train(args: argparse.Namespace, loaded: LoadedSettings) -> int:
     val_set = load_examples(args.val, "val") if args.val else None
     if val_set is None and Path(args.data).suffix.lower() == ".json":
         val_set = load_examples(args.data, "val")
-    if val_set is None:
-        say("no validation data (--val): temperature 1 and out-of-scope threshold 0.5 are used as they are")
+    if val_set is not None:
+        say(f"the validation data ({len(val_set)} texts) joins the training data: settings come from "
+            f"{args.folds}-fold cross-validation over both")
     encoder = open_encoder(loaded.settings)
     cache = EmbeddingCache(loaded.settings.data_dir / "cache" / "embeddings.sqlite3")
     try:
-        result = train(train_set, val_set, encoder, cache, out, holdout=args.holdout,
-                       oos_recall_target=args.oos_recall_target, progress=progress)
+        result = train(train_set, val_set, encoder, cache, out, oos_recall_target=args.oos_recall_target,
+                       progress=progress, cv_folds=args.folds)
     finally:
         cache.close()
     summary = {"model": str(result.path), "labels": len(result.labels), "threshold": round(result.threshold, 4),
-               "temperature": round(result.temperature, 4), "train_seconds": round(result.train_seconds, 2),
+               "temperature": round(result.temperature, 4), "neighbour_weight": result.neighbour_weight,
+               "train_seconds": round(result.train_seconds, 2),
                "texts_encoded": result.encoded, "metrics": result.metrics}
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
         print(f"wrote {result.path}: {len(result.labels)} labels, threshold {result.threshold:.3f}, "
-              f"temperature {result.temperature:.3f}, {result.train_seconds:.1f} s ({result.encoded} texts encoded)")
-        for part in ("val_tune", "val_holdout"):
-            if part in result.metrics:
-                m = result.metrics[part]
-                assert isinstance(m, dict)
-                print(f"  {part:<12} in-scope accuracy {m['in_scope_accuracy']:.4f}  oos recall {m['oos_recall']:.4f}"
-                      f"  oos precision {m['oos_precision']:.4f}  macro F1 {m['macro_f1']:.4f}  (n={m['n']})")
+              f"temperature {result.temperature:.3f}, neighbour weight {result.neighbour_weight}, "
+              f"{result.train_seconds:.1f} s ({result.encoded} texts encoded)")
+        m = result.metrics.get("cross_validation")
+        if isinstance(m, dict):
+            print(f"  cross-validation  in-scope accuracy {m['in_scope_accuracy']:.4f}  oos recall {m['oos_recall']:.4f}"
+                  f"  oos precision {m['oos_precision']:.4f}  macro F1 {m['macro_f1']:.4f}  (n={m['n']}, out of fold)")
     return 0
 
 
@@ -203,11 +206,14 @@ def register(sub: Any, add: Add) -> None:
     p.add_argument("--catalog", metavar="CATALOG",
                    help="train from an intent catalog instead (TOML, or \"demo\"); --out defaults to the data dir")
     p.add_argument("--out", metavar="FILE", help="where to write the model (.onnx)")
-    p.add_argument("--val", metavar="DATA", help="validation data (default: the JSON file's val split)")
-    p.add_argument("--holdout", type=float, default=1 / 3,
-                   help="share of the validation data kept out of tuning, only reported (default 1/3)")
+    p.add_argument("--val", metavar="DATA",
+                   help="more labelled data, trained on too (default: the JSON file's val split); evaluate on data "
+                        "kept out of training with `edgebot intents eval`")
+    p.add_argument("--folds", type=int, default=5,
+                   help="cross-validation folds that choose temperature, threshold and neighbour weight "
+                        "(default 5; 1: no calibration)")
     p.add_argument("--oos-recall-target", type=float, default=0.8,
-                   help="out-of-scope recall the threshold aims for on the tuning data (default 0.8)")
+                   help="out-of-scope recall the threshold aims for on out-of-fold predictions (default 0.8)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p = add(isub, "matrix", cmd_intents_matrix,
             "Print the planning matrix of a catalog: utterances required vs present, integrations, stateful.")

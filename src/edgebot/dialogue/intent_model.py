@@ -9,7 +9,7 @@ from pathlib import Path
 from edgebot.dialogue.catalog import Catalog
 from edgebot.nlu import SentenceEncoder
 
-FORMAT_TAG = "r2"  # bumped when the model file gains content (r2: the drift reference), so old files retrain
+FORMAT_TAG = "r3"  # bumped when the model file gains content (r2: drift reference, r3: neighbours), so old files retrain
 
 
 def model_path(catalog: Catalog, data_dir: Path, encoder_sha256: str) -> Path:

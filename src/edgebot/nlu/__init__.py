@@ -17,7 +17,8 @@ if TYPE_CHECKING:
     from edgebot.nlu.cache import EmbeddingCache
     from edgebot.nlu.classifier import IntentClassifier, IntentClassifierProtocol, IntentPrediction, IntentScore
     from edgebot.nlu.onnx_head import Head
-    from edgebot.nlu.training import TrainResult, decide, train
+    from edgebot.nlu.oos import decide
+    from edgebot.nlu.training import TrainResult, train
 
 _LAZY = {
     "EmbeddingCache": "edgebot.nlu.cache",
@@ -27,7 +28,7 @@ _LAZY = {
     "IntentScore": "edgebot.nlu.classifier",
     "Head": "edgebot.nlu.onnx_head",
     "TrainResult": "edgebot.nlu.training",
-    "decide": "edgebot.nlu.training",
+    "decide": "edgebot.nlu.oos",
     "train": "edgebot.nlu.training",
 }
 

@@ -13,7 +13,7 @@ from edgebot.errors import UsageError
 from edgebot.nlu.data import OOS
 from edgebot.nlu.encoder import Encoder
 from edgebot.nlu.onnx_head import Head
-from edgebot.nlu.training import decide
+from edgebot.nlu.oos import decide
 
 
 class IntentScore(msgspec.Struct, frozen=True):
@@ -54,8 +54,8 @@ class IntentClassifier:
     def predict(self, texts: Sequence[str], embeddings: np.ndarray | None = None, k: int = 3) -> list[IntentPrediction]:
         """Top K in-scope intents per text; pass EMBEDDINGS when the caller already encoded TEXTS."""
         vectors = self.encoder.embed(list(texts)) if embeddings is None else embeddings
-        probs = self.head.probabilities(vectors, list(texts))
-        names, conf = decide(probs, self.labels, self.threshold)
+        probs, neighbours = self.head.run(vectors, list(texts))
+        names, conf = decide(probs, self.labels, self.threshold, neighbours, self.head.meta.neighbour_weight)
         in_idx = [i for i, label in enumerate(self.labels) if label != OOS]
         out = []
         for row, name, c in zip(probs, names, conf, strict=True):

@@ -1,6 +1,8 @@
 """The intent model as one ONNX file: (sentence embedding, n-gram TF-IDF) -> class probabilities.
 
-Graph: softmax((embedding @ W_e + sum_k value_k * W_t[id_k] + b) / T). Metadata carries what inference
+Graph: softmax((embedding @ W_e + sum_k value_k * W_t[id_k] + b) / T), and when the out-of-scope score uses
+neighbours (nlu/oos.py), the mean of the K largest cosines between the embedding and the in-scope training
+embeddings (stored as float16, widened once when the session loads). Metadata carries what inference
 needs besides onnxruntime: labels, the out-of-scope threshold, the n-gram vocabulary and idf, the
 encoder's sha256, a hash of the training data and the validation metrics.
 """
@@ -18,7 +20,8 @@ from edgebot.errors import UsageError
 from edgebot.nlu.ngrams import CharNgrams
 from edgebot.nlu.softmax import LinearModel
 
-FORMAT = "edgebot-intents/1"
+FORMAT = "edgebot-intents/2"
+READABLE = ("edgebot-intents/1", FORMAT)  # /1: no neighbours
 
 
 @dataclass
@@ -31,9 +34,13 @@ class HeadMeta:
     training_data_sha256: str
     metrics: dict[str, Any] = field(default_factory=dict)
     reference: dict[str, Any] = field(default_factory=dict)  # the training data's profile for drift detection
+    neighbour_weight: float = 0.0  # weight of the neighbour similarity in the out-of-scope score
+    neighbours_k: int = 3
 
 
-def export(path: Path, model: LinearModel, ngrams: CharNgrams, meta: HeadMeta) -> None:
+def export(path: Path, model: LinearModel, ngrams: CharNgrams, meta: HeadMeta, memory: np.ndarray | None = None
+           ) -> None:
+    """Write the model; MEMORY (unit vectors of in-scope training texts) adds the neighbour output."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
@@ -58,12 +65,24 @@ def export(path: Path, model: LinearModel, ngrams: CharNgrams, meta: HeadMeta) -
         helper.make_node("Mul", ["zb", "inv_T"], ["zt"]),
         helper.make_node("Softmax", ["zt"], ["probabilities"], axis=-1),
     ]
+    outputs = [helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, ["N", n_classes])]
+    if memory is not None and len(memory):
+        k = min(meta.neighbours_k, len(memory))
+        inits += [numpy_helper.from_array(np.ascontiguousarray(memory.T).astype(np.float16), "M16"),
+                  numpy_helper.from_array(np.array([k], np.int64), "k")]
+        nodes += [
+            helper.make_node("Cast", ["M16"], ["M"], to=TensorProto.FLOAT),
+            helper.make_node("MatMul", ["embedding", "M"], ["sims"]),
+            helper.make_node("TopK", ["sims", "k"], ["nearest", "nearest_idx"], axis=-1),
+            helper.make_node("ReduceMean", ["nearest"], ["neighbour_similarity"], axes=[1], keepdims=0),
+        ]
+        outputs.append(helper.make_tensor_value_info("neighbour_similarity", TensorProto.FLOAT, ["N"]))
     graph = helper.make_graph(
         nodes, "edgebot_intents",
         [helper.make_tensor_value_info("embedding", TensorProto.FLOAT, ["N", model.w_dense.shape[0]]),
          helper.make_tensor_value_info("ngram_ids", TensorProto.INT64, ["N", "K"]),
          helper.make_tensor_value_info("ngram_values", TensorProto.FLOAT, ["N", "K"])],
-        [helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, ["N", n_classes])],
+        outputs,
         inits,
     )
     proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="edgebot")
@@ -74,6 +93,8 @@ def export(path: Path, model: LinearModel, ngrams: CharNgrams, meta: HeadMeta) -
         "oos_label": json.dumps(meta.oos_label),
         "threshold": repr(meta.threshold),
         "temperature": repr(meta.temperature),
+        "neighbour_weight": repr(meta.neighbour_weight),
+        "neighbours_k": str(meta.neighbours_k),
         "encoder_sha256": meta.encoder_sha256,
         "training_data_sha256": meta.training_data_sha256,
         "metrics": json.dumps(meta.metrics),
@@ -102,7 +123,7 @@ class Head:
             options.intra_op_num_threads = 1
             self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
             props = self._session.get_modelmeta().custom_metadata_map
-            if props.get("format") != FORMAT:
+            if props.get("format") not in READABLE:
                 raise ValueError("not an edgebot intent model")
             grams = json.loads(props["ngrams"])
             self.meta = HeadMeta(
@@ -110,6 +131,7 @@ class Head:
                 threshold=float(props["threshold"]), temperature=float(props["temperature"]),
                 encoder_sha256=props["encoder_sha256"], training_data_sha256=props["training_data_sha256"],
                 metrics=json.loads(props["metrics"]), reference=json.loads(props.get("drift_reference", "{}")),
+                neighbour_weight=float(props.get("neighbour_weight", "0")), neighbours_k=int(props.get("neighbours_k", "3")),
             )
         except Exception as exc:  # noqa: BLE001 - any unreadable file gets the same clear message
             raise UsageError(f"{path}: not a readable edgebot intent model ({exc})") from None
@@ -117,6 +139,11 @@ class Head:
         self.path = path
 
     def probabilities(self, embeddings: np.ndarray, texts: list[str]) -> np.ndarray:
+        return self.run(embeddings, texts)[0]
+
+    def run(self, embeddings: np.ndarray, texts: list[str]) -> tuple[np.ndarray, np.ndarray | None]:
+        """(class probabilities, neighbour similarity or None when the model has no neighbours)."""
         ids, values = self.ngrams.padded(texts)
         feeds = {"embedding": embeddings.astype(np.float32), "ngram_ids": ids, "ngram_values": values}
-        return np.asarray(self._session.run(None, feeds)[0])
+        out = self._session.run(None, feeds)
+        return np.asarray(out[0]), (np.asarray(out[1], dtype=np.float64) if len(out) > 1 else None)
