@@ -1,7 +1,7 @@
 """Retrieval on a small site: the demo shop's twelve help pages (30 chunks) and 22 visitor questions
 (`benchmarks/data/demo_shop_questions.jsonl`, each with the page that answers it: 10 from the bench's shop
 questions, 12 more in a visitor's words, most of them not the pages'). Prints, per mode, how often the best hit is on the right page
-and the mean reciprocal rank of that page in the top 5, with the fusion shipped until 2026-11-30 beside.
+and the mean reciprocal rank of that page in the top 5.
 
     .venv/bin/python benchmarks/kb_demo_site.py --out benchmarks/results/kb_demo_site.json
 """
@@ -20,8 +20,7 @@ from edgebot.kb import Ingestor, KnowledgeStore, Searcher, SearchSettings, find_
 from edgebot.storage import Database
 
 QUESTIONS = ROOT / "benchmarks" / "data" / "demo_shop_questions.jsonl"
-VARIANTS = {"hybrid": SearchSettings(), "vector": SearchSettings(mode="vector"), "bm25": SearchSettings(mode="bm25"),
-            "hybrid until 2026-11-30": SearchSettings(peaked_ratio=float("inf"))}
+VARIANTS = {"hybrid": SearchSettings(), "vector": SearchSettings(mode="vector"), "bm25": SearchSettings(mode="bm25")}
 
 
 def main() -> int:

@@ -1,8 +1,8 @@
 """Fusion study on the development set: what each way of combining vector and BM25 scores reaches (nDCG@10).
 
 Indexes DBpedia-5k once, then ranks the same candidate lists (50 per retriever) with: vector only, BM25
-only, the shipped hybrid fusion (switching on how peaked BM25 is) at several settings and the fusions
-before it, plain convex sums of z-scores, BM25 for keyword-style queries only, reciprocal rank fusion,
+only, the hybrid fusion shipped until 2026-12-05 (switching on how peaked BM25 is; its code is kept here) at
+several settings and the fusions before it, plain convex sums of z-scores, BM25 for keyword-style queries only, reciprocal rank fusion,
 pseudo-relevance feedback (Rocchio on the query vector) after vector or hybrid ranking, and a learned
 logistic fusion scored leave-one-query-out (each query ranked by a model fitted on the other queries only).
 With --questions DIR the queries and judgments come from DIR (see benchmarks/data/dbpedia_questions).
@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -22,8 +23,46 @@ from _common import command, dev_set_args, load_encoder, write_result
 
 from edgebot.kb import Ingestor, KnowledgeStore, SourceDocument
 from edgebot.kb.evaluate import load_beir, ndcg_at
-from edgebot.kb.search import SearchSettings, fuse
 from edgebot.storage import Database
+
+
+@dataclass(frozen=True)
+class SearchSettings:
+    """The settings of the fusion shipped until 2026-12-05 (kept here with its code: `fuse` below)."""
+    bm25_weight: float = 1.5  # diffuse BM25: z(cosine) + BM25_WEIGHT * max(0, z(BM25) - BM25_ABOVE)
+    bm25_above: float = 1.5
+    peaked_ratio: float = 1.4  # BM25 is sure when its best chunk scores more than this times its tenth
+    peaked_share: float = 0.45  # ... and then has this share in a sum of scaled scores
+
+
+def fuse(cosines: dict[int, float], bm25: dict[int, float], settings: SearchSettings) -> dict[int, float]:
+    """Fused scores for every candidate in COSINES (the union of both lists; BM25 counts 0 where it did not
+    return the chunk): a weighted sum of scaled scores when BM25 is peaked, else meaning plus an outlier bonus."""
+    ids = list(cosines)
+    if not ids:
+        return {}
+    cos = np.array([cosines[i] for i in ids])
+    bm = np.array([bm25.get(i, 0.0) for i in ids])
+    if peaked(bm25, settings.peaked_ratio):
+        share = settings.peaked_share
+        spread = float(cos.max() - cos.min()) or 1.0
+        fused = (1 - share) * (cos - cos.min()) / spread + share * bm / (float(bm.max()) or 1.0)
+    else:
+        z_cos = (cos - cos.mean()) / (float(cos.std()) or 1.0)
+        z_bm = (bm - bm.mean()) / (float(bm.std()) or 1.0)
+        fused = z_cos + settings.bm25_weight * np.maximum(0.0, z_bm - settings.bm25_above)
+    return dict(zip(ids, fused.tolist(), strict=True))
+
+
+def peaked(bm25: dict[int, float], ratio: float) -> bool:
+    """Whether BM25 has a clear winner: its best score is over RATIO times its tenth best (a tenth of 0 when
+    it returned fewer than ten chunks: only a few share the query's words)."""
+    top = sorted(bm25.values(), reverse=True)[:10]
+    if not top or top[0] <= 0:
+        return False
+    tenth = top[9] if len(top) == 10 else 0.0
+    return top[0] > ratio * tenth
+
 
 Scores = dict[int, float]
 SHIPPED = SearchSettings()
@@ -55,7 +94,7 @@ class Study:
         return ids, np.array([cos[i] for i in ids]), np.array([bm.get(i, 0.0) for i in ids])
 
     def hybrid(self, qid: str, query: np.ndarray | None = None, settings: SearchSettings = SHIPPED) -> Scores:
-        """The shipped fusion (`edgebot.kb.search.fuse`), by default with the shipped settings."""
+        """The fusion shipped until 2026-12-05 (`fuse` here), by default with its settings."""
         query = self.vectors[qid] if query is None else query
         vec, bm = self.vector(qid, query), self.bm25[qid]
         return fuse(vec | self.store.similarities(query, set(bm) - set(vec)), bm, settings)
@@ -178,7 +217,7 @@ def main() -> int:
         s = Study(store, queries, encoder, sources, qrels)
         variants: dict[str, Callable[[str], Scores]] = {
             "vector": s.vector, "bm25": lambda qid: s.bm25[qid],
-            "hybrid (shipped): peaked BM25 (best > 1.4 x tenth) 0.55 x minmax(cosine) + 0.45 x bm25 / best, "
+            "hybrid (shipped until 2026-12-05): peaked BM25 (best > 1.4 x tenth) 0.55 x minmax(cosine) + 0.45 x bm25 / best, "
             "else z(cosine) + 1.5 x max(0, z(bm25) - 1.5)": s.hybrid,
             **{f"same, peaked above {r} x tenth, BM25 share {a}": s.fused(peaked_ratio=r, peaked_share=a)
                for r, a in ((1.3, 0.45), (1.5, 0.45), (1.4, 0.4), (1.4, 0.5), (1.4, 0.6))},

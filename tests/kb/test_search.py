@@ -1,9 +1,10 @@
-"""Hybrid fusion (pure logic). BM25 with a clear winner counts as much as meaning; diffuse BM25 only adds a
-bonus where a chunk still stands well out in it."""
+"""Hybrid fusion (pure logic): z(cosine) + w x max(0, z(BM25) - t) over the union of both lists."""
 
 from __future__ import annotations
 
-from edgebot.kb.search import SearchSettings, fuse, peaked
+import numpy as np
+
+from edgebot.kb.search import SearchSettings, fuse
 
 
 def _order(scores: dict[int, float]) -> list[int]:
@@ -14,38 +15,26 @@ SETTINGS = SearchSettings()
 COSINES = {c: 0.80 - 0.03 * c for c in range(1, 13)}  # 12 candidates, chunk 1 closest in meaning
 
 
-def test_peaked_means_the_best_score_is_well_above_the_tenth() -> None:
-    flat = {c: 1.2 if c % 2 else 1.0 for c in COSINES}  # every chunk shares common words
-    assert not peaked(flat, 1.4)
-    assert peaked(flat | {5: 2.0}, 1.4)  # 2.0 > 1.4 x 1.0
-    assert peaked({3: 9.0, 1: 1.0}, 1.4)  # fewer than ten: only a few chunks share the query's words
-    assert not peaked({}, 1.4) and not peaked({1: 0.0}, 1.4)
+def test_the_score_is_meaning_plus_a_bonus_where_bm25_stands_out() -> None:
+    bm25 = {3: 5.0, 7: 2.0}  # the others count 0
+    scores = fuse(COSINES, bm25, SETTINGS)
+    cos = np.array(list(COSINES.values()))
+    bm = np.array([bm25.get(c, 0.0) for c in COSINES])
+    z_bm = (bm - bm.mean()) / bm.std()
+    want = (cos - cos.mean()) / cos.std() + SETTINGS.bm25_weight * np.maximum(0, z_bm - SETTINGS.bm25_above)
+    assert np.allclose([scores[c] for c in COSINES], want)
 
 
-def test_a_diffuse_word_match_leaves_the_ranking_by_meaning() -> None:
-    flat = {c: 1.2 if c % 2 else 1.0 for c in COSINES}
+def test_a_rare_word_match_lifts_its_chunk_a_diffuse_one_changes_nothing() -> None:
+    rare = {9: 9.0, 1: 1.0}  # chunk 9 shares a rare name with the query
+    assert _order(fuse(COSINES, rare, SETTINGS))[0] == 9
+    flat = {c: 1.2 if c % 2 else 1.0 for c in COSINES}  # every chunk shares common words: no chunk stands out
     assert _order(fuse(COSINES, flat, SETTINGS)) == _order(COSINES)
 
 
-def test_diffuse_bm25_still_lifts_a_chunk_that_stands_well_out() -> None:
-    bm25 = {c: 1.0 for c in COSINES} | {4: 1.4}  # not peaked (1.4 is not over 1.4 x 1.0), but 4 stands out
-    many = COSINES | {c: 0.3 for c in range(13, 60)}  # BM25 did not return these: they count 0
-    order = _order(fuse(many, bm25, SETTINGS))
-    assert order[0] == 4 and order[1:12] == [c for c in _order(COSINES) if c != 4]
-    no_bonus = SearchSettings(bm25_weight=0.0)
-    assert _order(fuse(many, bm25, no_bonus))[:12] == _order(COSINES)
-
-
-def test_a_clear_bm25_winner_counts_as_much_as_meaning() -> None:
-    bm25 = {8: 9.0, 1: 1.0}  # chunk 8 shares a rare name with the query
-    scores = fuse(COSINES, bm25, SETTINGS)
-    order = _order(scores)
-    assert order[0] == 8 and order[1:] == [c for c in _order(COSINES) if c != 8]
-    # meaning scaled 0..1 over the candidates, BM25 divided by its best, in shares 1 - share and share
-    share = SETTINGS.peaked_share
-    assert abs(scores[8] - ((1 - share) * (COSINES[8] - COSINES[12]) / (COSINES[1] - COSINES[12]) + share)) < 1e-9
-    meaning_only = SearchSettings(peaked_share=0.0)
-    assert _order(fuse(COSINES, bm25, meaning_only)) == _order(COSINES)
+def test_weight_zero_is_meaning_alone() -> None:
+    bm25 = {9: 9.0, 4: 3.0, 1: 1.0}
+    assert _order(fuse(COSINES, bm25, SearchSettings(bm25_weight=0.0))) == _order(COSINES)
 
 
 def test_no_bm25_hits_and_no_candidates() -> None:

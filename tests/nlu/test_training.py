@@ -13,6 +13,7 @@ from edgebot.cli import main
 from edgebot.errors import UsageError
 from edgebot.nlu import EmbeddingCache, Encoder, Head, IntentClassifier, intent_metrics, load_examples, train
 from edgebot.nlu.oos import calibrate, choose_threshold, decide, neighbour_similarity
+from edgebot.nlu.training import grouped_folds
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -145,3 +146,19 @@ def test_cli_train_eval_predict(cli_home: Path, capsys: pytest.CaptureFixture[st
     assert evaluated["n"] == 16 and evaluated["in_scope_accuracy"] >= 0.9
     assert main(["intents", "predict", "where is my package", "--model", str(model)]) == 0
     assert capsys.readouterr().out.startswith("order_status (confidence")
+
+
+def test_near_duplicates_share_a_fold_and_classes_spread_evenly() -> None:
+    rng = np.random.default_rng(1)
+    base = rng.normal(size=(30, 16))
+    base /= np.linalg.norm(base, axis=1, keepdims=True)
+    twins = base + 0.01 * rng.normal(size=base.shape)  # a paraphrase of each text
+    x = np.vstack([base, twins])
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    y = np.array([i % 3 for i in range(30)] * 2)
+    fold = grouped_folds(x, y, 5)
+    assert all(fold[i] == fold[i + 30] for i in range(30))
+    for label in range(3):
+        assert np.bincount(fold[y == label], minlength=5).tolist() == [4] * 5  # 10 pairs of one class over 5 folds
+    apart = grouped_folds(x, y, 5, near=1.01)  # no grouping: twins may be split
+    assert any(apart[i] != apart[i + 30] for i in range(30))

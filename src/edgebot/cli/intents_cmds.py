@@ -100,6 +100,9 @@ def cmd_intents_eval(args: argparse.Namespace, loaded: LoadedSettings) -> int:
     from edgebot.runtime import open_encoder
 
     data = load_examples(args.data, "eval")
+    if data.source.endswith(":val+oos_val"):
+        say(f"note: {args.data} has no test split, so its val split is scored; `edgebot intents train` trains on "
+            "that split too, unless --val named other data")
     classifier = IntentClassifier(open_encoder(loaded.settings), Path(args.model))
     predicted: list[str] = []
     latencies = []

@@ -3,7 +3,8 @@
 Everything labelled is training data: the validation split, when there is one, joins the training split.
 Temperature, out-of-scope threshold and the neighbour weight of the out-of-scope score (nlu/oos.py) are
 chosen on out-of-fold predictions of CV_FOLDS-fold cross-validation over all of it, so no small split
-decides them alone; the final model is then fitted on everything."""
+decides them alone; near-duplicate texts stay in one fold, since a paraphrase seen in training makes a text
+look easier than a visitor's. The final model is then fitted on everything."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from edgebot.nlu.oos import DEFAULT_THRESHOLD, K, calibrate, decide, neighbour_s
 Held = tuple[np.ndarray, Sequence[str], np.ndarray | None]
 Embed = Callable[[Sequence[str], str], np.ndarray]  # (texts, what) -> vectors, with progress shown by the caller
 
+NEAR_DUPLICATE = 0.9  # cosine above which two texts of one class count as one for cross-validation (set a priori)
 C_REG = 10.0  # inverse L2 strength (as in scikit-learn's C); picked on CLINC150 validation data
 
 
@@ -87,7 +89,7 @@ def train(
     metrics: dict[str, object] = {"train": {"n": len(pool), "labels": len(labels), "sources": pool.source}}
     held: Held | None = None  # what the model did not fit: probabilities, true labels, neighbour similarities
     if cv_folds > 1:
-        fold = stratified_folds(y, cv_folds)
+        fold = grouped_folds(x, y, cv_folds)
         oof = cross_validated_logits(x, pool.texts, y, len(labels), fold)
         neighbours = np.zeros(len(y))
         for k in np.unique(fold):
@@ -128,13 +130,36 @@ def drift_reference(x: np.ndarray, train_labels: Sequence[str], labels: Sequence
                            np.array([n == OOS for n in names]))
 
 
-def stratified_folds(y: np.ndarray, folds: int, seed: int = 0) -> np.ndarray:
-    """The fold of each example, each class spread evenly over FOLDS."""
+def grouped_folds(x: np.ndarray, y: np.ndarray, folds: int, near: float = NEAR_DUPLICATE, seed: int = 0) -> np.ndarray:
+    """The fold of each example: each class spread evenly over FOLDS, and texts of one class closer than NEAR
+    (cosine of unit vectors X) kept in one fold, so a paraphrase in another fold does not flatter the estimate."""
+    parent = list(range(len(y)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for label in np.unique(y):
+        idx = np.flatnonzero(y == label)
+        for start in range(0, len(idx), 2048):
+            block = x[idx[start:start + 2048]] @ x[idx].T
+            for a, b in zip(*np.nonzero(block >= near), strict=True):
+                i, j = int(idx[start + a]), int(idx[b])
+                if i < j and root(i) != root(j):
+                    parent[root(i)] = root(j)
+    roots = np.array([root(i) for i in range(len(y))])
     rng = np.random.default_rng(seed)
     fold = np.zeros(len(y), dtype=int)
     for label in np.unique(y):
-        idx = rng.permutation(np.flatnonzero(y == label))
-        fold[idx] = np.arange(len(idx)) % folds
+        mine = y == label
+        sizes = np.zeros(folds)
+        for group in rng.permutation(np.unique(roots[mine])):  # each group joins the smallest fold of its class
+            members = mine & (roots == group)
+            k = int(sizes.argmin())
+            fold[members] = k
+            sizes[k] += members.sum()
     return fold
 
 
