@@ -146,3 +146,27 @@ def test_agent_api_needs_the_key_and_feedback_is_checked(bot: Server) -> None:
     bad = httpx.post(f"{bot.url}/v1/sessions/{sid}/feedback", json={"rating": 9}, headers=auth)
     assert bad.status_code == 422 and bad.json()["code"] == "bad_rating"
     assert httpx.post(f"{bot.url}/v1/sessions/{sid}/feedback", json={"thumbs": "up"}).status_code == 401
+
+
+def test_messages_sent_at_once_to_one_session_are_answered_one_turn_at_a_time(bot: Server) -> None:
+    sid, auth = bot.session()
+    texts = ["how long does shipping take", "what is your return policy", "do you ship internationally"]
+    replies: list[httpx.Response] = []
+
+    def send(text: str) -> None:
+        replies.append(httpx.post(f"{bot.url}/v1/sessions/{sid}/messages", json={"text": text}, headers=auth,
+                                  timeout=120))
+
+    threads = [threading.Thread(target=send, args=(t,)) for t in texts]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [r.status_code for r in replies] == [200, 200, 200], [r.text for r in replies]
+    history = httpx.get(f"{bot.url}/v1/sessions/{sid}", headers=auth).json()["messages"]
+    # each message's reply is stored before the next message of the session is read: no interleaving
+    assert [m["role"] for m in history] == ["user", "assistant"] * 3
+    assert sorted(m["content"] for m in history if m["role"] == "user") == sorted(texts)
+    by_text = {r.json()["message_id"]: r.json()["text"] for r in replies}
+    for user, reply in zip(history[::2], history[1::2], strict=True):
+        assert reply["id"] in by_text and reply["id"] > user["id"]

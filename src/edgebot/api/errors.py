@@ -15,6 +15,7 @@ from edgebot.api.schemas import ErrorBody
 from edgebot.dialogue import InvalidMessageError
 from edgebot.llm import MessageTooLongError, QueueFullError
 from edgebot.storage import BadTokenError, SessionNotFoundError
+from edgebot.storage.turnlock import SessionBusyError
 
 log = logging.getLogger("edgebot.api")
 
@@ -50,6 +51,8 @@ def as_api_error(exc: Exception) -> ApiError:
         return ApiError(404, "session_not_found", "no such session; create one with POST /v1/sessions")
     if isinstance(exc, BadTokenError):
         return ApiError(401, "bad_token", "the bearer token does not belong to this session")
+    if isinstance(exc, SessionBusyError):
+        return ApiError(409, "session_busy", str(exc), {"Retry-After": str(exc.retry_after)})
     if isinstance(exc, QueueFullError):
         return ApiError(429, "queue_full", str(exc), {"Retry-After": str(exc.retry_after)})
     if isinstance(exc, InvalidMessageError):

@@ -28,7 +28,8 @@ SCHEMES = {
 }
 REASONS = {400: "the body is not JSON or does not fit the schema", 401: "no credentials, or not valid ones",
            403: "the credentials lack this route's scope, or signatures are off", 404: "no such session, document or handoff",
-           409: "the feature is off or the item is in another state", 413: "the body is too large",
+           409: "the feature is off, the item is in another state, or the session's previous message is still being answered",
+           413: "the body is too large",
            415: "the body is not sent as application/json", 422: "a value is out of range or inconsistent",
            429: "too many requests, or the model's queue is full (see Retry-After)", 503: "not ready"}
 

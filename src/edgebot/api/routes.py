@@ -98,10 +98,8 @@ async def post_message(
     check_rate(request, request.app.state.limiter)
     engine = runtime_of(request).engine
     loop = asyncio.get_running_loop()
-    if engine.dialogue is not None:  # planning may call integrations over the network: keep the loop free
-        turn = await asyncio.to_thread(engine.start_turn, session_id, data.text, loop)
-    else:
-        turn = engine.start_turn(session_id, data.text, loop=loop)
+    # in a thread: the turn may wait for this session's previous one, and planning may call integrations
+    turn = await asyncio.to_thread(engine.start_turn, session_id, data.text, loop)
     if "text/event-stream" in request.headers.get("accept", ""):
         return ServerSentEvent(_sse(turn), headers=SSE_HEADERS)
     done = await _until_done_or_gone(turn, request)

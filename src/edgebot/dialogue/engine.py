@@ -28,6 +28,7 @@ from edgebot.privacy import StorageGate
 from edgebot.privacy.vault import Vault
 from edgebot.settings import KbSettings, LlmSettings
 from edgebot.storage import SessionStore
+from edgebot.storage.turnlock import TurnLock
 from edgebot.telemetry import tracing
 
 log = logging.getLogger("edgebot.dialogue.engine")
@@ -60,7 +61,9 @@ class Engine:
         observer: Callable[[TurnDone], None] | None = None,
         drift: Any = None,
         composer: Composer | None = None,
+        turn_lock: TurnLock | None = None,
     ) -> None:
+        self.turn_lock = turn_lock  # one turn of one session at a time (storage/turnlock.py)
         self.composer = composer  # the compose stage: answers from retrieved pages (dialogue/answer/)
         self.drift = drift  # telemetry.drift.DriftMonitor: records each classified message
         self.variants: Any = None  # variants.router.VariantRouter: the session's prompt and model
@@ -194,17 +197,23 @@ class Engine:
         return fit_history(system, history, ChatMessage("user", text), budget=budget, count=provider.count_tokens)
 
     def start_turn(self, session_id: str, text: str, loop: asyncio.AbstractEventLoop | None = None) -> Turn:
-        """Validate, plan (intent, policy, flows), then either reply at once or queue the generation
-        (QueueFullError when busy); the user's message is stored either way."""
+        """Validate, wait for the session's previous turn (SessionBusyError when it takes too long), plan (intent,
+        policy, flows), then either reply at once or queue the generation (QueueFullError when busy); the user's
+        message is stored either way."""
         text = self.check_text(text)
         started = time.perf_counter()
+        release = self.turn_lock.hold(session_id) if self.turn_lock is not None else None
         with tracing.span_until("turn", session_id=session_id) as sp:
             try:
                 turn = self._start_turn(session_id, text, loop)
                 turn.started = started
             except BaseException:
                 tracing.end(sp)
+                if release is not None:
+                    release()
                 raise
+            if release is not None:  # the next message of this session starts once this reply is stored
+                turn.when_done(lambda _done: release())
             if sp is not None:
                 sp.set_attributes({k: v for k, v in (("decision", turn.meta.get("decision")),
                                                      ("intent", turn.meta.get("intent"))) if v})
