@@ -140,7 +140,8 @@ def attach_variants(engine: Engine, settings: Settings, db: Database, gate: Stor
         return open_scheduler(settings, open_provider(settings, model))
 
     llm = settings.llm
-    engine.variants = VariantRouter(db, llm.system_prompt, llm.model, engine.scheduler, engine.persona, for_model)
+    engine.variants = VariantRouter(db, engine.sessions, llm.system_prompt, llm.model, engine.scheduler, engine.persona,
+                                    for_model)
     engine.shadow = ShadowRunner(engine.variants, engine.options, gate)
 
 

@@ -166,10 +166,14 @@ def test_idle_sessions_without_an_outcome_become_abandoned(tmp_path: Path) -> No
     dialogue.plan(sid, "where is my order")
     dialogue.plan(done, "thanks")  # resolved by the user's confirmation
     assert dialogue.store.load(done).outcome == "resolved"
-    assert dialogue.store.mark_abandoned(30) == 0  # nobody idle yet
+    def idle() -> list[str]:
+        return dialogue.sessions.idle_since(30 / 1440, active_within_days=7)
+
+    assert dialogue.store.mark_abandoned(idle()) == 0  # nobody idle yet
     with dialogue.store.db.write() as conn:
-        conn.execute("UPDATE sessions SET updated_at = '2020-01-01T00:00:00.000Z'")
-    assert dialogue.store.mark_abandoned(30) == 1
+        conn.execute("UPDATE sessions SET updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now', '-1 days')")
+    assert sorted(idle()) == sorted([sid, done])
+    assert dialogue.store.mark_abandoned(idle()) == 1
     assert dialogue.store.load(sid).outcome == "abandoned" and dialogue.store.load(done).outcome == "resolved"
     assert dialogue.plan(sid, "thanks").decision == "smalltalk"  # a new message reopens the conversation
 

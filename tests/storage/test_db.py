@@ -19,7 +19,8 @@ def test_wal_foreign_keys_and_migrations(tmp_path: Path) -> None:
     assert names == ["m001_create_sessions", "m002_create_messages", "m003_create_knowledge_base",
                      "m004_add_message_citations", "m005_create_kb_meta", "m006_create_dialogue",
                      "m007_create_bridge", "m008_create_audit_log",
-                     "m009_create_api_keys", "m010_create_vault", "m011_create_operations"]
+                     "m009_create_api_keys", "m010_create_vault", "m011_create_operations",
+                     "m012_create_telemetry_meta"]
     assert db.migrate() == []  # idempotent
     with pytest.raises(sqlite3.IntegrityError), db.write() as conn:
         conn.execute("INSERT INTO messages (session_id, role, content) VALUES ('nope', 'user', 'x')")
@@ -86,3 +87,26 @@ def test_writable_is_false_while_another_writer_holds_the_lock(tmp_path: Path) -
     assert db.writable() is False
     other.execute("ROLLBACK")
     assert db.writable() is True
+
+
+def test_the_kpi_alert_time_moves_from_the_knowledge_bases_table_to_telemetrys(tmp_path: Path) -> None:
+    from edgebot.storage.driver import load_vector_extension
+    from edgebot.storage.migrations import MIGRATIONS
+    from edgebot.telemetry.alerts import Alerts
+
+    path = tmp_path / "old.sqlite3"
+    conn = sqlite3.connect(str(path), isolation_level=None)
+    load_vector_extension(conn)
+    conn.execute("CREATE TABLE schema_migrations (number INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+                 " applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')))")
+    for number, name, sql in MIGRATIONS[:11]:  # a database from before migration 12
+        for statement in sql:
+            conn.execute(statement)
+        conn.execute("INSERT INTO schema_migrations (number, name) VALUES (?, ?)", (number, name))
+    conn.execute("INSERT INTO kb_meta (key, value) VALUES ('kpi_alert_at', 1700000000), ('generation', 3)")
+    conn.close()
+    db = Database(path)
+    assert Alerts(db).report_alert_at() == 1700000000
+    assert [tuple(r) for r in db.query("SELECT key, value FROM kb_meta")] == [("generation", 3)]
+    Alerts(db).note_report_alert(1700000600)
+    assert Alerts(db).report_alert_at() == 1700000600

@@ -24,6 +24,7 @@ from edgebot.runtime import Runtime
 from edgebot.telemetry.metrics import asgi_middleware
 
 ABANDON_CHECK_S = 60.0
+ABANDON_WINDOW_DAYS = 7.0  # sessions quiet for longer were marked while the server ran (bounds each check)
 
 
 async def _housekeeping(runtime: Runtime) -> None:
@@ -32,7 +33,9 @@ async def _housekeeping(runtime: Runtime) -> None:
     store = runtime.dialogue_store
     while True:
         if runtime.engine.dialogue is not None:
-            abandoned = await asyncio.to_thread(store.mark_abandoned, runtime.settings.dialogue.idle_minutes)
+            idle = await asyncio.to_thread(runtime.sessions.idle_since, runtime.settings.dialogue.idle_minutes / 1440,
+                                           active_within_days=ABANDON_WINDOW_DAYS)
+            abandoned = await asyncio.to_thread(store.mark_abandoned, idle)
             if abandoned:
                 runtime.metrics.outcomes.labels("abandoned").inc(abandoned)
         days = runtime.settings.privacy.retention_days

@@ -51,6 +51,7 @@ def send_alert(db: Any, loaded: LoadedSettings, result: dict[str, Any]) -> str:
     import time
 
     from edgebot.dialogue.webhook import post_signed
+    from edgebot.telemetry.alerts import Alerts
 
     kpi = loaded.settings.kpi
     breached = {name: k for name, k in result["kpis"].items() if k["status"] == "breach"}
@@ -58,16 +59,14 @@ def send_alert(db: Any, loaded: LoadedSettings, result: dict[str, Any]) -> str:
         return "none (no breach)"
     if not kpi.alert_webhook_url:
         return "not sent (set kpi.alert_webhook_url)"
-    rows = db.query("SELECT value FROM kb_meta WHERE key = 'kpi_alert_at'")
-    now = int(time.time())
-    if rows and now - int(rows[0][0]) < kpi.alert_min_interval_minutes * 60:
+    alerts = Alerts(db)
+    last, now = alerts.report_alert_at(), int(time.time())
+    if last is not None and now - last < kpi.alert_min_interval_minutes * 60:
         return "suppressed (an alert went out less than kpi.alert_min_interval_minutes ago)"
     payload = {"event": "kpi.breach", "since": result["since"], "breached": breached}
     if not post_signed(kpi.alert_webhook_url, loaded.settings.dialogue.webhook_secret, payload, attempts=3):
         return "failed (the webhook did not answer; see the log)"
-    with db.write() as conn:
-        conn.execute("INSERT INTO kb_meta (key, value) VALUES ('kpi_alert_at', ?) ON CONFLICT(key) DO UPDATE"
-                     " SET value = excluded.value", (now,))
+    alerts.note_report_alert(now)
     return f"sent ({', '.join(breached)})"
 
 

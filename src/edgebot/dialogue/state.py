@@ -135,19 +135,34 @@ class DialogueStore:
                                (session_id, rating, thumbs, self.gate.text(comment)))
             return int(cur.lastrowid or 0)
 
-    def mark_abandoned(self, idle_minutes: float) -> int:
-        """Sessions idle longer than IDLE_MINUTES with no outcome become 'abandoned'; returns how many."""
-        modifier = f"-{float(idle_minutes)} minutes"
+    # -- read models for reports (telemetry, admin): plain values by session id ------------------------------
+    def decisions_of(self, session_ids: list[str]) -> list[str]:
+        return [str(r[0]) for r in self.db.query_in(
+            "SELECT decision FROM dialogue_decisions WHERE session_id IN ({ids})", session_ids)]
+
+    def outcomes_of(self, session_ids: list[str]) -> list[str | None]:
+        """The outcome of each of these sessions that has a dialogue state (None: still open)."""
+        return [r[0] for r in self.db.query_in("SELECT outcome FROM dialogue_state WHERE session_id IN ({ids})",
+                                               session_ids)]
+
+    def ratings_of(self, session_ids: list[str]) -> list[int]:
+        return [int(r[0]) for r in self.db.query_in(
+            "SELECT rating FROM feedback WHERE rating IS NOT NULL AND session_id IN ({ids})", session_ids)]
+
+    def mark_abandoned(self, idle: list[str]) -> int:
+        """Of the IDLE sessions (SessionStore.idle_since), those with no outcome become 'abandoned'; returns how
+        many."""
+        marked = 0
         with self.db.write() as conn:
-            ids = [r[0] for r in conn.execute(
-                "SELECT s.id FROM sessions s LEFT JOIN dialogue_state d ON d.session_id = s.id"
-                " WHERE d.outcome IS NULL AND s.updated_at < strftime('%Y-%m-%dT%H:%M:%fZ','now', ?)", (modifier,))]
-            for sid in ids:
-                rows = conn.execute("SELECT state FROM dialogue_state WHERE session_id = ?", (sid,)).fetchall()
+            for sid in idle:
+                rows = conn.execute("SELECT state, outcome FROM dialogue_state WHERE session_id = ?", (sid,)).fetchall()
+                if rows and rows[0][1] is not None:
+                    continue
                 state = self._decode(rows[0][0]) if rows else DialogueState()
                 state.outcome = "abandoned"
                 self.save(sid, state, conn)
-        return len(ids)
+                marked += 1
+        return marked
 
 
 def _handoff(row: Any) -> Handoff:

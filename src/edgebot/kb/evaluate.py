@@ -90,7 +90,7 @@ def evaluate(
         store = KnowledgeStore(db)
         Ingestor(store, encoder).ingest(
             (SourceDocument(d["_id"], d.get("title", ""), d.get("text", "")) for d in corpus), progress)
-        sources = {int(r[0]): str(r[1]) for r in db.query("SELECT id, source FROM kb_documents")}
+        sources = store.document_sources()
         results: dict[str, dict[str, float]] = {}
         for mode in modes:
             searcher = Searcher(store, encoder, SearchSettings(mode=mode, k=50, floor=-1.0))

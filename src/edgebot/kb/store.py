@@ -156,6 +156,10 @@ class KnowledgeStore:
             self._bump(conn)
         return True
 
+    def document_sources(self) -> dict[int, str]:
+        """Each document's id and source."""
+        return {int(r[0]): str(r[1]) for r in self.db.query("SELECT id, source FROM kb_documents")}
+
     def has_documents(self) -> bool:
         return bool(self.db.query("SELECT 1 FROM kb_documents LIMIT 1"))
 

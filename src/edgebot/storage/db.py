@@ -56,6 +56,15 @@ class Database:
         with self._lock:
             return self._conn.execute(sql, params).fetchall()
 
+    def query_in(self, sql: str, ids: Sequence[Any], params: Sequence[Any] = (), batch: int = 500) -> list[Any]:
+        """SQL whose `{ids}` stands for a list of placeholders, run over IDS in batches (after PARAMS): the rows
+        of every batch. For read models that select by another store's keys (e.g. session ids)."""
+        rows: list[Any] = []
+        for start in range(0, len(ids), batch):
+            part = list(ids[start:start + batch])
+            rows += self.query(sql.format(ids=", ".join("?" * len(part))), (*params, *part))
+        return rows
+
     def migrate(self) -> list[str]:
         """Apply the migrations this file has not seen yet, each in its own transaction."""
         with self.write() as conn:

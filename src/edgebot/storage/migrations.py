@@ -198,6 +198,14 @@ m011_create_operations = [
     )""",
 ]
 
+# Telemetry's own settings-like values (e.g. when the last KPI alert went out), moved out of the knowledge
+# base's kb_meta: each table belongs to one package's store.
+m012_create_telemetry_meta = [
+    "CREATE TABLE telemetry_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)",
+    "INSERT INTO telemetry_meta (key, value) SELECT key, value FROM kb_meta WHERE key = 'kpi_alert_at'",
+    "DELETE FROM kb_meta WHERE key = 'kpi_alert_at'",
+]
+
 MIGRATIONS: list[tuple[int, str, list[str]]] = [
     (1, "m001_create_sessions", m001_create_sessions),
     (2, "m002_create_messages", m002_create_messages),
@@ -210,4 +218,5 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
     (9, "m009_create_api_keys", m009_create_api_keys),
     (10, "m010_create_vault", m010_create_vault),
     (11, "m011_create_operations", m011_create_operations),
+    (12, "m012_create_telemetry_meta", m012_create_telemetry_meta),
 ]

@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import secrets
 import uuid
+from typing import Any
 
 import msgspec
 
@@ -62,11 +63,47 @@ class SessionStore:
         rows = self.db.query("SELECT id FROM sessions WHERE wp_user_id = ? ORDER BY created_at", (wp_user_id,))
         return [str(r[0]) for r in rows]
 
-    def idle_since(self, days: float) -> list[str]:
-        """Sessions whose last activity is older than DAYS."""
-        rows = self.db.query("SELECT id FROM sessions WHERE updated_at < strftime('%Y-%m-%dT%H:%M:%fZ','now', ?)",
-                             (f"-{float(days)} days",))
-        return [str(r[0]) for r in rows]
+    def idle_since(self, days: float, *, active_within_days: float | None = None) -> list[str]:
+        """Sessions whose last activity is older than DAYS (and, with ACTIVE_WITHIN_DAYS, newer than that)."""
+        sql = "SELECT id FROM sessions WHERE updated_at < strftime('%Y-%m-%dT%H:%M:%fZ','now', ?)"
+        params = [f"-{float(days)} days"]
+        if active_within_days is not None:
+            sql += " AND updated_at >= strftime('%Y-%m-%dT%H:%M:%fZ','now', ?)"
+            params.append(f"-{float(active_within_days)} days")
+        return [str(r[0]) for r in self.db.query(sql, params)]
+
+    # -- read models for reports (telemetry, admin): plain rows by session id ---------------------------------
+    def started(self, modifier: str, variant: str | None = None) -> list[str]:
+        """Sessions created in the period (MODIFIER: SQLite's '-7 days'), only VARIANT's when given."""
+        sql = "SELECT id FROM sessions WHERE created_at >= strftime('%Y-%m-%dT%H:%M:%fZ','now', ?)"
+        params: tuple[Any, ...] = (modifier,)
+        if variant is not None:
+            sql, params = sql + " AND variant = ?", (modifier, variant)
+        return [str(r[0]) for r in self.db.query(sql, params)]
+
+    def variants_started(self, modifier: str) -> list[str]:
+        """The variants of the sessions created in the period, by name."""
+        return [str(r[0]) for r in self.db.query(
+            "SELECT DISTINCT variant FROM sessions WHERE variant IS NOT NULL"
+            " AND created_at >= strftime('%Y-%m-%dT%H:%M:%fZ','now', ?) ORDER BY variant", (modifier,))]
+
+    def replies(self, session_ids: list[str]) -> list[dict[str, Any]]:
+        """The assistant messages of these sessions: session_id, total_ms, ttft_ms, prompt_tokens, completion_tokens."""
+        return [dict(r) for r in self.db.query_in(
+            "SELECT session_id, total_ms, ttft_ms, prompt_tokens, completion_tokens FROM messages"
+            " WHERE role = 'assistant' AND session_id IN ({ids})", session_ids)]
+
+    def exists(self, session_id: str) -> bool:
+        return bool(self.db.query("SELECT 1 FROM sessions WHERE id = ?", (session_id,)))
+
+    def variant(self, session_id: str) -> str | None:
+        """The prompt/model variant the session was assigned (variants/), None before its first turn."""
+        rows = self.db.query("SELECT variant FROM sessions WHERE id = ?", (session_id,))
+        return str(rows[0][0]) if rows and rows[0][0] else None
+
+    def set_variant(self, session_id: str, name: str) -> None:
+        with self.db.write() as conn:
+            conn.execute("UPDATE sessions SET variant = ? WHERE id = ?", (name, session_id))
 
     def erase(self, session_ids: list[str]) -> int:
         """Delete sessions with everything stored for them (messages, state, handoffs, feedback, vault entries),

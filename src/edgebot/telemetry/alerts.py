@@ -37,6 +37,16 @@ class Alerts:
         rows = self.db.query(sql + (" AND kind = ?" if kind else "") + " ORDER BY id", (kind,) if kind else ())
         return [{**dict(r), "details": json.loads(r["details"])} for r in rows]
 
+    def report_alert_at(self) -> int | None:
+        """When (unix seconds) `edgebot report` last sent a KPI breach alert."""
+        rows = self.db.query("SELECT value FROM telemetry_meta WHERE key = 'kpi_alert_at'")
+        return int(rows[0][0]) if rows else None
+
+    def note_report_alert(self, at: int) -> None:
+        with self.db.write() as conn:
+            conn.execute("INSERT INTO telemetry_meta (key, value) VALUES ('kpi_alert_at', ?) ON CONFLICT(key) DO UPDATE"
+                         " SET value = excluded.value", (at,))
+
     def recent(self, limit: int = 20) -> list[dict[str, Any]]:
         rows = self.db.query("SELECT id, kind, details, created_at, resolved_at FROM alerts ORDER BY id DESC LIMIT ?",
                              (limit,))

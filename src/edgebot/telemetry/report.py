@@ -1,4 +1,5 @@
-"""KPIs from the database against the targets in settings (section `kpi`), overall and per variant."""
+"""KPIs against the targets in settings (section `kpi`), overall and per variant, read through the stores that
+own each table (read models), never by joining other packages' tables."""
 
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ from edgebot.storage import Database
 from edgebot.telemetry.review import reviewed_f1
 
 SINCE_RE = re.compile(r"^(\d+)([hdw])$")
-CUTOFF = "strftime('%Y-%m-%dT%H:%M:%fZ','now', ?)"
 
 
 def since_modifier(since: str) -> str:
@@ -30,26 +30,22 @@ def _p95(values: list[float]) -> float | None:
 
 
 def measure(db: Database, mod: str, variant: str | None = None) -> dict[str, Any]:
-    """The raw KPI values for conversations started in the period (only VARIANT's, when given)."""
-    where = f"s.created_at >= {CUTOFF}" + (" AND s.variant IS ?" if variant is not None else "")
-    params: tuple[Any, ...] = (mod, variant) if variant is not None else (mod,)
-    conversations = db.query(f"SELECT count(*) FROM sessions s WHERE {where}", params)[0][0]
-    decisions = db.query(f"SELECT d.decision FROM dialogue_decisions d JOIN sessions s ON s.id = d.session_id"
-                         f" WHERE {where}", params)
-    outcomes = db.query(f"SELECT d.outcome FROM dialogue_state d JOIN sessions s ON s.id = d.session_id WHERE {where}",
-                        params)
-    replies = db.query("SELECT m.session_id, m.total_ms, m.ttft_ms, m.prompt_tokens, m.completion_tokens FROM messages m"
-                       f" JOIN sessions s ON s.id = m.session_id WHERE m.role = 'assistant' AND {where}", params)
-    ratings = [r[0] for r in db.query(f"SELECT f.rating FROM feedback f JOIN sessions s ON s.id = f.session_id"
-                                      f" WHERE f.rating IS NOT NULL AND {where}", params)]
+    """The raw KPI values for conversations started in the period (only VARIANT's, when given), read through the
+    stores that own the tables (sessions and messages: storage; decisions, outcomes, feedback: dialogue)."""
+    sessions, dialogue = _stores(db)
+    ids = sessions.started(mod, variant)
+    decisions = dialogue.decisions_of(ids)
+    outcomes = dialogue.outcomes_of(ids)
+    replies = sessions.replies(ids)
+    ratings = dialogue.ratings_of(ids)
     talked = {r["session_id"] for r in replies}
     generated = [r for r in replies if r["completion_tokens"]]
     return {
-        "conversations": conversations,
+        "conversations": len(ids),
         "csat": round(sum(ratings) / len(ratings), 2) if ratings else None,
-        "fallback_rate": (sum(d[0] in ("clarify", "offer_human") for d in decisions) / len(decisions))
+        "fallback_rate": (sum(d in ("clarify", "offer_human") for d in decisions) / len(decisions))
         if decisions else None,
-        "resolution_rate": (sum(o[0] == "resolved" for o in outcomes) / len(outcomes)) if outcomes else None,
+        "resolution_rate": (sum(o == "resolved" for o in outcomes) / len(outcomes)) if outcomes else None,
         "latency_ms_p95": _p95([r["total_ms"] for r in replies if r["total_ms"]]),
         "ttft_ms_p95": _p95([r["ttft_ms"] for r in replies if r["ttft_ms"]]),
         "tokens_per_conversation": (sum((r["prompt_tokens"] or 0) + (r["completion_tokens"] or 0) for r in replies)
@@ -57,6 +53,14 @@ def measure(db: Database, mod: str, variant: str | None = None) -> dict[str, Any
         "compute_seconds_per_conversation": (sum(r["total_ms"] or 0 for r in generated) / 1000 / len(talked))
         if talked else None,
     }
+
+
+def _stores(db: Database) -> tuple[Any, Any]:
+    from edgebot.dialogue.state import DialogueStore
+    from edgebot.privacy import StorageGate
+    from edgebot.storage import SessionStore
+
+    return SessionStore(db), DialogueStore(db, StorageGate(None))  # the read models touch no sealed column
 
 
 def judge(values: dict[str, Any], targets: KpiSettings) -> dict[str, dict[str, Any]]:
@@ -83,10 +87,10 @@ def judge(values: dict[str, Any], targets: KpiSettings) -> dict[str, dict[str, A
 
 
 def shadow_summary(db: Database, mod: str) -> dict[str, dict[str, Any]]:
-    rows = db.query(f"SELECT variant, total_ms, ttft_ms, prompt_tokens, completion_tokens FROM shadow_replies"
-                    f" WHERE created_at >= {CUTOFF}", (mod,))
+    from edgebot.variants.store import VariantStore
+
     by: dict[str, list[Any]] = {}
-    for r in rows:
+    for r in VariantStore(db).shadow_replies(mod):
         by.setdefault(r["variant"], []).append(r)
     return {name: {"shadow_replies": len(rs), "latency_ms_p95": _p95([r["total_ms"] for r in rs]),
                    "ttft_ms_p95": _p95([r["ttft_ms"] for r in rs if r["ttft_ms"]]),
@@ -101,8 +105,7 @@ def kpis(db: Database, targets: KpiSettings, since: str = "7d") -> dict[str, Any
     values["intent_f1"] = f1
     out: dict[str, Any] = {"since": since, "conversations": values["conversations"], "csat": values["csat"],
                            "reviews": reviews, "kpis": judge(values, targets)}
-    names = [r[0] for r in db.query(f"SELECT DISTINCT variant FROM sessions WHERE variant IS NOT NULL"
-                                    f" AND created_at >= {CUTOFF} ORDER BY variant", (mod,))]
+    names = _stores(db)[0].variants_started(mod)
     variants: dict[str, Any] = {}
     for name in names:
         v = measure(db, mod, name)

@@ -67,12 +67,14 @@ def import_labels(db: Database, text: str, known: set[str] | None, source: str) 
         if known is not None and label != OOS and label not in known:
             raise UsageError(f"{source}: row {n}: label {label!r} is not an intent of the catalog "
                              f"(use one of: {', '.join(sorted(known))}, or {OOS})")
+    from edgebot.storage import SessionStore
+
+    sessions = SessionStore(db)
+    kept = {sid for sid in {r["session_id"] for r in rows if r["session_id"]} if sessions.exists(sid)}
     added = skipped = 0
     with db.write() as conn:
         for r in rows:
-            sid = r["session_id"] or None
-            if sid is not None and not conn.execute("SELECT 1 FROM sessions WHERE id = ?", (sid,)).fetchone():
-                sid = None  # the conversation was erased since; keep the (redacted) label without it
+            sid = r["session_id"] if r["session_id"] in kept else None  # erased since: keep the label without it
             params = (sid, r["text"], r["predicted"].strip() or OOS, r["label"].strip())
             if conn.execute("SELECT 1 FROM intent_reviews WHERE session_id IS ? AND text = ? AND predicted = ?"
                             " AND label = ?", params).fetchone():

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from edgebot.llm import ChatMessage, Completion, GenerationOptions, Scheduler
-from edgebot.storage import Database
+from edgebot.storage import Database, SessionStore
 from edgebot.variants.store import DEFAULT, Variant, VariantStore, assign
 
 log = logging.getLogger("edgebot.variants")
@@ -32,9 +32,9 @@ class Route:
 
 
 class VariantRouter:
-    def __init__(self, db: Database, default_prompt: str, default_model: str, main: Scheduler,
+    def __init__(self, db: Database, sessions: SessionStore, default_prompt: str, default_model: str, main: Scheduler,
                  persona: Callable[[str], tuple[str, Any]], open_scheduler: Callable[[str], Scheduler]) -> None:
-        self.db, self.store = db, VariantStore(db)
+        self.db, self.store, self.sessions = db, VariantStore(db), sessions
         self.default = Variant(DEFAULT, default_prompt, default_model, 1.0, "control")
         self.persona = persona
         self.schedulers: dict[str, Scheduler] = {default_model: main}
@@ -77,13 +77,11 @@ class VariantRouter:
         self._reload()
         name = self._sticky.get(session_id)
         if name is None:
-            rows = self.db.query("SELECT variant FROM sessions WHERE id = ?", (session_id,))
-            name = rows[0][0] if rows and rows[0][0] else None
+            name = self.sessions.variant(session_id)
             if name is None:
                 control = self.control
                 name = assign(session_id, [v for v in self._variants if v.mode == "live"], control.name)
-                with self.db.write() as conn:
-                    conn.execute("UPDATE sessions SET variant = ? WHERE id = ?", (name, session_id))
+                self.sessions.set_variant(session_id, name)
             self._sticky[session_id] = name
             if len(self._sticky) > STICKY_CACHE:
                 self._sticky.popitem(last=False)
@@ -150,12 +148,9 @@ class ShadowRunner:
             if done is None:
                 return
             text = "[withheld by the output guard]" if route.guard.leaks(done.text) else done.text
-            with self.router.db.write() as conn:
-                conn.execute(
-                    "INSERT INTO shadow_replies (session_id, variant, user_text, content, live_content, prompt_tokens,"
-                    " completion_tokens, ttft_ms, total_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (session_id, name, self.redact(user_text), self.redact(text), self.redact(live_text), done.prompt_tokens,
-                     done.completion_tokens, round(done.ttft_s * 1000, 1) if done.ttft_s else None,
-                     round(done.total_s * 1000, 1)))
+            self.router.store.add_shadow_reply(
+                session_id, name, self.redact(user_text), self.redact(text), self.redact(live_text),
+                done.prompt_tokens, done.completion_tokens, round(done.ttft_s * 1000, 1) if done.ttft_s else None,
+                round(done.total_s * 1000, 1))
         except Exception as exc:  # noqa: BLE001 - a shadow run must never disturb the live service
             log.warning("shadow run of variant %s failed: %s", name, exc)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from edgebot.errors import UsageError
 from edgebot.storage import Database
@@ -97,3 +97,21 @@ class VariantStore:
             conn.execute("UPDATE variants SET mode = 'retired', updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now')"
                          " WHERE name = ?", (name,))
         return self.get(name)
+
+    # -- shadow replies (the shadow_replies table belongs here too) --------------------------------------------
+    def add_shadow_reply(self, session_id: str, variant: str, user_text: str, content: str, live_content: str,
+                         prompt_tokens: int, completion_tokens: int, ttft_ms: float | None, total_ms: float) -> None:
+        """A shadow variant's reply to a live turn (texts already redacted by the caller)."""
+        with self.db.write() as conn:
+            conn.execute(
+                "INSERT INTO shadow_replies (session_id, variant, user_text, content, live_content, prompt_tokens,"
+                " completion_tokens, ttft_ms, total_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (session_id, variant, user_text, content, live_content, prompt_tokens, completion_tokens, ttft_ms,
+                 total_ms))
+
+    def shadow_replies(self, modifier: str) -> list[dict[str, Any]]:
+        """Shadow replies stored in the period (MODIFIER: SQLite's '-7 days'): variant, total_ms, ttft_ms,
+        prompt_tokens, completion_tokens."""
+        rows = self.db.query("SELECT variant, total_ms, ttft_ms, prompt_tokens, completion_tokens FROM shadow_replies"
+                             " WHERE created_at >= strftime('%Y-%m-%dT%H:%M:%fZ','now', ?)", (modifier,))
+        return [dict(r) for r in rows]
