@@ -1,4 +1,4 @@
-"""What the dashboard shows, read from SQLite: daily series, conversations with filters, a transcript,
+"""What the dashboard shows, read through the stores that own each table (read models): daily series, conversations with filters, a transcript,
 the handoff queue and the unanswered questions grouped by similarity."""
 
 from __future__ import annotations
@@ -11,28 +11,25 @@ from typing import Any
 
 import numpy as np
 
-from edgebot.storage import Database
+from edgebot.dialogue.state import DialogueStore
+from edgebot.storage import Database, SessionStore
 
 FALLBACKS = ("clarify", "offer_human", "dont_know")
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 OUTCOMES = ("resolved", "abandoned", "handoff", "open")
 
 
-def daily(db: Database, days: int) -> list[dict[str, Any]]:
-    """Per day of the last DAYS days: conversations, replies, fallback rate, p95 reply latency, mean confidence."""
+def daily(sessions: SessionStore, days: int) -> list[dict[str, Any]]:
+    """Per day of the last DAYS days: conversations, fallback rate and p95 reply latency."""
     mod = f"-{days} days"
-    out: dict[str, dict[str, Any]] = {}
-    for r in db.query("SELECT substr(created_at, 1, 10) AS day, count(*) FROM sessions"
-                      " WHERE created_at >= strftime('%Y-%m-%dT%H:%M:%fZ','now', ?) GROUP BY day", (mod,)):
-        out.setdefault(r[0], {})["conversations"] = r[1]
+    out: dict[str, dict[str, Any]] = {day: {"conversations": n} for day, n in sessions.daily_counts(mod).items()}
     latencies: dict[str, list[float]] = {}
     decided: dict[str, list[bool]] = {}
-    for r in db.query("SELECT substr(created_at, 1, 10), total_ms, decision FROM messages WHERE role = 'assistant'"
-                      " AND created_at >= strftime('%Y-%m-%dT%H:%M:%fZ','now', ?)", (mod,)):
-        if r[1]:
-            latencies.setdefault(r[0], []).append(r[1])
-        if r[2]:
-            decided.setdefault(r[0], []).append(r[2] in FALLBACKS)
+    for r in sessions.replies_since(mod):
+        if r["total_ms"]:
+            latencies.setdefault(r["day"], []).append(r["total_ms"])
+        if r["decision"]:
+            decided.setdefault(r["day"], []).append(r["decision"] in FALLBACKS)
     today = datetime.now(UTC).date()
     for day in [str(today - timedelta(days=n)) for n in range(days)] + list(set(latencies) | set(decided)):
         out.setdefault(day, {})  # every day of the period, so the charts' x axis is the whole period
@@ -45,9 +42,9 @@ def daily(db: Database, days: int) -> list[dict[str, Any]]:
 
 
 def confidence_histogram(db: Database, days: int, bins: int = 10) -> list[int]:
-    values = [r[0] for r in db.query("SELECT confidence FROM nlu_observations WHERE created_at >= "
-                                     "strftime('%Y-%m-%dT%H:%M:%fZ','now', ?)", (f"-{days} days",))]
-    counts, _ = np.histogram(values, bins=bins, range=(0.0, 1.0))
+    from edgebot.telemetry.drift import confidences_since
+
+    counts, _ = np.histogram(confidences_since(db, f"-{days} days"), bins=bins, range=(0.0, 1.0))
     return [int(c) for c in counts]
 
 
@@ -69,91 +66,56 @@ class Filters:
             self.variant[:40])
 
 
-def conversations(db: Database, f: Filters, limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
-    where: list[str] = ["1 = 1"]
-    params: list[Any] = []
+def conversations(sessions: SessionStore, dialogue: DialogueStore, f: Filters, limit: int = 100,
+                  offset: int = 0) -> list[dict[str, Any]]:
+    """One page of conversations, newest first, matching the filters: sessions from storage, intents, outcomes,
+    ratings and handoffs from the dialogue store (read models: no join across their tables)."""
+    ids = sessions.browse(date_from=f.date_from, date_to=f.date_to, variant=f.variant)
+    keep: list[set[str]] = []
+    drop: set[str] = set()
     if f.intent:
-        where.append("EXISTS (SELECT 1 FROM dialogue_decisions d WHERE d.session_id = s.id AND d.intent = ?)")
-        params.append(f.intent)
+        keep.append(dialogue.sessions_where(intent=f.intent))
     if f.outcome == "handoff":
-        where.append("EXISTS (SELECT 1 FROM handoffs h WHERE h.session_id = s.id)")
+        keep.append(dialogue.sessions_where(handed_off=True))
     elif f.outcome == "open":
-        where.append("COALESCE(st.outcome, '') = ''")
+        drop |= dialogue.sessions_where(outcome="")
     elif f.outcome:
-        where.append("st.outcome = ?")
-        params.append(f.outcome)
+        keep.append(dialogue.sessions_where(outcome=f.outcome))
     if f.rating == "rated":
-        where.append("EXISTS (SELECT 1 FROM feedback fb WHERE fb.session_id = s.id AND fb.rating IS NOT NULL)")
+        keep.append(dialogue.sessions_where(rated=True))
     elif f.rating == "unrated":
-        where.append("NOT EXISTS (SELECT 1 FROM feedback fb WHERE fb.session_id = s.id AND fb.rating IS NOT NULL)")
+        drop |= dialogue.sessions_where(rated=True)
     elif f.rating:
-        where.append("EXISTS (SELECT 1 FROM feedback fb WHERE fb.session_id = s.id AND fb.rating = ?)")
-        params.append(int(f.rating))
-    if f.date_from:
-        where.append("s.created_at >= ?")
-        params.append(f.date_from)
-    if f.date_to:
-        where.append("s.created_at < date(?, '+1 day')")
-        params.append(f.date_to)
-    if f.variant:
-        where.append("s.variant = ?")
-        params.append(f.variant)
-    rows = db.query(
-        "SELECT s.id, s.created_at, s.updated_at, s.variant, COALESCE(st.outcome, '') AS outcome,"
-        " (SELECT count(*) FROM messages m WHERE m.session_id = s.id) AS messages,"
-        " (SELECT group_concat(DISTINCT d.intent) FROM dialogue_decisions d WHERE d.session_id = s.id) AS intents,"
-        " (SELECT max(fb.rating) FROM feedback fb WHERE fb.session_id = s.id) AS rating,"
-        " EXISTS (SELECT 1 FROM handoffs h WHERE h.session_id = s.id) AS handed_off"
-        " FROM sessions s LEFT JOIN dialogue_state st ON st.session_id = s.id"
-        f" WHERE {' AND '.join(where)} ORDER BY s.created_at DESC LIMIT ? OFFSET ?", (*params, limit, offset))
-    return [dict(r) for r in rows]
+        keep.append(dialogue.sessions_where(rating=int(f.rating)))
+    page = [sid for sid in ids if sid not in drop and all(sid in k for k in keep)][offset:offset + limit]
+    about, talk = sessions.summaries(page), dialogue.summaries(page)
+    return [{**about[sid], **talk[sid]} for sid in page if sid in about]
 
 
-def known_intents(db: Database) -> list[str]:
-    return [r[0] for r in db.query("SELECT DISTINCT intent FROM dialogue_decisions WHERE intent IS NOT NULL"
-                                   " ORDER BY intent")]
+def known_intents(dialogue: DialogueStore) -> list[str]:
+    return dialogue.known_intents()
 
 
-def transcript(db: Database, session_id: str) -> dict[str, Any] | None:
-    rows = db.query("SELECT id, created_at, variant FROM sessions WHERE id = ?", (session_id,))
-    if not rows:
+def transcript(sessions: SessionStore, dialogue: DialogueStore, session_id: str) -> dict[str, Any] | None:
+    t = sessions.transcript(session_id)
+    if t is None:
         return None
-    messages = [dict(r) for r in db.query(
-        "SELECT role, content, created_at, finish_reason, decision, intent, total_ms, citations FROM messages"
-        " WHERE session_id = ? ORDER BY id", (session_id,))]
-    for m in messages:
+    for m in t["messages"]:
         m["citations"] = json.loads(m["citations"]) if m["citations"] else []
-    return {
-        **dict(rows[0]), "messages": messages,
-        "decisions": [dict(r) for r in db.query("SELECT decision, intent, confidence, reason, created_at FROM"
-                                                " dialogue_decisions WHERE session_id = ? ORDER BY id", (session_id,))],
-        "feedback": [dict(r) for r in db.query("SELECT rating, thumbs, comment, created_at FROM feedback"
-                                               " WHERE session_id = ? ORDER BY id", (session_id,))],
-        "handoffs": [dict(r) for r in db.query("SELECT id, status, reason, agent, created_at FROM handoffs"
-                                               " WHERE session_id = ? ORDER BY id", (session_id,))],
-    }
+    return {**t, **dialogue.history(session_id)}
 
 
-def handoff_queue(db: Database) -> list[dict[str, Any]]:
-    rows = db.query("SELECT id, session_id, status, reason, agent, bundle, created_at, updated_at FROM handoffs"
-                    " ORDER BY CASE status WHEN 'open' THEN 0 WHEN 'claimed' THEN 1 ELSE 2 END, id DESC LIMIT 200")
+def handoff_queue(dialogue: DialogueStore) -> list[dict[str, Any]]:
     out = []
-    for r in rows:
+    for r in dialogue.handoff_queue():
         bundle = json.loads(r["bundle"])
-        out.append({**{k: v for k, v in dict(r).items() if k != "bundle"}, "summary": bundle.get("summary", "")})
+        out.append({**{k: v for k, v in r.items() if k != "bundle"}, "summary": bundle.get("summary", "")})
     return out
 
 
-def unanswered_texts(db: Database, days: int, limit: int = 500) -> list[dict[str, Any]]:
+def unanswered_texts(sessions: SessionStore, days: int, limit: int = 500) -> list[dict[str, Any]]:
     """User messages answered by a fallback (clarification, an offer of a person, "I don't know")."""
-    rows = db.query(
-        "SELECT u.session_id, u.content AS text, a.decision, a.created_at FROM messages a JOIN messages u"
-        " ON u.id = (SELECT max(id) FROM messages p WHERE p.session_id = a.session_id AND p.id < a.id"
-        " AND p.role = 'user')"
-        f" WHERE a.role = 'assistant' AND a.decision IN ({', '.join('?' * len(FALLBACKS))})"
-        " AND a.created_at >= strftime('%Y-%m-%dT%H:%M:%fZ','now', ?) ORDER BY a.id DESC LIMIT ?",
-        (*FALLBACKS, f"-{days} days", limit))
-    return [dict(r) for r in rows]
+    return sessions.fallback_questions(f"-{days} days", FALLBACKS, limit)
 
 
 @dataclass

@@ -74,7 +74,7 @@ async def overview(request: Request, since: str = "7d") -> Response[str]:
     except Exception:  # noqa: BLE001 - a hand-edited URL: fall back to the default period
         since = "7d"
     result, days, hist = await asyncio.to_thread(lambda: (kpis(runtime.db, runtime.settings.kpi, since),
-                                                          data.daily(runtime.db, DAYS),
+                                                          data.daily(runtime.sessions, DAYS),
                                                           data.confidence_histogram(runtime.db, DAYS)))
     k = runtime.settings.kpi
     labels = [d["day"][5:] for d in days]
@@ -96,18 +96,20 @@ async def overview(request: Request, since: str = "7d") -> Response[str]:
      include_in_schema=False)
 async def conversations(request: Request, intent: str = "", outcome: str = "", rating: str = "",
                         date_from: str = "", date_to: str = "", variant: str = "", page: int = 1) -> Response[str]:
-    db = request.app.state.runtime.db
+    runtime = request.app.state.runtime
     f = data.Filters(intent, outcome, rating, date_from, date_to, variant).clean()
     page = max(1, min(page, 10_000))
-    rows = await asyncio.to_thread(data.conversations, db, f, 50, (page - 1) * 50)
-    return render("conversations.html", page="conversations", rows=rows, f=f, intents=data.known_intents(db),
+    rows = await asyncio.to_thread(data.conversations, runtime.sessions, runtime.dialogue_store, f, 50, (page - 1) * 50)
+    return render("conversations.html", page="conversations", rows=rows, f=f,
+                  intents=data.known_intents(runtime.dialogue_store),
                   outcomes=data.OUTCOMES, n=page)
 
 
 @get("/admin/conversations/{session_id:str}", operation_id="adminTranscript", opt=ADMIN,
      summary="Dashboard: one conversation's transcript", include_in_schema=False)
 async def transcript(request: Request, session_id: str) -> Response[str]:
-    t = await asyncio.to_thread(data.transcript, request.app.state.runtime.db, session_id[:64])
+    runtime = request.app.state.runtime
+    t = await asyncio.to_thread(data.transcript, runtime.sessions, runtime.dialogue_store, session_id[:64])
     if t is None:
         response = render("missing.html", page="conversations", what=f"no conversation {session_id[:64]}")
         response.status_code = 404
@@ -118,7 +120,7 @@ async def transcript(request: Request, session_id: str) -> Response[str]:
 @get("/admin/handoffs", operation_id="adminHandoffs", opt=ADMIN, summary="Dashboard: the handoff queue",
      include_in_schema=False)
 async def handoffs(request: Request) -> Response[str]:
-    rows = await asyncio.to_thread(data.handoff_queue, request.app.state.runtime.db)
+    rows = await asyncio.to_thread(data.handoff_queue, request.app.state.runtime.dialogue_store)
     return render("handoffs.html", page="handoffs", rows=rows)
 
 
@@ -129,7 +131,7 @@ async def unanswered(request: Request, days: int = DAYS) -> Response[str]:
     days = max(1, min(days, 365))
 
     def load() -> list[data.Group]:
-        items = data.unanswered_texts(runtime.db, days)
+        items = data.unanswered_texts(runtime.sessions, days)
         if not items:
             return []
         vectors = runtime.encoder.embed([i["text"] for i in items])

@@ -149,6 +149,64 @@ class DialogueStore:
         return [int(r[0]) for r in self.db.query_in(
             "SELECT rating FROM feedback WHERE rating IS NOT NULL AND session_id IN ({ids})", session_ids)]
 
+    def sessions_where(self, *, intent: str = "", outcome: str | None = None, handed_off: bool = False,
+                       rating: int | None = None, rated: bool = False) -> set[str]:
+        """Session ids matching one condition: a decision for INTENT; OUTCOME ("" any outcome); a handoff; a
+        RATING (or any rating, RATED)."""
+        if intent:
+            rows = self.db.query("SELECT DISTINCT session_id FROM dialogue_decisions WHERE intent = ?", (intent,))
+        elif outcome is not None:
+            rows = self.db.query("SELECT session_id FROM dialogue_state WHERE COALESCE(outcome, '') != ''"
+                                 + (" AND outcome = ?" if outcome else ""), (outcome,) if outcome else ())
+        elif handed_off:
+            rows = self.db.query("SELECT DISTINCT session_id FROM handoffs")
+        elif rating is not None or rated:
+            rows = self.db.query("SELECT DISTINCT session_id FROM feedback WHERE rating IS NOT NULL"
+                                 + (" AND rating = ?" if rating is not None else ""),
+                                 (rating,) if rating is not None else ())
+        else:
+            raise ValueError("give one condition")
+        return {str(r[0]) for r in rows}
+
+    def summaries(self, session_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """Per session: outcome ("" when open), intents (comma-separated), best rating, handed_off (0/1)."""
+        out = {sid: {"outcome": "", "intents": None, "rating": None, "handed_off": 0} for sid in session_ids}
+        for r in self.db.query_in("SELECT session_id, COALESCE(outcome, '') FROM dialogue_state"
+                                  " WHERE session_id IN ({ids})", session_ids):
+            out[r[0]]["outcome"] = r[1]
+        for r in self.db.query_in("SELECT session_id, group_concat(DISTINCT intent) FROM dialogue_decisions"
+                                  " WHERE session_id IN ({ids}) GROUP BY session_id", session_ids):
+            out[r[0]]["intents"] = r[1]
+        for r in self.db.query_in("SELECT session_id, max(rating) FROM feedback WHERE session_id IN ({ids})"
+                                  " GROUP BY session_id", session_ids):
+            out[r[0]]["rating"] = r[1]
+        for r in self.db.query_in("SELECT DISTINCT session_id FROM handoffs WHERE session_id IN ({ids})", session_ids):
+            out[r[0]]["handed_off"] = 1
+        return out
+
+    def known_intents(self) -> list[str]:
+        return [str(r[0]) for r in self.db.query("SELECT DISTINCT intent FROM dialogue_decisions"
+                                                 " WHERE intent IS NOT NULL ORDER BY intent")]
+
+    def history(self, session_id: str) -> dict[str, list[dict[str, Any]]]:
+        """A session's decisions, feedback and handoffs, oldest first (for its transcript)."""
+        return {
+            "decisions": [dict(r) for r in self.db.query("SELECT decision, intent, confidence, reason, created_at FROM"
+                                                         " dialogue_decisions WHERE session_id = ? ORDER BY id",
+                                                         (session_id,))],
+            "feedback": [dict(r) for r in self.db.query("SELECT rating, thumbs, comment, created_at FROM feedback"
+                                                        " WHERE session_id = ? ORDER BY id", (session_id,))],
+            "handoffs": [dict(r) for r in self.db.query("SELECT id, status, reason, agent, created_at FROM handoffs"
+                                                        " WHERE session_id = ? ORDER BY id", (session_id,))],
+        }
+
+    def handoff_queue(self, limit: int = 200) -> list[dict[str, Any]]:
+        """Handoffs, open first, then claimed, then closed; newest first within each."""
+        rows = self.db.query("SELECT id, session_id, status, reason, agent, bundle, created_at, updated_at FROM handoffs"
+                             " ORDER BY CASE status WHEN 'open' THEN 0 WHEN 'claimed' THEN 1 ELSE 2 END, id DESC"
+                             " LIMIT ?", (limit,))
+        return [dict(r) for r in rows]
+
     def mark_abandoned(self, idle: list[str]) -> int:
         """Of the IDLE sessions (SessionStore.idle_since), those with no outcome become 'abandoned'; returns how
         many."""

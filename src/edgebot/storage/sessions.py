@@ -93,6 +93,61 @@ class SessionStore:
             "SELECT session_id, total_ms, ttft_ms, prompt_tokens, completion_tokens FROM messages"
             " WHERE role = 'assistant' AND session_id IN ({ids})", session_ids)]
 
+    def daily_counts(self, modifier: str) -> dict[str, int]:
+        """Sessions created per day (YYYY-MM-DD) in the period."""
+        return {str(r[0]): int(r[1]) for r in self.db.query(
+            "SELECT substr(created_at, 1, 10) AS day, count(*) FROM sessions"
+            " WHERE created_at >= strftime('%Y-%m-%dT%H:%M:%fZ','now', ?) GROUP BY day", (modifier,))}
+
+    def replies_since(self, modifier: str) -> list[dict[str, Any]]:
+        """The assistant messages of the period: day, total_ms, decision."""
+        return [dict(r) for r in self.db.query(
+            "SELECT substr(created_at, 1, 10) AS day, total_ms, decision FROM messages WHERE role = 'assistant'"
+            " AND created_at >= strftime('%Y-%m-%dT%H:%M:%fZ','now', ?)", (modifier,))]
+
+    def browse(self, *, date_from: str = "", date_to: str = "", variant: str = "") -> list[str]:
+        """Session ids, newest first, created from DATE_FROM to DATE_TO (YYYY-MM-DD, both included), of VARIANT."""
+        where, params = ["1 = 1"], []
+        if date_from:
+            where.append("created_at >= ?")
+            params.append(date_from)
+        if date_to:
+            where.append("created_at < date(?, '+1 day')")
+            params.append(date_to)
+        if variant:
+            where.append("variant = ?")
+            params.append(variant)
+        return [str(r[0]) for r in self.db.query(
+            f"SELECT id FROM sessions WHERE {' AND '.join(where)} ORDER BY created_at DESC, id", params)]
+
+    def summaries(self, session_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """id, created_at, updated_at, variant and the number of messages of each of these sessions."""
+        rows = self.db.query_in(
+            "SELECT s.id, s.created_at, s.updated_at, s.variant,"
+            " (SELECT count(*) FROM messages m WHERE m.session_id = s.id) AS messages"
+            " FROM sessions s WHERE s.id IN ({ids})", session_ids)
+        return {str(r["id"]): dict(r) for r in rows}
+
+    def transcript(self, session_id: str) -> dict[str, Any] | None:
+        """The session (id, created_at, variant) with every message as stored, or None."""
+        rows = self.db.query("SELECT id, created_at, variant FROM sessions WHERE id = ?", (session_id,))
+        if not rows:
+            return None
+        messages = [dict(r) for r in self.db.query(
+            "SELECT role, content, created_at, finish_reason, decision, intent, total_ms, citations FROM messages"
+            " WHERE session_id = ? ORDER BY id", (session_id,))]
+        return {**dict(rows[0]), "messages": messages}
+
+    def fallback_questions(self, modifier: str, decisions: tuple[str, ...], limit: int) -> list[dict[str, Any]]:
+        """User messages of the period whose reply was one of DECISIONS: session_id, text, decision, created_at."""
+        return [dict(r) for r in self.db.query(
+            "SELECT u.session_id, u.content AS text, a.decision, a.created_at FROM messages a JOIN messages u"
+            " ON u.id = (SELECT max(id) FROM messages p WHERE p.session_id = a.session_id AND p.id < a.id"
+            " AND p.role = 'user')"
+            f" WHERE a.role = 'assistant' AND a.decision IN ({', '.join('?' * len(decisions))})"
+            " AND a.created_at >= strftime('%Y-%m-%dT%H:%M:%fZ','now', ?) ORDER BY a.id DESC LIMIT ?",
+            (*decisions, modifier, limit))]
+
     def exists(self, session_id: str) -> bool:
         return bool(self.db.query("SELECT 1 FROM sessions WHERE id = ?", (session_id,)))
 

@@ -19,6 +19,12 @@ from edgebot.telemetry.alerts import Alerts
 log = logging.getLogger("edgebot.drift")
 
 
+def confidences_since(db: Database, modifier: str) -> list[float]:
+    """The intent confidence of every message observed in the period (MODIFIER: SQLite's '-7 days')."""
+    return [float(r[0]) for r in db.query("SELECT confidence FROM nlu_observations WHERE created_at >= "
+                                          "strftime('%Y-%m-%dT%H:%M:%fZ','now', ?)", (modifier,))]
+
+
 class DriftMonitor:
     def __init__(self, db: Database, reference: dict[str, Any], settings: DriftSettings, alerts: Alerts) -> None:
         if not reference.get("centroids"):
