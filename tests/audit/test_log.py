@@ -88,3 +88,27 @@ def test_cli_verify_exit_codes(tmp_path: Path) -> None:
     tamper(log, "UPDATE audit_log SET subject = 'other' WHERE seq = 2")
     bad = run()
     assert bad.returncode == 1 and "record 2 is the first" in bad.stdout
+
+
+APPENDER = """
+import sys
+from edgebot.audit.log import AuditLog
+from edgebot.storage import Database
+
+log = AuditLog(Database(sys.argv[1]))
+for n in range(int(sys.argv[3])):
+    log.append(sys.argv[2], "test.append", str(n))
+"""
+
+
+def test_appends_from_several_processes_at_once_stay_one_chain(tmp_path: Path) -> None:
+    path = tmp_path / "shared.sqlite3"
+    AuditLog(Database(path)).append("setup", "test.start")  # migrations done before the race
+    procs = [subprocess.Popen([sys.executable, "-c", APPENDER, str(path), f"p{i}", "40"]) for i in range(3)]
+    assert [p.wait(timeout=120) for p in procs] == [0, 0, 0]
+    log = AuditLog(Database(path))
+    result = log.verify()
+    assert result.ok and result.records == 1 + 3 * 40, result
+    records = log.records()
+    assert [r.seq for r in records] == list(range(1, len(records) + 1))
+    assert {r.actor for r in records} == {"setup", "p0", "p1", "p2"}
