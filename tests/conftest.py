@@ -69,3 +69,56 @@ def encoder(models_dir: Path):
     store = ModelStore(models_dir)
     return Encoder(store.require("minilm-l6-v2-int8-dynamic"), store.require("minilm-l6-v2-tokenizer"),
                    sha256=store.entry("minilm-l6-v2-int8-dynamic").sha256)
+
+
+@pytest.fixture(scope="session")
+def pg_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A throwaway PostgreSQL cluster (scripts/pg-throwaway) for the session; its URL without a database name.
+    Skipped where PostgreSQL is not installed, except in CI (scripts/test installs it there)."""
+    import shutil
+    import subprocess
+
+    if not list(Path("/usr/lib/postgresql").glob("*/bin/initdb")):
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL is not installed; scripts/test installs postgresql-15 in CI")
+        pytest.skip("PostgreSQL is not installed (apt-get install postgresql-15)")
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="edgebot-pg-"))  # under /tmp: reachable by the postgres user
+    folder.chmod(0o755)
+    script = ROOT / "scripts" / "pg-throwaway"
+    out = subprocess.run([str(script), "start", str(folder)], check=False, capture_output=True, text=True, timeout=180)
+    assert out.returncode == 0, out.stderr
+    yield out.stdout.strip()
+    subprocess.run([str(script), "stop", str(folder)], check=False, capture_output=True, timeout=120)
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def make_db(request: pytest.FixtureRequest, tmp_path: Path):
+    """A factory of fresh databases on each backend: the same store tests run on SQLite and PostgreSQL."""
+    from edgebot.storage import open_database
+
+    opened = []
+    if request.param == "sqlite":
+        def make():
+            opened.append(open_database(tmp_path / f"db{len(opened)}.sqlite3"))
+            return opened[-1]
+    else:
+        import uuid
+
+        import psycopg
+
+        base = request.getfixturevalue("pg_cluster")
+        names: list[str] = []
+
+        def make():
+            names.append(f"t_{uuid.uuid4().hex[:12]}")
+            with psycopg.connect(base, autocommit=True) as admin:
+                admin.execute(f"CREATE DATABASE {names[-1]}")
+            opened.append(open_database(base.replace("/edgebot?", f"/{names[-1]}?")))
+            return opened[-1]
+    make.backend = request.param  # type: ignore[attr-defined]
+    yield make
+    for db in opened:
+        db.close()

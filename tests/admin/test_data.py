@@ -1,17 +1,15 @@
-"""The dashboard's conversation list, transcript and queue, read through the owning stores (a real SQLite file)."""
+"""The dashboard's conversation list, transcript and queue, read through the owning stores, on both backends."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 from edgebot.admin import data
 from edgebot.dialogue.state import DialogueState, DialogueStore
 from edgebot.privacy import StorageGate
-from edgebot.storage import Database, SessionStore
+from edgebot.storage import SessionStore
 
 
-def _world(tmp_path: Path) -> tuple[SessionStore, DialogueStore, dict[str, str]]:
-    db = Database(tmp_path / "admin.sqlite3")
+def _world(make_db) -> tuple[SessionStore, DialogueStore, dict[str, str]]:
+    db = make_db()  # SQLite and PostgreSQL (tests/conftest.py)
     sessions, dialogue = SessionStore(db), DialogueStore(db, StorageGate(None))
     ids = {name: sessions.create()[0] for name in ("resolved", "handed", "rated", "open")}
     dialogue.save(ids["resolved"], DialogueState(outcome="resolved"))
@@ -29,8 +27,8 @@ def _listed(sessions: SessionStore, dialogue: DialogueStore, **filters: str) -> 
     return {r["id"] for r in data.conversations(sessions, dialogue, data.Filters(**filters).clean())}
 
 
-def test_each_filter_selects_its_conversations(tmp_path: Path) -> None:
-    sessions, dialogue, ids = _world(tmp_path)
+def test_each_filter_selects_its_conversations(make_db) -> None:
+    sessions, dialogue, ids = _world(make_db)
     assert _listed(sessions, dialogue) == set(ids.values())
     assert _listed(sessions, dialogue, intent="check_order_status") == {ids["resolved"]}
     assert _listed(sessions, dialogue, outcome="resolved") == {ids["resolved"]}
@@ -45,8 +43,8 @@ def test_each_filter_selects_its_conversations(tmp_path: Path) -> None:
     assert _listed(sessions, dialogue, date_to="2000-01-01") == set()
 
 
-def test_rows_pages_transcript_and_queue(tmp_path: Path) -> None:
-    sessions, dialogue, ids = _world(tmp_path)
+def test_rows_pages_transcript_and_queue(make_db) -> None:
+    sessions, dialogue, ids = _world(make_db)
     rows = {r["id"]: r for r in data.conversations(sessions, dialogue, data.Filters())}
     assert rows[ids["open"]]["messages"] == 2 and rows[ids["open"]]["variant"] == "pirate"
     assert rows[ids["resolved"]]["intents"] == "check_order_status" and rows[ids["resolved"]]["outcome"] == "resolved"

@@ -101,7 +101,9 @@ def test_the_kpi_alert_time_moves_from_the_knowledge_bases_table_to_telemetrys(t
                  " applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')))")
     for number, name, sql in MIGRATIONS[:11]:  # a database from before migration 12
         for statement in sql:
-            conn.execute(statement)
+            text = statement if isinstance(statement, str) else statement.sqlite
+            if text:
+                conn.execute(text)
         conn.execute("INSERT INTO schema_migrations (number, name) VALUES (?, ?)", (number, name))
     conn.execute("INSERT INTO kb_meta (key, value) VALUES ('kpi_alert_at', 1700000000), ('generation', 3)")
     conn.close()

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from edgebot.dialogue.state import DialogueStore
-from edgebot.storage import Database, SessionStore
+from edgebot.storage import SessionStore, SqlDatabase
 
 FALLBACKS = ("clarify", "offer_human", "dont_know")
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -41,7 +41,7 @@ def daily(sessions: SessionStore, days: int) -> list[dict[str, Any]]:
     return [{"day": day, **out[day]} for day in sorted(out)]
 
 
-def confidence_histogram(db: Database, days: int, bins: int = 10) -> list[int]:
+def confidence_histogram(db: SqlDatabase, days: int, bins: int = 10) -> list[int]:
     from edgebot.telemetry.drift import confidences_since
 
     counts, _ = np.histogram(confidences_since(db, f"-{days} days"), bins=bins, range=(0.0, 1.0))

@@ -13,7 +13,7 @@ from typing import Any
 import msgspec
 
 from edgebot.privacy.redact import redact_data
-from edgebot.storage import Database
+from edgebot.storage import SqlDatabase
 
 GENESIS = "0" * 64
 
@@ -43,7 +43,7 @@ def record_hash(prev_hash: str, seq: int, at: str, actor: str, action: str, subj
 
 
 class AuditLog:
-    def __init__(self, db: Database, redact: Callable[[str], str] | None = None) -> None:
+    def __init__(self, db: SqlDatabase, redact: Callable[[str], str] | None = None) -> None:
         self.db = db
         self.redact = redact or (lambda text: text)
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from edgebot.errors import EdgebotError
-from edgebot.storage import Database
+from edgebot.storage import SqlDatabase
 
 NONCE_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 
@@ -76,7 +76,7 @@ def _claims(user_header: str, visitor_ip: str) -> BridgeClaims:
         raise SignatureError("bad_claim", f"X-Edgebot-User is not base64url JSON with an id ({exc})") from None
 
 
-def verify(db: Database, secret: str, method: str, path: str, headers: dict[str, str], body: bytes, *,
+def verify(db: SqlDatabase, secret: str, method: str, path: str, headers: dict[str, str], body: bytes, *,
            max_skew_s: int = 300, now: float | None = None) -> BridgeClaims:
     """The signed claims of a request, or SignatureError (code: missing_signature, bad_signature,
     clock_skew, replayed_nonce, bad_nonce, bad_claim)."""

@@ -8,7 +8,7 @@ import msgspec
 
 from edgebot.errors import EdgebotError
 from edgebot.privacy import StorageGate
-from edgebot.storage import Database
+from edgebot.storage import SqlDatabase
 
 PRIVATE = ("slots", "results", "actions", "switch_text")  # what the visitor said or an action returned
 
@@ -57,7 +57,7 @@ class DialogueStore:
     """Dialogue state, decisions, handoffs and feedback. Every write of visitor- or agent-authored values goes
     through the storage gate: state's private fields sealed, bundles and comments redacted."""
 
-    def __init__(self, db: Database, gate: StorageGate) -> None:
+    def __init__(self, db: SqlDatabase, gate: StorageGate) -> None:
         self.db = db
         self.gate = gate
 

@@ -12,7 +12,7 @@ from typing import Any, Literal
 import numpy as np
 
 from edgebot.kb.chunking import Chunk
-from edgebot.storage import Database
+from edgebot.storage import SqlDatabase
 
 Status = Literal["added", "updated", "unchanged"]
 
@@ -74,7 +74,7 @@ def fts_query(text: str, max_terms: int = 12) -> str:
 
 
 class KnowledgeStore:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: SqlDatabase) -> None:
         self.db = db
         self._index: VectorIndex | None = None
 

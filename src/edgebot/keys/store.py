@@ -13,7 +13,7 @@ import secrets
 import msgspec
 
 from edgebot.errors import UsageError
-from edgebot.storage import Database
+from edgebot.storage import SqlDatabase
 
 SCOPES = ("chat", "ingest", "agent", "admin", "compliance", "vault")
 
@@ -34,7 +34,7 @@ def _digest(key: str) -> str:
 
 
 class KeyStore:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: SqlDatabase) -> None:
         self.db = db
 
     def create(self, name: str, scopes: list[str]) -> tuple[ApiKey, str]:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from edgebot.errors import ConfigError
-from edgebot.storage import Database
+from edgebot.storage import SqlDatabase
 
 ENV_KEY = "EDGEBOT_VAULT_KEY"
 
@@ -44,7 +44,7 @@ def load_key(key_file: str, environ: dict[str, str] | None = None) -> bytes | No
 
 
 class Vault:
-    def __init__(self, db: Database, key: bytes) -> None:
+    def __init__(self, db: SqlDatabase, key: bytes) -> None:
         from cryptography.fernet import Fernet
 
         try:

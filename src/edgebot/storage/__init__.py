@@ -1,6 +1,6 @@
 """Storage: the SQLite database (WAL, numbered migrations), sessions and their messages."""
 
-from edgebot.storage.db import Database, StorageError
+from edgebot.storage.db import Database, SqlDatabase, StorageError, open_database
 from edgebot.storage.sessions import (
     BadTokenError,
     SessionNotFoundError,
@@ -14,7 +14,9 @@ __all__ = [
     "Database",
     "SessionNotFoundError",
     "SessionStore",
+    "SqlDatabase",
     "StorageError",
     "StoredMessage",
     "StoredSession",
+    "open_database",
 ]

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
 from edgebot.errors import EdgebotError
+from edgebot.storage.dialect import Dialects
 from edgebot.storage.driver import load_vector_extension, sqlite
 from edgebot.storage.migrations import MIGRATIONS
 
@@ -18,8 +19,56 @@ class StorageError(EdgebotError):
     """The database cannot be opened or written; the message names the file."""
 
 
-class Database:
-    """One connection shared by the process, serialised by a lock (SQLite work here is short)."""
+class SqlDatabase:
+    """What the stores use, on either backend: SQLite (`Database`, the default) or PostgreSQL
+    (storage/postgres.py). Statements are written in SQLite's dialect."""
+
+    path: Any
+
+    def write(self) -> AbstractContextManager[Any]:
+        """A write transaction; the connection it yields has execute(sql, params)."""
+        raise NotImplementedError
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        raise NotImplementedError
+
+    def query_in(self, sql: str, ids: Sequence[Any], params: Sequence[Any] = (), batch: int = 500) -> list[Any]:
+        """SQL whose `{ids}` stands for a list of placeholders, run over IDS in batches (after PARAMS): the rows
+        of every batch. For read models that select by another store's keys (e.g. session ids)."""
+        rows: list[Any] = []
+        for start in range(0, len(ids), batch):
+            part = list(ids[start:start + batch])
+            rows += self.query(sql.format(ids=", ".join("?" * len(part))), (*params, *part))
+        return rows
+
+    def migrate(self) -> list[str]:
+        raise NotImplementedError
+
+    def writable(self) -> bool:
+        raise NotImplementedError
+
+    def forget(self) -> None:
+        """After deleting personal data: leave no copy of it in the database's files where the backend can."""
+        raise NotImplementedError
+
+    def journal_mode(self) -> str:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+
+def open_database(target: str | Path) -> SqlDatabase:
+    """The database at TARGET: a postgresql:// URL, or a SQLite file path."""
+    if str(target).startswith(("postgresql://", "postgres://")):
+        from edgebot.storage.postgres import PostgresDatabase
+
+        return PostgresDatabase(str(target))
+    return Database(target)
+
+
+class Database(SqlDatabase):
+    """SQLite: one connection shared by the process, serialised by a lock (SQLite work here is short)."""
 
     def __init__(self, path: Path | str, *, busy_timeout_ms: int = 5000) -> None:
         self.path = Path(path)
@@ -56,15 +105,6 @@ class Database:
         with self._lock:
             return self._conn.execute(sql, params).fetchall()
 
-    def query_in(self, sql: str, ids: Sequence[Any], params: Sequence[Any] = (), batch: int = 500) -> list[Any]:
-        """SQL whose `{ids}` stands for a list of placeholders, run over IDS in batches (after PARAMS): the rows
-        of every batch. For read models that select by another store's keys (e.g. session ids)."""
-        rows: list[Any] = []
-        for start in range(0, len(ids), batch):
-            part = list(ids[start:start + batch])
-            rows += self.query(sql.format(ids=", ".join("?" * len(part))), (*params, *part))
-        return rows
-
     def migrate(self) -> list[str]:
         """Apply the migrations this file has not seen yet, each in its own transaction."""
         with self.write() as conn:
@@ -79,7 +119,9 @@ class Database:
                 continue
             with self.write() as conn:
                 for statement in sql:
-                    conn.execute(statement)
+                    text = statement.sqlite if isinstance(statement, Dialects) else statement
+                    if text:
+                        conn.execute(text)
                 conn.execute("INSERT INTO schema_migrations (number, name) VALUES (?, ?)", (number, name))
             applied.append(name)
         return applied

@@ -1,6 +1,12 @@
-"""Numbered schema migrations, applied in order at start (see Database.migrate)."""
+"""Numbered schema migrations, applied in order at start (see Database.migrate), one list for both backends:
+statements in SQLite's dialect (translated for PostgreSQL by storage/dialect.py), or `Dialects` where the two
+must differ."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+
+from edgebot.storage.dialect import Dialects
 
 m001_create_sessions = [
     """CREATE TABLE sessions (
@@ -27,7 +33,7 @@ m002_create_messages = [
     "CREATE INDEX messages_session ON messages (session_id, id)",
 ]
 
-m003_create_knowledge_base = [
+m003_create_knowledge_base: list[str | Dialects] = [
     """CREATE TABLE kb_documents (
         id INTEGER PRIMARY KEY,
         source TEXT NOT NULL UNIQUE,
@@ -46,8 +52,9 @@ m003_create_knowledge_base = [
         text TEXT NOT NULL
     )""",
     "CREATE INDEX kb_chunks_document ON kb_chunks (document_id)",
-    "CREATE VIRTUAL TABLE kb_chunks_fts USING fts5(title, heading, text, tokenize='porter unicode61')",
-    "CREATE VIRTUAL TABLE kb_chunks_vec USING vec0(embedding float[384] distance_metric=cosine)",
+    # the knowledge base's search indexes: on PostgreSQL, each replica's in-memory index (kb/store.py)
+    Dialects("CREATE VIRTUAL TABLE kb_chunks_fts USING fts5(title, heading, text, tokenize='porter unicode61')", None),
+    Dialects("CREATE VIRTUAL TABLE kb_chunks_vec USING vec0(embedding float[384] distance_metric=cosine)", None),
 ]
 
 m004_add_message_citations = ["ALTER TABLE messages ADD COLUMN citations TEXT"]
@@ -99,7 +106,7 @@ m007_create_bridge = [
     "CREATE INDEX sessions_wp_user ON sessions (wp_user_id)",
 ]
 
-m008_create_audit_log = [
+m008_create_audit_log: list[str | Dialects] = [
     """CREATE TABLE audit_log (
         seq INTEGER NOT NULL,
         at TEXT NOT NULL,
@@ -112,8 +119,17 @@ m008_create_audit_log = [
     )""",
     # Append-only as far as edgebot is concerned: updates and deletes are refused by triggers
     # (someone with the file can still drop them; `edgebot audit verify` catches what they change).
-    "CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END",
-    "CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END",
+    # SQLite's rowid is the storage order `edgebot audit verify` walks; PostgreSQL gets the same as a column
+    # (its physical order is not insertion order once several processes write).
+    Dialects(None, "ALTER TABLE audit_log ADD COLUMN rowid BIGINT GENERATED ALWAYS AS IDENTITY"),
+    Dialects("CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log"
+             " BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END",
+             "CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS"
+             " $$ BEGIN RAISE EXCEPTION 'audit log is append-only'; END $$"),
+    Dialects("CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log"
+             " BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END",
+             "CREATE TRIGGER audit_log_no_change BEFORE UPDATE OR DELETE ON audit_log"
+             " FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()"),
 ]
 
 m009_create_api_keys = [
@@ -206,7 +222,7 @@ m012_create_telemetry_meta = [
     "DELETE FROM kb_meta WHERE key = 'kpi_alert_at'",
 ]
 
-MIGRATIONS: list[tuple[int, str, list[str]]] = [
+MIGRATIONS: list[tuple[int, str, Sequence[str | Dialects]]] = [
     (1, "m001_create_sessions", m001_create_sessions),
     (2, "m002_create_messages", m002_create_messages),
     (3, "m003_create_knowledge_base", m003_create_knowledge_base),

@@ -11,7 +11,7 @@ from typing import Any
 import msgspec
 
 from edgebot.errors import EdgebotError
-from edgebot.storage.db import Database
+from edgebot.storage.db import SqlDatabase
 
 
 class SessionNotFoundError(EdgebotError):
@@ -46,7 +46,7 @@ def _digest(token: str) -> str:
 
 
 class SessionStore:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: SqlDatabase) -> None:
         self.db = db
 
     def create(self, wp_user_id: int | None = None) -> tuple[str, str]:

@@ -7,11 +7,11 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from edgebot.storage import Database
+from edgebot.storage import SqlDatabase
 
 
 class Alerts:
-    def __init__(self, db: Database, send: Callable[[dict[str, Any]], object] | None = None) -> None:
+    def __init__(self, db: SqlDatabase, send: Callable[[dict[str, Any]], object] | None = None) -> None:
         self.db = db
         self.send = send
 

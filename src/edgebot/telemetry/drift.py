@@ -13,20 +13,20 @@ import numpy as np
 
 from edgebot.nlu.drift import DriftSignals, DriftThresholds, nearest_centroid_similarity, signals
 from edgebot.settings import DriftSettings
-from edgebot.storage import Database
+from edgebot.storage import SqlDatabase
 from edgebot.telemetry.alerts import Alerts
 
 log = logging.getLogger("edgebot.drift")
 
 
-def confidences_since(db: Database, modifier: str) -> list[float]:
+def confidences_since(db: SqlDatabase, modifier: str) -> list[float]:
     """The intent confidence of every message observed in the period (MODIFIER: SQLite's '-7 days')."""
     return [float(r[0]) for r in db.query("SELECT confidence FROM nlu_observations WHERE created_at >= "
                                           "strftime('%Y-%m-%dT%H:%M:%fZ','now', ?)", (modifier,))]
 
 
 class DriftMonitor:
-    def __init__(self, db: Database, reference: dict[str, Any], settings: DriftSettings, alerts: Alerts) -> None:
+    def __init__(self, db: SqlDatabase, reference: dict[str, Any], settings: DriftSettings, alerts: Alerts) -> None:
         if not reference.get("centroids"):
             raise ValueError("the intent model has no drift reference; retrain it")
         self.db, self.reference, self.settings, self.alerts = db, reference, settings, alerts

@@ -10,7 +10,7 @@ import numpy as np
 
 from edgebot.errors import UsageError
 from edgebot.settings import KpiSettings
-from edgebot.storage import Database
+from edgebot.storage import SqlDatabase
 from edgebot.telemetry.review import reviewed_f1
 
 SINCE_RE = re.compile(r"^(\d+)([hdw])$")
@@ -29,7 +29,7 @@ def _p95(values: list[float]) -> float | None:
     return round(float(np.percentile(values, 95)), 1) if values else None
 
 
-def measure(db: Database, mod: str, variant: str | None = None) -> dict[str, Any]:
+def measure(db: SqlDatabase, mod: str, variant: str | None = None) -> dict[str, Any]:
     """The raw KPI values for conversations started in the period (only VARIANT's, when given), read through the
     stores that own the tables (sessions and messages: storage; decisions, outcomes, feedback: dialogue)."""
     sessions, dialogue = _stores(db)
@@ -55,7 +55,7 @@ def measure(db: Database, mod: str, variant: str | None = None) -> dict[str, Any
     }
 
 
-def _stores(db: Database) -> tuple[Any, Any]:
+def _stores(db: SqlDatabase) -> tuple[Any, Any]:
     from edgebot.dialogue.state import DialogueStore
     from edgebot.privacy import StorageGate
     from edgebot.storage import SessionStore
@@ -86,7 +86,7 @@ def judge(values: dict[str, Any], targets: KpiSettings) -> dict[str, dict[str, A
     return out
 
 
-def shadow_summary(db: Database, mod: str) -> dict[str, dict[str, Any]]:
+def shadow_summary(db: SqlDatabase, mod: str) -> dict[str, dict[str, Any]]:
     from edgebot.variants.store import VariantStore
 
     by: dict[str, list[Any]] = {}
@@ -98,7 +98,7 @@ def shadow_summary(db: Database, mod: str) -> dict[str, dict[str, Any]]:
             for name, rs in sorted(by.items())}
 
 
-def kpis(db: Database, targets: KpiSettings, since: str = "7d") -> dict[str, Any]:
+def kpis(db: SqlDatabase, targets: KpiSettings, since: str = "7d") -> dict[str, Any]:
     mod = since_modifier(since)
     values = measure(db, mod)
     f1, reviews = reviewed_f1(db, mod)

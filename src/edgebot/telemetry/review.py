@@ -12,7 +12,7 @@ import numpy as np
 
 from edgebot.errors import UsageError
 from edgebot.nlu.data import OOS
-from edgebot.storage import Database
+from edgebot.storage import SqlDatabase
 
 COLUMNS = ["id", "session_id", "created_at", "text", "predicted", "confidence", "similarity", "why", "label"]
 LOW_QUANTILE = 0.1  # below the training data's 10th percentile counts as drifting
@@ -22,7 +22,7 @@ def _quantile(values: list[float], q: float) -> float:
     return float(np.quantile(values, q)) if values else 0.0
 
 
-def drifting(db: Database, reference: dict[str, Any], since: str, *, everything: bool = False,
+def drifting(db: SqlDatabase, reference: dict[str, Any], since: str, *, everything: bool = False,
              limit: int = 1000) -> list[dict[str, Any]]:
     """Recent classified messages that are out of scope, less confident or further from every intent than
     90% of the training data (all of them with EVERYTHING), newest first."""
@@ -53,7 +53,7 @@ def to_csv(rows: Iterable[dict[str, Any]]) -> str:
     return buf.getvalue()
 
 
-def import_labels(db: Database, text: str, known: set[str] | None, source: str) -> tuple[int, int]:
+def import_labels(db: SqlDatabase, text: str, known: set[str] | None, source: str) -> tuple[int, int]:
     """Store the rows of an exported file whose `label` column is filled: (added, already there). Labels
     must be intents of the catalog (KNOWN) or `oos`; the whole file is checked before anything is stored."""
     reader = csv.DictReader(io.StringIO(text))
@@ -85,7 +85,7 @@ def import_labels(db: Database, text: str, known: set[str] | None, source: str) 
     return added, skipped
 
 
-def reviewed_f1(db: Database, since: str) -> tuple[float | None, int]:
+def reviewed_f1(db: SqlDatabase, since: str) -> tuple[float | None, int]:
     """Macro F1 of the classifier on the labelled reviews of the period, and how many there are."""
     from edgebot.nlu.metrics import intent_metrics
 

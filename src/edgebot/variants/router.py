@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from edgebot.llm import ChatMessage, Completion, GenerationOptions, Scheduler
-from edgebot.storage import Database, SessionStore
+from edgebot.storage import SessionStore, SqlDatabase
 from edgebot.variants.store import DEFAULT, Variant, VariantStore, assign
 
 log = logging.getLogger("edgebot.variants")
@@ -32,7 +32,7 @@ class Route:
 
 
 class VariantRouter:
-    def __init__(self, db: Database, sessions: SessionStore, default_prompt: str, default_model: str, main: Scheduler,
+    def __init__(self, db: SqlDatabase, sessions: SessionStore, default_prompt: str, default_model: str, main: Scheduler,
                  persona: Callable[[str], tuple[str, Any]], open_scheduler: Callable[[str], Scheduler]) -> None:
         self.db, self.store, self.sessions = db, VariantStore(db), sessions
         self.default = Variant(DEFAULT, default_prompt, default_model, 1.0, "control")

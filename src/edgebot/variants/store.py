@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from edgebot.errors import UsageError
-from edgebot.storage import Database
+from edgebot.storage import SqlDatabase
 
 DEFAULT = "default"
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
@@ -44,7 +44,7 @@ def assign(session_id: str, live: list[Variant], control: str = DEFAULT) -> str:
 
 
 class VariantStore:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: SqlDatabase) -> None:
         self.db = db
 
     def all(self) -> list[Variant]:
