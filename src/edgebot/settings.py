@@ -205,11 +205,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     @property
     def database_path(self) -> Path:
         if self.paths.database.startswith(("postgresql://", "postgres://")):
-            # The stores run on PostgreSQL (edgebot.storage.postgres, tested on both backends), but the knowledge
-            # base's search indexes and the per-session turn lock across replicas do not yet: refuse rather than
-            # half-work.
-            raise ConfigError("paths.database: PostgreSQL is not selectable yet (the knowledge base and the turn "
-                              "lock across replicas still need SQLite); give a SQLite file path or leave it empty")
+            # The stores run on PostgreSQL (edgebot.storage.postgres, tested on both backends), but the per-session
+            # turn lock across replicas does not yet: refuse rather than half-work.
+            raise ConfigError("paths.database: PostgreSQL is not selectable yet (the turn lock across replicas "
+                              "still needs one process on SQLite); give a SQLite file path or leave it empty")
         return Path(self.paths.database).expanduser() if self.paths.database else self.data_dir / "edgebot.sqlite3"
 
 

@@ -1,6 +1,7 @@
-"""The knowledge base in the main SQLite file: documents, their chunks, an FTS5 index (BM25) and a
-sqlite-vec `vec0` index (cosine) over the chunk vectors. A changed document replaces its chunks in
-one transaction; an unchanged one (same content hash) is left alone."""
+"""The knowledge base in the main database: documents and their chunks, plus the search index of the backend
+(kb/index.py: FTS5 and sqlite-vec on SQLite; vectors in PostgreSQL and a replica FTS5 index in this process).
+A changed document replaces its chunks in one transaction; an unchanged one (same content hash) is left
+alone."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Any, Literal
 import numpy as np
 
 from edgebot.kb.chunking import Chunk
+from edgebot.kb.index import SearchIndex, index_for
 from edgebot.storage import SqlDatabase
 
 Status = Literal["added", "updated", "unchanged"]
@@ -77,6 +79,7 @@ class KnowledgeStore:
     def __init__(self, db: SqlDatabase) -> None:
         self.db = db
         self._index: VectorIndex | None = None
+        self._search: SearchIndex = index_for(db)
 
     def generation(self) -> int:
         """Grows with every change to the chunks, in any process (SQLite's data_version is per connection,
@@ -87,7 +90,7 @@ class KnowledgeStore:
     @staticmethod
     def _bump(conn: Any) -> None:
         conn.execute("INSERT INTO kb_meta (key, value) VALUES ('generation', 1) "
-                     "ON CONFLICT(key) DO UPDATE SET value = value + 1")
+                     "ON CONFLICT(key) DO UPDATE SET value = kb_meta.value + 1")
 
     def find(self, source: str) -> Document | None:
         rows = self.db.query(
@@ -132,19 +135,12 @@ class KnowledgeStore:
         for ordinal, (chunk, vector) in enumerate(zip(doc.chunks, doc.vectors, strict=True)):
             cur = conn.execute("INSERT INTO kb_chunks (document_id, ordinal, heading, text) VALUES (?, ?, ?, ?)",
                                (doc_id, ordinal, chunk.heading, chunk.text))
-            chunk_id = int(cur.lastrowid)
-            conn.execute("INSERT INTO kb_chunks_fts (rowid, title, heading, text) VALUES (?, ?, ?, ?)",
-                         (chunk_id, doc.title, chunk.heading, chunk.text))
-            conn.execute("INSERT INTO kb_chunks_vec (rowid, embedding) VALUES (?, ?)",
-                         (chunk_id, np.asarray(vector, dtype=np.float32).tobytes()))
+            self._search.add(conn, int(cur.lastrowid), doc.title, chunk.heading, chunk.text, vector)
         return doc_id, status  # type: ignore[return-value]
 
-    @staticmethod
-    def _delete_chunks(conn: Any, doc_id: int) -> None:
-        ids = [row[0] for row in conn.execute("SELECT id FROM kb_chunks WHERE document_id = ?", (doc_id,))]
-        for chunk_id in ids:
-            conn.execute("DELETE FROM kb_chunks_fts WHERE rowid = ?", (chunk_id,))
-            conn.execute("DELETE FROM kb_chunks_vec WHERE rowid = ?", (chunk_id,))
+    def _delete_chunks(self, conn: Any, doc_id: int) -> None:
+        ids = [int(row[0]) for row in conn.execute("SELECT id FROM kb_chunks WHERE document_id = ?", (doc_id,))]
+        self._search.remove(conn, ids)
         conn.execute("DELETE FROM kb_chunks WHERE document_id = ?", (doc_id,))
 
     def delete(self, doc_id: int) -> bool:
@@ -176,9 +172,7 @@ class KnowledgeStore:
             return self._index
         generation = self.generation()
         if self._index is None or self._index.generation != generation:
-            rows = self.db.query("SELECT rowid, embedding FROM kb_chunks_vec")
-            self._index = VectorIndex(generation, [int(r[0]) for r in rows],
-                                      [np.frombuffer(r[1], dtype=np.float32) for r in rows])
+            self._index = VectorIndex(generation, *self._search.vectors())
         return self._index
 
     def vector_search(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
@@ -198,15 +192,12 @@ class KnowledgeStore:
             return []
         terms = words.split(" OR ")
         total = self._chunk_count()
+        generation = self._index.generation if self._index is not None else self.generation()
         if total > BOUNDED_BM25_FROM:
-            df = {t: int(self.db.query("SELECT count(*) FROM kb_chunks_fts WHERE kb_chunks_fts MATCH ?", (t,))[0][0])
-                  for t in terms}
+            df = {t: self._search.df(t, generation) for t in terms}
             kept = sorted((t for t in terms if 0 < df[t] <= MAX_DF_SHARE * total), key=lambda t: df[t])[:MAX_TERMS]
             terms = kept or sorted(terms, key=lambda t: df[t])[:1]
-        rows = self.db.query(
-            "SELECT rowid, -bm25(kb_chunks_fts, 3.0, 1.0, 1.0) AS score FROM kb_chunks_fts"
-            " WHERE kb_chunks_fts MATCH ? ORDER BY score DESC LIMIT ?", (" OR ".join(terms), k))
-        return [(int(r[0]), float(r[1])) for r in rows]
+        return self._search.bm25(" OR ".join(terms), k, generation)
 
     def _chunk_count(self) -> int:
         return len(self.index(check=False).ids)

@@ -24,6 +24,7 @@ class SqlDatabase:
     (storage/postgres.py). Statements are written in SQLite's dialect."""
 
     path: Any
+    dialect = "sqlite"  # or "postgresql": which SQL the database speaks underneath
 
     def write(self) -> AbstractContextManager[Any]:
         """A write transaction; the connection it yields has execute(sql, params)."""

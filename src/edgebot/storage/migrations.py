@@ -222,6 +222,13 @@ m012_create_telemetry_meta = [
     "DELETE FROM kb_meta WHERE key = 'kpi_alert_at'",
 ]
 
+# PostgreSQL keeps the chunk vectors in a plain table (SQLite: the vec0 table of migration 3); its BM25 index is
+# a replica in each process (kb/index.py).
+m013_create_kb_vectors: list[str | Dialects] = [
+    Dialects(None, "CREATE TABLE kb_vectors (chunk_id BIGINT PRIMARY KEY REFERENCES kb_chunks(id) ON DELETE CASCADE,"
+                   " embedding BLOB NOT NULL)"),
+]
+
 MIGRATIONS: list[tuple[int, str, Sequence[str | Dialects]]] = [
     (1, "m001_create_sessions", m001_create_sessions),
     (2, "m002_create_messages", m002_create_messages),
@@ -235,4 +242,5 @@ MIGRATIONS: list[tuple[int, str, Sequence[str | Dialects]]] = [
     (10, "m010_create_vault", m010_create_vault),
     (11, "m011_create_operations", m011_create_operations),
     (12, "m012_create_telemetry_meta", m012_create_telemetry_meta),
+    (13, "m013_create_kb_vectors", m013_create_kb_vectors),
 ]

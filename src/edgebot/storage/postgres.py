@@ -94,6 +94,8 @@ class _Connection:
 class PostgresDatabase(SqlDatabase):
     """One connection per process, serialised by a lock (as the SQLite `Database`)."""
 
+    dialect = "postgresql"
+
     def __init__(self, url: str) -> None:
         try:
             import psycopg
