@@ -23,7 +23,7 @@ from edgebot.privacy import Detector, Redactor, StorageGate
 from edgebot.privacy.vault import Vault, load_key
 from edgebot.settings import Settings
 from edgebot.storage import Database, SessionStore
-from edgebot.storage.turnlock import TurnLocks
+from edgebot.storage.turnlock import turn_locks_for
 from edgebot.telemetry import Metrics
 from edgebot.telemetry.alerts import Alerts, webhook_sender
 
@@ -226,7 +226,7 @@ class Runtime:
         composer = open_composer(settings, encoder, model_bytes(settings, given=llm_provided))
         engine = Engine(llm, scheduler, sessions, max_message_chars=settings.server.max_message_chars,
                         kb=settings.kb, searcher=searcher, dialogue=dialogue, gate=gate, vault=vault,
-                        observer=metrics.observe_turn, drift=drift, composer=composer, turn_lock=TurnLocks())
+                        observer=metrics.observe_turn, drift=drift, composer=composer, turn_lock=turn_locks_for(db))
         if dialogue is not None:
             dialogue.knowledge = engine  # flows and handoffs not sure of a question let the pages answer it
         attach_variants(engine, settings, db, gate)

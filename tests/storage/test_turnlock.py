@@ -49,3 +49,38 @@ def test_a_turn_that_never_ended_gives_the_lock_up_after_its_lease() -> None:
     fresh()
     fresh()  # twice is harmless
     assert locks.busy() == 0
+
+
+def test_two_replicas_on_postgresql_take_turns_and_a_dead_one_frees_its_lock(pg_cluster: str) -> None:
+    import subprocess
+    import sys
+
+    from edgebot.storage.turnlock import PostgresTurnLocks
+
+    a, b = PostgresTurnLocks(pg_cluster, wait_s=0.3), PostgresTurnLocks(pg_cluster, wait_s=5)
+    release = a.hold("s1")
+    with pytest.raises(SessionBusyError):
+        PostgresTurnLocks(pg_cluster, wait_s=0.2).hold("s1")  # another replica
+    b.hold("s2")()  # other sessions are free
+    got: list[float] = []
+    waiter = threading.Thread(target=lambda: (b.hold("s1"), got.append(time.monotonic())))
+    waiter.start()
+    time.sleep(0.2)
+    assert not got
+    release()
+    waiter.join(5)
+    assert got  # b has it now; a waits in turn
+    with pytest.raises(SessionBusyError):
+        a.hold("s1")
+    # a replica killed mid-turn: its connection goes, and PostgreSQL frees the lock
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time\nfrom edgebot.storage.turnlock import PostgresTurnLocks\n"
+        "locks = PostgresTurnLocks(sys.argv[1])\nrelease = locks.hold('s3')\nprint('held', flush=True)\n"
+        "time.sleep(60)\n"), pg_cluster],
+        stdout=subprocess.PIPE, text=True)
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    with pytest.raises(SessionBusyError):
+        PostgresTurnLocks(pg_cluster, wait_s=0.2).hold("s3")
+    holder.kill()
+    holder.wait(10)
+    PostgresTurnLocks(pg_cluster, wait_s=5).hold("s3")()
