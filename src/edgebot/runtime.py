@@ -22,7 +22,7 @@ from edgebot.nlu import Encoder, LazyEncoder, SentenceEncoder
 from edgebot.privacy import Detector, Redactor, StorageGate
 from edgebot.privacy.vault import Vault, load_key
 from edgebot.settings import Settings
-from edgebot.storage import Database, SessionStore
+from edgebot.storage import SessionStore, SqlDatabase, open_database
 from edgebot.storage.turnlock import turn_locks_for
 from edgebot.telemetry import Metrics
 from edgebot.telemetry.alerts import Alerts, webhook_sender
@@ -52,7 +52,7 @@ def catalog_path(spec: str) -> Path:
     return demo_catalog_path() if spec == "demo" else Path(spec).expanduser()
 
 
-def open_dialogue(settings: Settings, encoder: SentenceEncoder, provider: Generator | None, db: Database,
+def open_dialogue(settings: Settings, encoder: SentenceEncoder, provider: Generator | None, db: SqlDatabase,
                   sessions: SessionStore, say: Callable[[str], None] | None = None,
                   audit: AuditLog | None = None, gate: StorageGate | None = None) -> Dialogue:
     """The dialogue manager for the configured catalog; its intent model is trained now if it is missing."""
@@ -120,7 +120,7 @@ def open_scheduler(settings: Settings, provider: ModelProvider) -> Scheduler:
                      workers=workers, flushes_per_s=llm.stream_flushes_per_s)
 
 
-def open_drift(settings: Settings, dialogue: Dialogue | None, db: Database, alerts: Alerts) -> object | None:
+def open_drift(settings: Settings, dialogue: Dialogue | None, db: SqlDatabase, alerts: Alerts) -> object | None:
     """The drift monitor for the catalog's intent model (None without a catalog, with drift.enabled off, or
     for a model trained before models carried their drift reference)."""
     if dialogue is None or not settings.drift.enabled:
@@ -132,7 +132,7 @@ def open_drift(settings: Settings, dialogue: Dialogue | None, db: Database, aler
     return DriftMonitor(db, reference, settings.drift, alerts) if reference.get("centroids") else None
 
 
-def attach_variants(engine: Engine, settings: Settings, db: Database, gate: StorageGate) -> None:
+def attach_variants(engine: Engine, settings: Settings, db: SqlDatabase, gate: StorageGate) -> None:
     """Route answered turns through the variants table (variants/): prompts, models, shadow runs."""
     from edgebot.variants.router import ShadowRunner, VariantRouter
 
@@ -180,7 +180,7 @@ class Runtime:
     settings: Settings
     provider: ModelProvider
     scheduler: Scheduler
-    db: Database
+    db: SqlDatabase
     sessions: SessionStore
     engine: Engine
     kb: KnowledgeStore
@@ -208,7 +208,7 @@ class Runtime:
         llm_provided = provider is not None
         if provider is None:
             provider = open_provider(settings, llm.model)
-        db = Database(settings.database_path)
+        db = open_database(settings.database_target)
         sessions = SessionStore(db)
         scheduler = open_scheduler(settings, provider)
         kb_store = KnowledgeStore(db)

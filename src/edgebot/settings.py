@@ -31,7 +31,8 @@ def _doc(text: str, **constraints: Any) -> Meta:
 class PathsSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     data_dir: Annotated[str, _doc("Where edgebot keeps its data; empty means the platform's user data dir.")] = ""
     models_dir: Annotated[str, _doc("Where pulled models are stored; empty means DATA_DIR/models.")] = ""
-    database: Annotated[str, _doc("The SQLite database file; empty means DATA_DIR/edgebot.sqlite3.")] = ""
+    database: Annotated[str, _doc("The SQLite database file (empty: DATA_DIR/edgebot.sqlite3), or a "
+                                  "postgresql:// URL to share one database between several edgebot processes.")] = ""
 
 
 class ServerSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -203,13 +204,19 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
         return Path(self.paths.models_dir).expanduser() if self.paths.models_dir else self.data_dir / "models"
 
     @property
-    def database_path(self) -> Path:
+    def database_target(self) -> str | Path:
+        """Where the database is: a postgresql:// URL, or the SQLite file (storage.open_database takes either)."""
         if self.paths.database.startswith(("postgresql://", "postgres://")):
-            # The stores run on PostgreSQL (edgebot.storage.postgres, tested on both backends), but the per-session
-            # turn lock across replicas does not yet: refuse rather than half-work.
-            raise ConfigError("paths.database: PostgreSQL is not selectable yet (the turn lock across replicas "
-                              "still needs one process on SQLite); give a SQLite file path or leave it empty")
+            return self.paths.database
         return Path(self.paths.database).expanduser() if self.paths.database else self.data_dir / "edgebot.sqlite3"
+
+    @property
+    def database_path(self) -> Path:
+        """The SQLite file, for what only works on one (copies, file checks)."""
+        target = self.database_target
+        if isinstance(target, str):
+            raise ConfigError("this needs a SQLite database file, and paths.database is a PostgreSQL URL")
+        return target
 
 
 @dataclass(frozen=True)

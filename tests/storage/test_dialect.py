@@ -31,7 +31,8 @@ def test_inserted_table() -> None:
     assert inserted_table("  insert into vault VALUES (1)") == "vault" and inserted_table("SELECT 1") is None
 
 
-def test_a_postgresql_url_is_refused_clearly_until_every_part_runs_on_it() -> None:
+def test_a_postgresql_url_is_the_target_and_what_needs_a_file_says_so() -> None:
     settings = load_settings(environ={"EDGEBOT_PATHS_DATABASE": "postgresql://edgebot@db/edgebot"}).settings
-    with pytest.raises(ConfigError, match="PostgreSQL is not selectable yet"):
+    assert settings.database_target == "postgresql://edgebot@db/edgebot"
+    with pytest.raises(ConfigError, match="needs a SQLite database file"):
         _ = settings.database_path

@@ -14,9 +14,9 @@ from edgebot.settings import LoadedSettings
 
 def _log(loaded: LoadedSettings) -> Any:
     from edgebot.audit import AuditLog
-    from edgebot.storage import Database
+    from edgebot.storage import open_database
 
-    return AuditLog(Database(loaded.settings.database_path))
+    return AuditLog(open_database(loaded.settings.database_target))
 
 
 def cmd_audit_verify(args: argparse.Namespace, loaded: LoadedSettings) -> int:

@@ -54,8 +54,11 @@ def scratch_runtime(settings: Any, catalog: str | None, kb: list[str] | None, na
         raise UsageError(f"intent catalog {catalog_path(catalog)} does not exist")
     with tempfile.TemporaryDirectory(prefix=f"edgebot-{name}-") as tmp:
         database = Path(tmp) / f"{name}.sqlite3"
-        if settings.database_path.is_file():
-            src, dst = sqlite.connect(str(settings.database_path)), sqlite.connect(str(database))
+        source = settings.database_target
+        if isinstance(source, str):  # PostgreSQL: the scratch copy starts empty (pages from --kb)
+            say("paths.database is PostgreSQL: this runs on an empty scratch database (add pages with --kb)")
+        elif source.is_file():
+            src, dst = sqlite.connect(str(source)), sqlite.connect(str(database))
             src.backup(dst)
             src.close()
             dst.close()

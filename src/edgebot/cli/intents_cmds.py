@@ -151,7 +151,7 @@ def prediction_threshold(model: str) -> float:
 
 
 def cmd_intents_review(args: argparse.Namespace, loaded: LoadedSettings) -> int:
-    from edgebot.storage import Database
+    from edgebot.storage import open_database
     from edgebot.telemetry.report import since_modifier
     from edgebot.telemetry.review import drifting, import_labels, to_csv
 
@@ -164,7 +164,7 @@ def cmd_intents_review(args: argparse.Namespace, loaded: LoadedSettings) -> int:
         if not path.is_file():
             raise UsageError(f"{path}: no such file")
         known = {i.name for i in catalog.intent} if catalog is not None else None
-        added, skipped = import_labels(Database(settings.database_path), path.read_text(encoding="utf-8"), known,
+        added, skipped = import_labels(open_database(settings.database_target), path.read_text(encoding="utf-8"), known,
                                        str(path))
         say(f"{added} labels stored ({skipped} already there); they make the intent_f1 KPI of `edgebot report`")
         return 0
@@ -179,7 +179,7 @@ def cmd_intents_review(args: argparse.Namespace, loaded: LoadedSettings) -> int:
     if not reference:
         say("no trained intent model with a drift reference for dialogue.catalog: only out-of-scope messages are "
             "selected (start `edgebot serve` once with the catalog to train it)")
-    rows = drifting(Database(settings.database_path), reference, since, everything=args.all, limit=args.limit)
+    rows = drifting(open_database(settings.database_target), reference, since, everything=args.all, limit=args.limit)
     text = json.dumps(rows, indent=2) if args.json else to_csv(rows)
     if out:
         out.write_text(text, encoding="utf-8")

@@ -21,9 +21,9 @@ DEMO_SITE = Path(__file__).resolve().parents[1] / "kb" / "demo_site"
 def _kb(loaded: LoadedSettings, with_encoder: bool = True) -> tuple[Any, Any]:
     from edgebot.kb import KnowledgeStore
     from edgebot.runtime import open_encoder
-    from edgebot.storage import Database
+    from edgebot.storage import open_database
 
-    store = KnowledgeStore(Database(loaded.settings.database_path))
+    store = KnowledgeStore(open_database(loaded.settings.database_target))
     return store, (open_encoder(loaded.settings) if with_encoder else None)
 
 

@@ -14,9 +14,9 @@ from edgebot.settings import LoadedSettings
 
 def _store(loaded: LoadedSettings) -> Any:
     from edgebot.keys import KeyStore
-    from edgebot.storage import Database
+    from edgebot.storage import open_database
 
-    return KeyStore(Database(loaded.settings.database_path))
+    return KeyStore(open_database(loaded.settings.database_target))
 
 
 def cmd_keys_create(args: argparse.Namespace, loaded: LoadedSettings) -> int:

@@ -58,9 +58,9 @@ def cmd_privacy_eval(args: argparse.Namespace, loaded: LoadedSettings) -> int:
 
 def _store(loaded: LoadedSettings) -> Any:
     from edgebot.audit import AuditLog
-    from edgebot.storage import Database, SessionStore
+    from edgebot.storage import SessionStore, open_database
 
-    db = Database(loaded.settings.database_path)
+    db = open_database(loaded.settings.database_target)
     return SessionStore(db), AuditLog(db)
 
 

@@ -11,11 +11,11 @@ from edgebot.settings import LoadedSettings
 
 
 def cmd_report(args: argparse.Namespace, loaded: LoadedSettings) -> int:
-    from edgebot.storage import Database
+    from edgebot.storage import open_database
     from edgebot.telemetry.report import kpis, since_modifier
 
     since_modifier(args.since)  # a bad --since is reported before the database opens
-    db = Database(loaded.settings.database_path)
+    db = open_database(loaded.settings.database_target)
     result = kpis(db, loaded.settings.kpi, args.since)
     if args.alert:
         result["alert"] = send_alert(db, loaded, result)

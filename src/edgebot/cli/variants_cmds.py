@@ -14,17 +14,17 @@ from edgebot.settings import LoadedSettings
 
 
 def _store(loaded: LoadedSettings) -> Any:
-    from edgebot.storage import Database
+    from edgebot.storage import open_database
     from edgebot.variants import VariantStore
 
-    return VariantStore(Database(loaded.settings.database_path))
+    return VariantStore(open_database(loaded.settings.database_target))
 
 
 def _audit(loaded: LoadedSettings, action: str, name: str, details: dict[str, Any]) -> None:
     from edgebot.audit import AuditLog
-    from edgebot.storage import Database
+    from edgebot.storage import open_database
 
-    AuditLog(Database(loaded.settings.database_path)).append("cli", action, name, details)
+    AuditLog(open_database(loaded.settings.database_target)).append("cli", action, name, details)
 
 
 def cmd_variants_add(args: argparse.Namespace, loaded: LoadedSettings) -> int:

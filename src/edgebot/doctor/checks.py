@@ -123,7 +123,20 @@ def model_checks(settings: Settings) -> list[Check]:
 
 
 def database_check(settings: Settings) -> Check:
-    path = settings.database_path
+    target = settings.database_target
+    if isinstance(target, str):  # PostgreSQL
+        from edgebot.storage import StorageError, open_database
+
+        try:
+            db = open_database(target)
+        except StorageError as exc:
+            return Check("database", "fail", str(exc))
+        try:
+            return Check("database", "ok" if db.writable() else "fail",
+                         f"PostgreSQL: {'writable' if db.writable() else 'not writable'}")
+        finally:
+            db.close()
+    path = target
     if not path.exists():
         folder = next((p for p in path.parents if p.exists()), None)
         if folder is not None and os.access(folder, os.W_OK):

@@ -1,0 +1,108 @@
+"""Two `edgebot serve` replicas on one PostgreSQL database (a throwaway cluster), over real HTTP: a session
+continues on either, messages sent at once to one session through both replicas are answered one turn at a
+time, an agent sees a handoff made on the other replica, and the audit chain and KPIs are one."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+
+from tests.support import Server
+
+AGENT = {"X-API-Key": "agent-key"}
+
+
+@pytest.fixture(scope="module")
+def replicas(tmp_path_factory: pytest.TempPathFactory, models_dir: Path, pg_cluster: str) -> Iterator[list[Server]]:
+    name = f"e2e_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(pg_cluster, autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name}")
+    url = pg_cluster.replace("/edgebot?", f"/{name}?")
+    settings = {"paths_database": url, "llm_max_tokens": "24", "llm_temperature": "0", "dialogue_catalog": "demo",
+                "dialogue_agent_key": "agent-key"}
+    servers = [Server(tmp_path_factory.mktemp(f"replica{i}"), models_dir, **settings) for i in range(2)]
+    for srv in servers:
+        srv.database = url  # type: ignore[attr-defined]
+    yield servers
+    for srv in servers:
+        srv.stop()
+
+
+def say(srv: Server, sid: str, auth: dict[str, str], text: str) -> dict:
+    r = httpx.post(f"{srv.url}/v1/sessions/{sid}/messages", json={"text": text}, headers=auth, timeout=120)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_a_session_continues_on_either_replica(replicas: list[Server]) -> None:
+    a, b = replicas
+    sid, auth = a.session()
+    first = say(a, sid, auth, "where is my order?")
+    assert first["decision"] == "ask_slot"
+    done = say(b, sid, auth, "NW-10042 and my email is sam@example.com")  # the flow's state came from a's turn
+    assert done["actions"] == ["orders"] and "shipped" in done["text"]
+    history = httpx.get(f"{a.url}/v1/sessions/{sid}", headers=auth).json()["messages"]
+    assert [m["role"] for m in history] == ["user", "assistant"] * 2
+
+
+def test_messages_at_once_through_both_replicas_take_turns(replicas: list[Server]) -> None:
+    a, b = replicas
+    sid, auth = a.session()
+    texts = ["how long does shipping take", "what is your return policy", "do you ship internationally",
+             "is return shipping free"]
+    codes: list[int] = []
+
+    def send(srv: Server, text: str) -> None:
+        codes.append(httpx.post(f"{srv.url}/v1/sessions/{sid}/messages", json={"text": text}, headers=auth,
+                                timeout=120).status_code)
+
+    threads = [threading.Thread(target=send, args=(replicas[i % 2], t)) for i, t in enumerate(texts)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert codes == [200] * 4
+    history = httpx.get(f"{b.url}/v1/sessions/{sid}", headers=auth).json()["messages"]
+    assert [m["role"] for m in history] == ["user", "assistant"] * 4
+
+
+def test_a_handoff_on_one_replica_is_in_the_others_agent_queue(replicas: list[Server]) -> None:
+    a, b = replicas
+    sid, auth = a.session()
+    reply = say(a, sid, auth, "I want to talk to a human")
+    assert reply["decision"] == "handoff" and reply["handoff_id"]
+    queue = httpx.get(f"{b.url}/v1/handoffs?status=open", headers=AGENT).json()
+    assert reply["handoff_id"] in [h["id"] for h in queue]
+    claimed = httpx.post(f"{b.url}/v1/handoffs/{reply['handoff_id']}/claim", json={"agent": "dana"}, headers=AGENT)
+    assert claimed.status_code == 200, claimed.text
+
+
+def test_one_audit_chain_and_one_report(replicas: list[Server]) -> None:
+    """The CLI on the same database: the audit chain both replicas appended to verifies, the report counts
+    the conversations of both."""
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "edgebot", *args], capture_output=True, text=True,
+                              env=_cli_env(replicas[0]), timeout=60, check=False)
+
+    verified = cli("audit", "verify")
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    report = cli("report", "--json")
+    assert report.returncode == 0, report.stderr
+    import json
+
+    assert json.loads(report.stdout)["conversations"] >= 3  # sessions created on both replicas
+
+
+def _cli_env(srv: Server) -> dict[str, str]:
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EDGEBOT_")}
+    return env | {"EDGEBOT_PATHS_DATA_DIR": str(srv.data_dir), "EDGEBOT_PATHS_DATABASE": srv.database}  # type: ignore[attr-defined]
