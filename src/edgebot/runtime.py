@@ -83,8 +83,14 @@ def open_dialogue(settings: Settings, encoder: SentenceEncoder, provider: Genera
 
 
 def open_provider(settings: Settings, model: str) -> ModelProvider:
-    """The chat model MODEL (checked against its sha256): batched when llm.parallel > 1."""
+    """The chat model MODEL (checked against its sha256): batched when llm.parallel > 1; or, with
+    llm.provider = openai, the pool of inference servers in llm.endpoints."""
     llm = settings.llm
+    if llm.provider == "openai":
+        from edgebot.llm.openai_pool import OpenAIPoolProvider
+
+        return OpenAIPoolProvider(llm.endpoints, model=llm.remote_model, n_ctx=llm.n_ctx, api_key=llm.api_key,
+                                  first_token_timeout_s=llm.first_token_timeout_s, parallel=llm.parallel)
     path = ModelStore(settings.models_dir).require_verified(model)
     if llm.parallel > 1:
         from edgebot.llm.batched import BatchedProvider
@@ -95,8 +101,8 @@ def open_provider(settings: Settings, model: str) -> ModelProvider:
 
 
 def model_bytes(settings: Settings, *, given: bool) -> int | None:
-    """The size of the chat model's file (None: a provider was given, not a catalog model)."""
-    if given:
+    """The size of the chat model's file (None: a provider was given, or the model runs on other servers)."""
+    if given or settings.llm.provider == "openai":
         return None
     return ModelStore(settings.models_dir).require_verified(settings.llm.model).stat().st_size
 

@@ -60,6 +60,17 @@ class LlmSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     model: Annotated[str, _doc("Catalog name of the chat model (see `edgebot models list`).")] = (
         "smollm2-135m-instruct-q4_1"
     )
+    provider: Annotated[Literal["llamacpp", "openai"], _doc(
+        "llamacpp: the model runs in this process; openai: a pool of OpenAI-compatible servers (llm.endpoints).")
+    ] = "llamacpp"
+    endpoints: Annotated[list[str], _doc(
+        "With llm.provider = openai: the inference servers' base URLs (llama-server or vLLM).")] = []
+    remote_model: Annotated[str, _doc(
+        "With llm.provider = openai: the model name sent to the servers (vLLM needs it; llama-server ignores it).")
+    ] = ""
+    api_key: Annotated[str, _doc("With llm.provider = openai: a bearer token for the servers, if they want one.")] = ""
+    first_token_timeout_s: Annotated[float, _doc(
+        "With llm.provider = openai: a server that has not answered in this time counts as failed.", gt=0)] = 60.0
     n_ctx: Annotated[int, _doc("Context window in tokens; history beyond it is trimmed oldest-first.", ge=256)] = 2048
     n_threads: Annotated[int, _doc("CPU threads for llama.cpp; 0 means one per core.", ge=0)] = 0
     n_gpu_layers: Annotated[int, _doc("Layers offloaded to the GPU (needs a CUDA or Metal build); -1 means all.")] = 0

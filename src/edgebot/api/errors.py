@@ -14,6 +14,7 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from edgebot.api.schemas import ErrorBody
 from edgebot.dialogue import InvalidMessageError
 from edgebot.llm import MessageTooLongError, QueueFullError
+from edgebot.llm.openai_pool import NoWorkerError
 from edgebot.storage import BadTokenError, SessionNotFoundError
 from edgebot.storage.turnlock import SessionBusyError
 
@@ -53,6 +54,9 @@ def as_api_error(exc: Exception) -> ApiError:
         return ApiError(401, "bad_token", "the bearer token does not belong to this session")
     if isinstance(exc, SessionBusyError):
         return ApiError(409, "session_busy", str(exc), {"Retry-After": str(exc.retry_after)})
+    cause = exc if isinstance(exc, NoWorkerError) else exc.__cause__
+    if isinstance(cause, NoWorkerError):  # also when the scheduler wrapped it in a GenerationError
+        return ApiError(503, "no_model_worker", str(cause), {"Retry-After": str(cause.retry_after)})
     if isinstance(exc, QueueFullError):
         return ApiError(429, "queue_full", str(exc), {"Retry-After": str(exc.retry_after)})
     if isinstance(exc, InvalidMessageError):
