@@ -120,7 +120,7 @@ def test_a_failure_after_the_first_token_ends_the_reply_cleanly() -> None:
     with Scripted(["part", "rest"], mode="cut") as w:
         pool = OpenAIPoolProvider([w.url], health_interval_s=60, first_token_timeout_s=10)
         text, done = _run(pool)
-        assert text == "part" and done.finish_reason == "error"
+        assert text == done.text == "part" and done.finish_reason == "error"
         pool.close()
 
 

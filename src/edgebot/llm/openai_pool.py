@@ -99,17 +99,18 @@ class OpenAIPoolProvider:
                 why = "; ".join(f"{w.url}: {w.last_error or 'down'}" for w in self.workers)
                 raise NoWorkerError(why or "none configured")
             tried.append(worker.url)
-            streamed = False
+            sent: list[str] = []
             try:
                 for item in self._request(worker, messages, options, cancel, started):
-                    streamed = streamed or isinstance(item, Token)
+                    if isinstance(item, Token):
+                        sent.append(item.text)
                     yield item
                 return
             except _WorkerFailed as exc:
                 self._mark_down(worker, str(exc))
-                if streamed:  # the visitor already has part of this reply: end it, do not start another
-                    yield Completion(text="", finish_reason="error", prompt_tokens=0, completion_tokens=0,
-                                     ttft_s=None, total_s=time.perf_counter() - started)
+                if sent:  # the visitor already has part of this reply: end it (kept as sent), do not start another
+                    yield Completion(text="".join(sent), finish_reason="error", prompt_tokens=0,
+                                     completion_tokens=len(sent), ttft_s=None, total_s=time.perf_counter() - started)
                     return
 
     def generate(self, messages: Sequence[ChatMessage], options: GenerationOptions) -> Completion:
