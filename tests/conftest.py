@@ -94,6 +94,28 @@ def pg_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     shutil.rmtree(folder, ignore_errors=True)
 
 
+@pytest.fixture
+def pg_db(pg_cluster: str):
+    """A factory of fresh PostgreSQL databases on the session's throwaway cluster (closed after the test)."""
+    import uuid
+
+    import psycopg
+
+    from edgebot.storage import open_database
+
+    opened = []
+
+    def make():
+        name = f"t_{uuid.uuid4().hex[:12]}"
+        with psycopg.connect(pg_cluster, autocommit=True) as admin:
+            admin.execute(f"CREATE DATABASE {name}")
+        opened.append(open_database(pg_cluster.replace("/edgebot?", f"/{name}?")))
+        return opened[-1]
+    yield make
+    for db in opened:
+        db.close()
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def make_db(request: pytest.FixtureRequest, tmp_path: Path):
     """A factory of fresh databases on each backend: the same store tests run on SQLite and PostgreSQL."""
@@ -105,19 +127,7 @@ def make_db(request: pytest.FixtureRequest, tmp_path: Path):
             opened.append(open_database(tmp_path / f"db{len(opened)}.sqlite3"))
             return opened[-1]
     else:
-        import uuid
-
-        import psycopg
-
-        base = request.getfixturevalue("pg_cluster")
-        names: list[str] = []
-
-        def make():
-            names.append(f"t_{uuid.uuid4().hex[:12]}")
-            with psycopg.connect(base, autocommit=True) as admin:
-                admin.execute(f"CREATE DATABASE {names[-1]}")
-            opened.append(open_database(base.replace("/edgebot?", f"/{names[-1]}?")))
-            return opened[-1]
+        make = request.getfixturevalue("pg_db")
     make.backend = request.param  # type: ignore[attr-defined]
     yield make
     for db in opened:

@@ -4,6 +4,8 @@ time, an agent sees a handoff made on the other replica, and the audit chain and
 
 from __future__ import annotations
 
+import json
+import queue
 import subprocess
 import sys
 import threading
@@ -74,15 +76,42 @@ def test_messages_at_once_through_both_replicas_take_turns(replicas: list[Server
     assert [m["role"] for m in history] == ["user", "assistant"] * 4
 
 
-def test_a_handoff_on_one_replica_is_in_the_others_agent_queue(replicas: list[Server]) -> None:
+def test_a_handoff_on_one_replica_reaches_the_agent_and_the_visitors_stream_through_the_other(
+        replicas: list[Server]) -> None:
     a, b = replicas
     sid, auth = a.session()
     reply = say(a, sid, auth, "I want to talk to a human")
     assert reply["decision"] == "handoff" and reply["handoff_id"]
-    queue = httpx.get(f"{b.url}/v1/handoffs?status=open", headers=AGENT).json()
-    assert reply["handoff_id"] in [h["id"] for h in queue]
-    claimed = httpx.post(f"{b.url}/v1/handoffs/{reply['handoff_id']}/claim", json={"agent": "dana"}, headers=AGENT)
+    handoff_id = reply["handoff_id"]
+    queue_b = httpx.get(f"{b.url}/v1/handoffs?status=open", headers=AGENT).json()
+    assert handoff_id in [h["id"] for h in queue_b]
+
+    events: queue.Queue[tuple[str, dict]] = queue.Queue()
+
+    def listen() -> None:  # the visitor's event stream is open on replica a
+        with httpx.stream("GET", f"{a.url}/v1/sessions/{sid}/events", headers=auth, timeout=30) as r:
+            event = None
+            for line in r.iter_lines():
+                if line.startswith("event:"):
+                    event = line.split(":", 1)[1].strip()
+                elif line.startswith("data:") and event:
+                    events.put((event, json.loads(line.split(":", 1)[1])))
+                    if event == "agent_message":
+                        return
+
+    listener = threading.Thread(target=listen, daemon=True)
+    listener.start()
+    assert events.get(timeout=10)[0] == "ready"
+    # the agent works on replica b: the claim and the message reach the stream on a (NOTIFY)
+    claimed = httpx.post(f"{b.url}/v1/handoffs/{handoff_id}/claim", json={"agent": "dana"}, headers=AGENT)
     assert claimed.status_code == 200, claimed.text
+    assert events.get(timeout=10) == ("handoff", {"id": handoff_id, "status": "claimed", "agent": "dana"})
+    sent = httpx.post(f"{b.url}/v1/handoffs/{handoff_id}/messages", json={"text": "Hi, how can I help?"},
+                      headers=AGENT)
+    assert sent.status_code == 201, sent.text
+    event, data = events.get(timeout=10)
+    assert event == "agent_message" and data["text"] == "Hi, how can I help?"
+    listener.join(10)
 
 
 def test_one_audit_chain_and_one_report(replicas: list[Server]) -> None:
@@ -96,8 +125,6 @@ def test_one_audit_chain_and_one_report(replicas: list[Server]) -> None:
     assert verified.returncode == 0, verified.stdout + verified.stderr
     report = cli("report", "--json")
     assert report.returncode == 0, report.stderr
-    import json
-
     assert json.loads(report.stdout)["conversations"] >= 3  # sessions created on both replicas
 
 

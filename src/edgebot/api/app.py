@@ -16,9 +16,9 @@ from edgebot.api.auth import scope_guard
 from edgebot.api.bridge_routes import BRIDGE_ROUTES
 from edgebot.api.dialogue_routes import DIALOGUE_ROUTES
 from edgebot.api.errors import handle_exception
-from edgebot.api.events import SessionEvents
+from edgebot.api.events import NotifiedSessionEvents, SessionEvents
 from edgebot.api.kb_routes import KB_ROUTES
-from edgebot.api.ratelimit import RateLimiter, add_security_headers
+from edgebot.api.ratelimit import RateLimiter, SharedRateLimiter, add_security_headers
 from edgebot.api.routes import ROUTES
 from edgebot.runtime import Runtime
 from edgebot.telemetry.metrics import asgi_middleware
@@ -50,16 +50,28 @@ async def _housekeeping(runtime: Runtime) -> None:
 def create_app(runtime: Runtime) -> Litestar:
     tasks: list[asyncio.Task[None]] = []
 
+    server = runtime.settings.server
+    shared = runtime.db.dialect == "postgresql"  # several replicas may share this database
+    events = NotifiedSessionEvents(str(runtime.db.path)) if shared else SessionEvents()
+
+    def limiter_of(per_minute: int) -> RateLimiter | SharedRateLimiter | None:
+        if not per_minute:
+            return None
+        return SharedRateLimiter(str(runtime.db.path), per_minute) if shared else RateLimiter(per_minute)
+
     async def start() -> None:
         tasks.append(asyncio.create_task(_housekeeping(runtime)))
+        if isinstance(events, NotifiedSessionEvents):
+            events.start(asyncio.get_running_loop())
 
     async def stop() -> None:
         for task in tasks:
             task.cancel()
+        if isinstance(events, NotifiedSessionEvents):
+            events.stop()
 
-    server = runtime.settings.server
-    limiter = RateLimiter(server.rate_limit_per_minute) if server.rate_limit_per_minute else None
-    key_limiter = RateLimiter(server.key_rate_limit_per_minute) if server.key_rate_limit_per_minute else None
+    limiter = limiter_of(server.rate_limit_per_minute)
+    key_limiter = limiter_of(server.key_rate_limit_per_minute)
     cors = CORSConfig(allow_origins=list(server.cors_origins), allow_headers=["Authorization", "Content-Type"],
                       allow_methods=["GET", "POST"]) if server.cors_origins else None
     app = Litestar(
@@ -70,7 +82,7 @@ def create_app(runtime: Runtime) -> Litestar:
         cors_config=cors,
         route_handlers=[*ROUTES, *KB_ROUTES, *DIALOGUE_ROUTES, *BRIDGE_ROUTES, *ADMIN_ROUTES],
         guards=[scope_guard],
-        state=State({"runtime": runtime, "events": SessionEvents(), "limiter": limiter,
+        state=State({"runtime": runtime, "events": events, "limiter": limiter,
                             "key_limiter": key_limiter, "admin_logins": AdminLogins()}),
         exception_handlers={Exception: handle_exception},
         request_max_body_size=runtime.settings.server.max_body_bytes,

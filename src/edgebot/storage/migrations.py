@@ -229,6 +229,11 @@ m013_create_kb_vectors: list[str | Dialects] = [
                    " embedding BLOB NOT NULL)"),
 ]
 
+# Visitor rate limits shared by every replica on PostgreSQL (api/ratelimit.py); one process keeps them in memory.
+m014_create_rate_buckets: list[str | Dialects] = [
+    Dialects(None, "CREATE TABLE rate_buckets (key TEXT PRIMARY KEY, tokens REAL NOT NULL, at REAL NOT NULL)"),
+]
+
 MIGRATIONS: list[tuple[int, str, Sequence[str | Dialects]]] = [
     (1, "m001_create_sessions", m001_create_sessions),
     (2, "m002_create_messages", m002_create_messages),
@@ -243,4 +248,5 @@ MIGRATIONS: list[tuple[int, str, Sequence[str | Dialects]]] = [
     (11, "m011_create_operations", m011_create_operations),
     (12, "m012_create_telemetry_meta", m012_create_telemetry_meta),
     (13, "m013_create_kb_vectors", m013_create_kb_vectors),
+    (14, "m014_create_rate_buckets", m014_create_rate_buckets),
 ]
