@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.server
 import os
+import queue
 import socket
 import subprocess
 import sys
@@ -87,3 +88,27 @@ class Server:
         except subprocess.TimeoutExpired:
             self.proc.kill()
         self.log.close()
+
+
+def listen_events(url: str, headers: dict[str, str], until: str = "agent_message"
+                  ) -> tuple[queue.Queue[tuple[str, dict]], threading.Thread]:
+    """Open a session's event stream (URL: .../v1/sessions/ID/events) on a thread: (event, data) pairs arrive
+    on the queue until an UNTIL event."""
+    import json
+
+    events: queue.Queue[tuple[str, dict]] = queue.Queue()
+
+    def listen() -> None:
+        with httpx.stream("GET", url, headers=headers, timeout=30) as r:
+            event = None
+            for line in r.iter_lines():
+                if line.startswith("event:"):
+                    event = line.split(":", 1)[1].strip()
+                elif line.startswith("data:") and event:
+                    events.put((event, json.loads(line.split(":", 1)[1])))
+                    if event == until:
+                        return
+
+    thread = threading.Thread(target=listen, daemon=True)
+    thread.start()
+    return events, thread

@@ -232,7 +232,7 @@ class Runtime:
         composer = open_composer(settings, encoder, model_bytes(settings, given=llm_provided))
         engine = Engine(llm, scheduler, sessions, max_message_chars=settings.server.max_message_chars,
                         kb=settings.kb, searcher=searcher, dialogue=dialogue, gate=gate, vault=vault,
-                        observer=metrics.observe_turn, drift=drift, composer=composer, turn_lock=turn_locks_for(db))
+                        observer=metrics.observe_turn, drift=drift, composer=composer, turn_lock=turn_locks_for(db, settings.server.turn_wait_s))
         if dialogue is not None:
             dialogue.knowledge = engine  # flows and handoffs not sure of a question let the pages answer it
         attach_variants(engine, settings, db, gate)

@@ -42,6 +42,9 @@ class ServerSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     max_message_chars: Annotated[
         int, _doc("Longest user message accepted, in characters (longer: HTTP 422).", ge=1)
     ] = 4000
+    turn_wait_s: Annotated[float, _doc(
+        "A message waits this long for the reply to its session's previous one (longer: HTTP 409 session_busy).",
+        gt=0)] = 30.0
     log_level: Annotated[
         Literal["debug", "info", "warning", "error"], _doc("Server log level: debug, info, warning or error.")
     ] = "info"

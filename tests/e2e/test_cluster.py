@@ -32,7 +32,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory, models_dir: Path, pg_clust
     workers = [llama_server(model, 1, 2, 2048, tmp_path_factory.mktemp(f"cworker{i}")) for i in range(2)]
     settings = {"paths_database": pg_cluster.replace("/edgebot?", f"/{name}?"), "llm_provider": "openai",
                 "llm_endpoints": ",".join(w.url for w in workers), "llm_max_tokens": "48", "llm_temperature": "0",
-                "dialogue_catalog": "demo"}
+                "dialogue_catalog": "demo", "server_turn_wait_s": "300"}
     replicas = [Server(tmp_path_factory.mktemp(f"creplica{i}"), models_dir, **settings) for i in range(2)]
     yield {"workers": workers, "replicas": replicas}
     for srv in replicas:

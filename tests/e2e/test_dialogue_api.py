@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support import LocalServer, QuietHandler, Server
+from tests.support import LocalServer, QuietHandler, Server, listen_events
 
 AGENT = {"X-API-Key": "agent-key"}
 
@@ -47,6 +47,7 @@ def hooks() -> Iterator[Hooks]:
 def bot(tmp_path_factory: pytest.TempPathFactory, models_dir: Path, hooks: Hooks) -> Iterator[Server]:
     srv = Server(tmp_path_factory.mktemp("dialogue"), models_dir, llm_max_tokens="24", llm_temperature="0",
                  dialogue_catalog="demo", dialogue_agent_key="agent-key", dialogue_webhook_secret="hook-secret",
+                 server_turn_wait_s="300",
                  dialogue_handoff_webhook_url=f"http://127.0.0.1:{hooks.server_address[1]}/hooks/handoff")
     yield srv
     srv.stop()
@@ -93,21 +94,7 @@ def test_handoff_bundle_and_agent_reply_reach_the_open_stream(bot: Server, hooks
     mac = hmac.new(b"hook-secret", f"{ts}.".encode() + body, hashlib.sha256).hexdigest()
     assert headers["X-Edgebot-Signature"] == f"t={ts},v1={mac}"
 
-    events: queue.Queue[tuple[str, dict]] = queue.Queue()
-
-    def listen() -> None:
-        with httpx.stream("GET", f"{bot.url}/v1/sessions/{sid}/events", headers=auth, timeout=30) as r:
-            event = None
-            for line in r.iter_lines():
-                if line.startswith("event:"):
-                    event = line.split(":", 1)[1].strip()
-                elif line.startswith("data:") and event:
-                    events.put((event, json.loads(line.split(":", 1)[1])))
-                    if event == "agent_message":
-                        return
-
-    listener = threading.Thread(target=listen, daemon=True)
-    listener.start()
+    events, listener = listen_events(f"{bot.url}/v1/sessions/{sid}/events", auth)
     assert events.get(timeout=10)[0] == "ready"
     claimed = httpx.post(f"{bot.url}/v1/handoffs/{handoff_id}/claim", json={"agent": "Dana"}, headers=AGENT)
     assert claimed.status_code == 200 and claimed.json()["status"] == "claimed"

@@ -5,7 +5,6 @@ time, an agent sees a handoff made on the other replica, and the audit chain and
 from __future__ import annotations
 
 import json
-import queue
 import subprocess
 import sys
 import threading
@@ -17,7 +16,7 @@ import httpx
 import psycopg
 import pytest
 
-from tests.support import Server
+from tests.support import Server, listen_events
 
 AGENT = {"X-API-Key": "agent-key"}
 
@@ -29,7 +28,7 @@ def replicas(tmp_path_factory: pytest.TempPathFactory, models_dir: Path, pg_clus
         admin.execute(f"CREATE DATABASE {name}")
     url = pg_cluster.replace("/edgebot?", f"/{name}?")
     settings = {"paths_database": url, "llm_max_tokens": "24", "llm_temperature": "0", "dialogue_catalog": "demo",
-                "dialogue_agent_key": "agent-key"}
+                "dialogue_agent_key": "agent-key", "server_turn_wait_s": "300"}  # a slow box must not turn into 409s
     servers = [Server(tmp_path_factory.mktemp(f"replica{i}"), models_dir, **settings) for i in range(2)]
     for srv in servers:
         srv.database = url  # type: ignore[attr-defined]
@@ -86,21 +85,7 @@ def test_a_handoff_on_one_replica_reaches_the_agent_and_the_visitors_stream_thro
     queue_b = httpx.get(f"{b.url}/v1/handoffs?status=open", headers=AGENT).json()
     assert handoff_id in [h["id"] for h in queue_b]
 
-    events: queue.Queue[tuple[str, dict]] = queue.Queue()
-
-    def listen() -> None:  # the visitor's event stream is open on replica a
-        with httpx.stream("GET", f"{a.url}/v1/sessions/{sid}/events", headers=auth, timeout=30) as r:
-            event = None
-            for line in r.iter_lines():
-                if line.startswith("event:"):
-                    event = line.split(":", 1)[1].strip()
-                elif line.startswith("data:") and event:
-                    events.put((event, json.loads(line.split(":", 1)[1])))
-                    if event == "agent_message":
-                        return
-
-    listener = threading.Thread(target=listen, daemon=True)
-    listener.start()
+    events, listener = listen_events(f"{a.url}/v1/sessions/{sid}/events", auth)
     assert events.get(timeout=10)[0] == "ready"
     # the agent works on replica b: the claim and the message reach the stream on a (NOTIFY)
     claimed = httpx.post(f"{b.url}/v1/handoffs/{handoff_id}/claim", json={"agent": "dana"}, headers=AGENT)

@@ -43,10 +43,34 @@ class SqlDatabase:
         return rows
 
     def migrate(self) -> list[str]:
-        raise NotImplementedError
+        """Apply the migrations this database has not seen yet, each in its own write transaction (so processes
+        starting together take turns), in this database's dialect."""
+        with self.write() as conn:
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (number INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+                " applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')))"
+            )
+        applied = []
+        for number, name, statements in MIGRATIONS:
+            with self.write() as conn:
+                if conn.execute("SELECT 1 FROM schema_migrations WHERE number = ?", (number,)).fetchone():
+                    continue
+                for statement in statements:
+                    text = statement.text(self.dialect) if isinstance(statement, Dialects) else statement
+                    if text:
+                        conn.execute(text)
+                conn.execute("INSERT INTO schema_migrations (number, name) VALUES (?, ?)", (number, name))
+            applied.append(name)
+        return applied
 
     def writable(self) -> bool:
-        raise NotImplementedError
+        """True when a write transaction can be taken right now (for /readyz)."""
+        try:
+            with self.write() as conn:
+                conn.execute("UPDATE schema_migrations SET number = number WHERE 1 = 0")
+            return True
+        except Exception:  # noqa: BLE001 - whatever stops a write means not writable now
+            return False
 
     def forget(self) -> None:
         """After deleting personal data: leave no copy of it in the database's files where the backend can."""
@@ -105,36 +129,6 @@ class Database(SqlDatabase):
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         with self._lock:
             return self._conn.execute(sql, params).fetchall()
-
-    def migrate(self) -> list[str]:
-        """Apply the migrations this file has not seen yet, each in its own transaction."""
-        with self.write() as conn:
-            conn.execute(
-                "CREATE TABLE IF NOT EXISTS schema_migrations (number INTEGER PRIMARY KEY, name TEXT NOT NULL,"
-                " applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')))"
-            )
-        done = {row["number"] for row in self.query("SELECT number FROM schema_migrations")}
-        applied = []
-        for number, name, sql in MIGRATIONS:
-            if number in done:
-                continue
-            with self.write() as conn:
-                for statement in sql:
-                    text = statement.sqlite if isinstance(statement, Dialects) else statement
-                    if text:
-                        conn.execute(text)
-                conn.execute("INSERT INTO schema_migrations (number, name) VALUES (?, ?)", (number, name))
-            applied.append(name)
-        return applied
-
-    def writable(self) -> bool:
-        """True when a write transaction can be taken right now (for /readyz)."""
-        try:
-            with self.write() as conn:
-                conn.execute("UPDATE schema_migrations SET number = number WHERE 0")
-            return True
-        except sqlite.Error:
-            return False
 
     def forget(self) -> None:
         """After deleting personal data: copy the WAL into the database file and truncate the WAL to zero

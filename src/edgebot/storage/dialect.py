@@ -35,6 +35,10 @@ class Dialects:
     sqlite: str | None
     postgres: str | None
 
+    def text(self, dialect: str) -> str | None:
+        """The statement for DIALECT ("sqlite" or "postgresql")."""
+        return self.postgres if dialect == "postgresql" else self.sqlite
+
 
 def to_postgres(sql: str) -> str:
     """SQL in the stores' dialect -> PostgreSQL with psycopg's %s placeholders (a literal % doubled)."""

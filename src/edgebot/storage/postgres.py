@@ -122,33 +122,6 @@ class PostgresDatabase(SqlDatabase):
         with self._lock:
             return _Connection(self._conn).execute(sql, params).fetchall()
 
-    def migrate(self) -> list[str]:
-        """Apply the migrations this database has not seen yet, each in its own transaction (replicas starting
-        together wait for each other on the write lock)."""
-        with self.write() as conn:
-            conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations (number INTEGER PRIMARY KEY, name TEXT NOT NULL,"
-                         " applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')))")
-        applied = []
-        for number, name, statements in MIGRATIONS:
-            with self.write() as conn:
-                if conn.execute("SELECT 1 FROM schema_migrations WHERE number = ?", (number,)).fetchone():
-                    continue
-                for statement in statements:
-                    text = statement.postgres if isinstance(statement, Dialects) else statement
-                    if text:
-                        conn.execute(text)
-                conn.execute("INSERT INTO schema_migrations (number, name) VALUES (?, ?)", (number, name))
-            applied.append(name)
-        return applied
-
-    def writable(self) -> bool:
-        try:
-            with self.write() as conn:
-                conn.execute("UPDATE schema_migrations SET number = number WHERE false")
-            return True
-        except Exception:  # noqa: BLE001 - any failure means not writable now
-            return False
-
     def forget(self) -> None:
         """After deleting personal data: VACUUM the tables that hold it, so their dead row versions are reclaimed
         (PostgreSQL then reuses that space; unlike SQLite's secure_delete it does not zero it at once)."""

@@ -148,6 +148,6 @@ def lock_key(session_id: str) -> int:
     return int.from_bytes(hashlib.sha256(session_id.encode()).digest()[:8], "big", signed=True)
 
 
-def turn_locks_for(db: SqlDatabase) -> TurnLock:
+def turn_locks_for(db: SqlDatabase, wait_s: float = 30.0) -> TurnLock:
     """One process on SQLite: the in-process lock; PostgreSQL: the lock that spans replicas."""
-    return PostgresTurnLocks(str(db.path)) if db.dialect == "postgresql" else TurnLocks()
+    return PostgresTurnLocks(str(db.path), wait_s=wait_s) if db.dialect == "postgresql" else TurnLocks(wait_s=wait_s)
