@@ -94,22 +94,28 @@ def pg_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     shutil.rmtree(folder, ignore_errors=True)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _servers_on_postgresql(request: pytest.FixtureRequest) -> Iterator[None]:
+    """EDGEBOT_TEST_DATABASE=postgresql: every `edgebot serve` the tests start (tests/support.Server) gets a fresh
+    PostgreSQL database instead of its SQLite file, so the HTTP tests run on the second backend too."""
+    if os.environ.get("EDGEBOT_TEST_DATABASE") != "postgresql":
+        yield
+        return
+    os.environ["EDGEBOT_TEST_PG_URL"] = request.getfixturevalue("pg_cluster")
+    yield
+    os.environ.pop("EDGEBOT_TEST_PG_URL", None)
+
+
 @pytest.fixture
 def pg_db(pg_cluster: str):
     """A factory of fresh PostgreSQL databases on the session's throwaway cluster (closed after the test)."""
-    import uuid
-
-    import psycopg
-
     from edgebot.storage import open_database
+    from tests.support import fresh_pg_database
 
     opened = []
 
     def make():
-        name = f"t_{uuid.uuid4().hex[:12]}"
-        with psycopg.connect(pg_cluster, autocommit=True) as admin:
-            admin.execute(f"CREATE DATABASE {name}")
-        opened.append(open_database(pg_cluster.replace("/edgebot?", f"/{name}?")))
+        opened.append(open_database(fresh_pg_database(pg_cluster)))
         return opened[-1]
     yield make
     for db in opened:

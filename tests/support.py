@@ -59,6 +59,8 @@ class Server:
         env = {k: v for k, v in os.environ.items() if not k.startswith("EDGEBOT_")}
         env |= {"EDGEBOT_PATHS_DATA_DIR": str(data_dir), "EDGEBOT_PATHS_MODELS_DIR": str(models_dir)}
         settings = {"server_rate_limit_per_minute": "0", "server_key_rate_limit_per_minute": "0"} | settings
+        if os.environ.get("EDGEBOT_TEST_PG_URL") and "paths_database" not in settings:
+            settings["paths_database"] = fresh_pg_database(os.environ["EDGEBOT_TEST_PG_URL"])
         env |= {f"EDGEBOT_{k.upper()}": v for k, v in settings.items()}
         self.log = (data_dir / "server.log").open("wb")
         self.proc = subprocess.Popen(
@@ -112,3 +114,15 @@ def listen_events(url: str, headers: dict[str, str], until: str = "agent_message
     thread = threading.Thread(target=listen, daemon=True)
     thread.start()
     return events, thread
+
+
+def fresh_pg_database(cluster_url: str) -> str:
+    """A new, empty database on the throwaway cluster at CLUSTER_URL; its URL."""
+    import uuid
+
+    import psycopg
+
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(cluster_url, autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name}")
+    return cluster_url.replace("/edgebot?", f"/{name}?")

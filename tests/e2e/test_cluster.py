@@ -7,30 +7,25 @@ fails with clean JSON."""
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import psycopg
 import pytest
 
 from edgebot.bench.servers import llama_server
 from edgebot.modelstore import ModelStore
 from tests.conftest import LLM
 from tests.e2e.test_pool import _tools_or_skip
-from tests.support import Server
+from tests.support import Server, fresh_pg_database
 
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory, models_dir: Path, pg_cluster: str) -> Iterator[dict]:
     _tools_or_skip()
-    name = f"cluster_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(pg_cluster, autocommit=True) as admin:
-        admin.execute(f"CREATE DATABASE {name}")
     model = ModelStore(models_dir).path_for(LLM)
     workers = [llama_server(model, 1, 2, 2048, tmp_path_factory.mktemp(f"cworker{i}")) for i in range(2)]
-    settings = {"paths_database": pg_cluster.replace("/edgebot?", f"/{name}?"), "llm_provider": "openai",
+    settings = {"paths_database": fresh_pg_database(pg_cluster), "llm_provider": "openai",
                 "llm_endpoints": ",".join(w.url for w in workers), "llm_max_tokens": "48", "llm_temperature": "0",
                 "dialogue_catalog": "demo", "server_turn_wait_s": "300"}
     replicas = [Server(tmp_path_factory.mktemp(f"creplica{i}"), models_dir, **settings) for i in range(2)]

@@ -8,25 +8,20 @@ import json
 import subprocess
 import sys
 import threading
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import psycopg
 import pytest
 
-from tests.support import Server, listen_events
+from tests.support import Server, fresh_pg_database, listen_events
 
 AGENT = {"X-API-Key": "agent-key"}
 
 
 @pytest.fixture(scope="module")
 def replicas(tmp_path_factory: pytest.TempPathFactory, models_dir: Path, pg_cluster: str) -> Iterator[list[Server]]:
-    name = f"e2e_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(pg_cluster, autocommit=True) as admin:
-        admin.execute(f"CREATE DATABASE {name}")
-    url = pg_cluster.replace("/edgebot?", f"/{name}?")
+    url = fresh_pg_database(pg_cluster)
     settings = {"paths_database": url, "llm_max_tokens": "24", "llm_temperature": "0", "dialogue_catalog": "demo",
                 "dialogue_agent_key": "agent-key", "server_turn_wait_s": "300"}  # a slow box must not turn into 409s
     servers = [Server(tmp_path_factory.mktemp(f"replica{i}"), models_dir, **settings) for i in range(2)]
