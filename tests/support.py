@@ -59,8 +59,9 @@ class Server:
         env = {k: v for k, v in os.environ.items() if not k.startswith("EDGEBOT_")}
         env |= {"EDGEBOT_PATHS_DATA_DIR": str(data_dir), "EDGEBOT_PATHS_MODELS_DIR": str(models_dir)}
         settings = {"server_rate_limit_per_minute": "0", "server_key_rate_limit_per_minute": "0"} | settings
-        if os.environ.get("EDGEBOT_TEST_PG_URL") and "paths_database" not in settings:
-            settings["paths_database"] = fresh_pg_database(os.environ["EDGEBOT_TEST_PG_URL"])
+        if "paths_database" not in settings:
+            settings |= {k.removeprefix("EDGEBOT_").lower(): v for k, v in database_env(data_dir).items()}
+        self.database = settings.get("paths_database") or str(data_dir / "edgebot.sqlite3")
         env |= {f"EDGEBOT_{k.upper()}": v for k, v in settings.items()}
         self.log = (data_dir / "server.log").open("wb")
         self.proc = subprocess.Popen(
@@ -114,6 +115,22 @@ def listen_events(url: str, headers: dict[str, str], until: str = "agent_message
     thread = threading.Thread(target=listen, daemon=True)
     thread.start()
     return events, thread
+
+
+_DATABASES: dict[str, str] = {}
+
+
+def database_env(data_dir: Path) -> dict[str, str]:
+    """With EDGEBOT_TEST_DATABASE=postgresql (tests/conftest.py), the EDGEBOT_PATHS_DATABASE that puts DATA_DIR's
+    database on PostgreSQL: one fresh database per data dir, shared by the CLI and the server the test starts
+    there. Otherwise nothing (the SQLite file in the data dir)."""
+    cluster = os.environ.get("EDGEBOT_TEST_PG_URL")
+    if not cluster:
+        return {}
+    key = str(Path(data_dir).resolve())
+    if key not in _DATABASES:
+        _DATABASES[key] = fresh_pg_database(cluster)
+    return {"EDGEBOT_PATHS_DATABASE": _DATABASES[key]}
 
 
 def fresh_pg_database(cluster_url: str) -> str:

@@ -114,9 +114,9 @@ def test_handoff_bundle_and_agent_reply_reach_the_open_stream(bot: Server, hooks
     closed = httpx.post(f"{bot.url}/v1/handoffs/{handoff_id}/close", headers=AGENT).json()
     assert closed["status"] == "closed"
     from edgebot.audit import AuditLog
-    from edgebot.storage import Database
+    from edgebot.storage import open_database
 
-    audit = AuditLog(Database(bot.data_dir / "edgebot.sqlite3"))
+    audit = AuditLog(open_database(bot.database))
     mine = [r for r in audit.records() if r.subject == sid]
     assert [r.action for r in mine] == ["handoff.created", "handoff.claimed", "handoff.message", "handoff.closed"]
     assert mine[1].actor == "agent:Dana" and audit.verify().ok

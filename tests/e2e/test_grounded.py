@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support import Server
+from tests.support import Server, database_env
 
 KEY = "test-kb-key"
 
@@ -24,7 +24,7 @@ KEY = "test-kb-key"
 def kb_server(tmp_path_factory: pytest.TempPathFactory, models_dir: Path) -> Iterator[Server]:
     data = tmp_path_factory.mktemp("kb-server")
     env = {k: v for k, v in os.environ.items() if not k.startswith("EDGEBOT_")}
-    env |= {"EDGEBOT_PATHS_DATA_DIR": str(data), "EDGEBOT_PATHS_MODELS_DIR": str(models_dir)}
+    env |= {"EDGEBOT_PATHS_DATA_DIR": str(data), "EDGEBOT_PATHS_MODELS_DIR": str(models_dir)} | database_env(data)
     subprocess.run([sys.executable, "-m", "edgebot", "kb", "ingest", "--demo"], env=env, check=True,
                    capture_output=True)
     srv = Server(data, models_dir, llm_max_tokens="48", llm_temperature="0", kb_api_key=KEY,

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 from pathlib import Path
 
 import httpx
 import pytest
 
+from edgebot.storage import open_database
 from tests.support import Server
 
 SSE = {"Accept": "text/event-stream"}
@@ -54,9 +54,10 @@ def test_stream_a_reply_and_find_it_persisted(server: Server) -> None:
     state = httpx.get(f"{server.url}/v1/sessions/{sid}", headers=auth).json()
     assert [(m["role"], m["content"]) for m in state["messages"]] == [
         ("user", "How do I reset my password?"), ("assistant", text)]
-    with sqlite3.connect(server.data_dir / "edgebot.sqlite3") as conn:  # the real file on disk
-        rows = conn.execute("SELECT role, content FROM messages WHERE session_id = ? ORDER BY id", (sid,)).fetchall()
-    assert rows == [("user", "How do I reset my password?"), ("assistant", text)]
+    db = open_database(server.database)  # the real database (the file on disk, or PostgreSQL)
+    rows = db.query("SELECT role, content FROM messages WHERE session_id = ? ORDER BY id", (sid,))
+    db.close()
+    assert [tuple(r) for r in rows] == [("user", "How do I reset my password?"), ("assistant", text)]
 
 
 def test_json_reply_and_history(server: Server) -> None:

@@ -13,8 +13,8 @@ import httpx
 import pytest
 
 from edgebot.cli import main
-from edgebot.storage import Database
-from tests.support import Server
+from edgebot.storage import open_database
+from tests.support import Server, database_env
 
 pytestmark = pytest.mark.model
 
@@ -23,6 +23,7 @@ def _cli(data_dir: Path, models_dir: Path, *args: str) -> int:
     old = dict(os.environ)
     os.environ["EDGEBOT_PATHS_DATA_DIR"] = str(data_dir)
     os.environ["EDGEBOT_PATHS_MODELS_DIR"] = str(models_dir)
+    os.environ.update(database_env(data_dir))
     try:
         return main(list(args))
     finally:
@@ -49,7 +50,7 @@ def test_live_shadow_report_and_promote(tmp_path: Path, models_dir: Path, capsys
     try:
         sid, reply = _say(srv, "Tell me about yourself.")
         assert reply["variant"] == "terse"
-        db = Database(data / "edgebot.sqlite3")
+        db = open_database(srv.database)
         assert db.query("SELECT variant FROM sessions WHERE id = ?", (sid,))[0][0] == "terse"
         deadline = time.monotonic() + 60
         rows: list = []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
 from litestar import Litestar
 from litestar.config.cors import CORSConfig
@@ -23,6 +24,7 @@ from edgebot.api.routes import ROUTES
 from edgebot.runtime import Runtime
 from edgebot.telemetry.metrics import asgi_middleware
 
+log = logging.getLogger("edgebot.api")
 ABANDON_CHECK_S = 60.0
 ABANDON_WINDOW_DAYS = 7.0  # sessions quiet for longer were marked while the server ran (bounds each check)
 
@@ -30,21 +32,27 @@ ABANDON_WINDOW_DAYS = 7.0  # sessions quiet for longer were marked while the ser
 async def _housekeeping(runtime: Runtime) -> None:
     """Every minute (or half of dialogue.idle_minutes, if shorter): sessions idle past dialogue.idle_minutes without an outcome become abandoned, and
     conversations past privacy.retention_days are deleted (audited)."""
-    store = runtime.dialogue_store
     while True:
-        if runtime.engine.dialogue is not None:
-            idle = await asyncio.to_thread(runtime.sessions.idle_since, runtime.settings.dialogue.idle_minutes / 1440,
-                                           active_within_days=ABANDON_WINDOW_DAYS)
-            abandoned = await asyncio.to_thread(store.mark_abandoned, idle)
-            if abandoned:
-                runtime.metrics.outcomes.labels("abandoned").inc(abandoned)
-        days = runtime.settings.privacy.retention_days
-        if days > 0:
-            old = await asyncio.to_thread(runtime.sessions.idle_since, days)
-            if old:
-                await asyncio.to_thread(runtime.sessions.erase, old)
-                runtime.audit.append("serve", "privacy.purge", "", {"days": days, "sessions": len(old)})
+        try:
+            await asyncio.to_thread(_housekeep_once, runtime)
+        except Exception as exc:  # noqa: BLE001 - one failed round is logged; the next one runs anyway
+            log.warning("housekeeping failed (sessions not marked or purged this round): %s", exc)
         await asyncio.sleep(min(ABANDON_CHECK_S, runtime.settings.dialogue.idle_minutes * 30))
+
+
+def _housekeep_once(runtime: Runtime) -> None:
+    if runtime.engine.dialogue is not None:
+        idle = runtime.sessions.idle_since(runtime.settings.dialogue.idle_minutes / 1440,
+                                           active_within_days=ABANDON_WINDOW_DAYS)
+        abandoned = runtime.dialogue_store.mark_abandoned(idle)
+        if abandoned:
+            runtime.metrics.outcomes.labels("abandoned").inc(abandoned)
+    days = runtime.settings.privacy.retention_days
+    if days > 0:
+        old = runtime.sessions.idle_since(days)
+        if old:
+            runtime.sessions.erase(old)
+            runtime.audit.append("serve", "privacy.purge", "", {"days": days, "sessions": len(old)})
 
 
 def create_app(runtime: Runtime) -> Litestar:

@@ -41,6 +41,11 @@ class StoredSession(msgspec.Struct, frozen=True, kw_only=True):
     updated_at: str
 
 
+def _seconds_ago(days: float) -> str:
+    """A date modifier both SQLite and PostgreSQL read, in plain decimals (never 6.9e-05)."""
+    return f"-{float(days) * 86400:.3f} seconds"
+
+
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
@@ -66,10 +71,10 @@ class SessionStore:
     def idle_since(self, days: float, *, active_within_days: float | None = None) -> list[str]:
         """Sessions whose last activity is older than DAYS (and, with ACTIVE_WITHIN_DAYS, newer than that)."""
         sql = "SELECT id FROM sessions WHERE updated_at < strftime('%Y-%m-%dT%H:%M:%fZ','now', ?)"
-        params = [f"-{float(days)} days"]
+        params = [_seconds_ago(days)]
         if active_within_days is not None:
             sql += " AND updated_at >= strftime('%Y-%m-%dT%H:%M:%fZ','now', ?)"
-            params.append(f"-{float(active_within_days)} days")
+            params.append(_seconds_ago(active_within_days))
         return [str(r[0]) for r in self.db.query(sql, params)]
 
     # -- read models for reports (telemetry, admin): plain rows by session id ---------------------------------
