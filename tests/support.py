@@ -143,3 +143,10 @@ def fresh_pg_database(cluster_url: str) -> str:
     with psycopg.connect(cluster_url, autocommit=True) as admin:
         admin.execute(f"CREATE DATABASE {name}")
     return cluster_url.replace("/edgebot?", f"/{name}?")
+
+
+def say(srv: Server, sid: str, auth: dict[str, str], text: str) -> dict:
+    """POST TEXT to the session on SRV; the JSON reply (asserting 200)."""
+    r = httpx.post(f"{srv.url}/v1/sessions/{sid}/messages", json={"text": text}, headers=auth, timeout=120)
+    assert r.status_code == 200, r.text
+    return r.json()

@@ -17,7 +17,7 @@ from edgebot.bench.servers import llama_server
 from edgebot.modelstore import ModelStore
 from tests.conftest import LLM
 from tests.e2e.test_pool import _tools_or_skip
-from tests.support import Server, fresh_pg_database
+from tests.support import Server, fresh_pg_database, say
 
 
 @pytest.fixture(scope="module")
@@ -38,12 +38,6 @@ def cluster(tmp_path_factory: pytest.TempPathFactory, models_dir: Path, pg_clust
             w.stop()
 
 
-def _post(srv: Server, sid: str, auth: dict[str, str], text: str) -> dict:
-    r = httpx.post(f"{srv.url}/v1/sessions/{sid}/messages", json={"text": text}, headers=auth, timeout=120)
-    assert r.status_code == 200, r.text
-    return r.json()
-
-
 def test_one_conversation_across_replicas_workers_and_failures(cluster: dict) -> None:
     a, b = cluster["replicas"]
     workers = cluster["workers"]
@@ -51,7 +45,7 @@ def test_one_conversation_across_replicas_workers_and_failures(cluster: dict) ->
     acknowledged: list[str] = []
 
     def said(srv: Server, text: str) -> dict:
-        reply = _post(srv, sid, auth, text)
+        reply = say(srv, sid, auth, text)
         acknowledged.append(text)
         return reply
 
@@ -99,7 +93,7 @@ def test_one_conversation_across_replicas_workers_and_failures(cluster: dict) ->
         if w.proc.poll() is None:
             w.proc.kill()
             w.proc.wait(10)
-    assert _post(b, sid, auth, "hello")["decision"] == "smalltalk"
+    assert say(b, sid, auth, "hello")["decision"] == "smalltalk"
     r = httpx.post(f"{b.url}/v1/sessions/{sid}/messages", json={"text": "what is your return policy"},
                    headers=auth, timeout=60)
     assert r.status_code == 503 and json.loads(r.text)["code"] == "no_model_worker"

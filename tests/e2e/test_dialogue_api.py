@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support import LocalServer, QuietHandler, Server, listen_events
+from tests.support import LocalServer, QuietHandler, Server, listen_events, say
 
 AGENT = {"X-API-Key": "agent-key"}
 
@@ -51,12 +51,6 @@ def bot(tmp_path_factory: pytest.TempPathFactory, models_dir: Path, hooks: Hooks
                  dialogue_handoff_webhook_url=f"http://127.0.0.1:{hooks.server_address[1]}/hooks/handoff")
     yield srv
     srv.stop()
-
-
-def say(bot: Server, sid: str, auth: dict[str, str], text: str) -> dict:
-    r = httpx.post(f"{bot.url}/v1/sessions/{sid}/messages", json={"text": text}, headers=auth, timeout=60)
-    assert r.status_code == 200, r.text
-    return r.json()
 
 
 def test_flow_and_clarification_in_json_replies(bot: Server) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support import Server, fresh_pg_database, listen_events
+from tests.support import Server, fresh_pg_database, listen_events, say
 
 AGENT = {"X-API-Key": "agent-key"}
 
@@ -30,12 +30,6 @@ def replicas(tmp_path_factory: pytest.TempPathFactory, models_dir: Path, pg_clus
     yield servers
     for srv in servers:
         srv.stop()
-
-
-def say(srv: Server, sid: str, auth: dict[str, str], text: str) -> dict:
-    r = httpx.post(f"{srv.url}/v1/sessions/{sid}/messages", json={"text": text}, headers=auth, timeout=120)
-    assert r.status_code == 200, r.text
-    return r.json()
 
 
 def test_a_session_continues_on_either_replica(replicas: list[Server]) -> None:
