@@ -133,3 +133,17 @@ ensure_apt() {
     die "missing Debian packages: ${missing[*]} (sudo apt-get install ${missing[*]})"
   fi
 }
+
+# isolate_config DIR: edgebot commands this shell runs from here on read none of the user's configuration
+# (tests and tools must not: a quickstart writes dialogue.catalog = "demo" into it): the EDGEBOT_ variables
+# are unset, but EDGEBOT_TEST_ ones and the build's EDGEBOT_LLAMA_ ones, and EDGEBOT_CONFIG names an empty
+# config file in DIR (the same as edgebot.settings.isolated_environ does for the processes Python starts).
+isolate_config() {
+  local dir="$1" var
+  for var in $(compgen -e); do
+    case "$var" in EDGEBOT_TEST_* | EDGEBOT_LLAMA_*) ;; EDGEBOT_*) unset "$var" ;; esac
+  done
+  mkdir -p "$dir"
+  [ -f "$dir/config.toml" ] || printf '# Written by scripts/: the user config is not read here.\n' >"$dir/config.toml"
+  export EDGEBOT_CONFIG="$dir/config.toml"
+}

@@ -6,7 +6,7 @@ The real models come from EDGEBOT_TEST_MODELS_DIR (scripts/test pulls them into 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -19,14 +19,44 @@ MODELS_DIR = Path(os.environ.get("EDGEBOT_TEST_MODELS_DIR", ROOT / ".cache" / "m
 LLM = "smollm2-135m-instruct-q4_1"
 
 
-@pytest.fixture(autouse=True)
-def _isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    home = tmp_path_factory.mktemp("home")
+def _isolate(home: Path, setenv: Callable[[str, str], None], delenv: Callable[[str], None]) -> None:
+    """Point the user's config and data dirs into HOME (XDG_*, and EDGEBOT_CONFIG at an empty file there, for
+    platforms whose dirs ignore XDG) and drop the EDGEBOT_ variables other than EDGEBOT_TEST_ ones."""
     for name in list(os.environ):
         if name.startswith("EDGEBOT_") and not name.startswith("EDGEBOT_TEST_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
-    monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
+            delenv(name)
+    for xdg in ("CONFIG", "DATA", "CACHE", "STATE"):
+        setenv(f"XDG_{xdg}_HOME", str(home / xdg.lower()))
+    config = home / "config" / "edgebot" / "config.toml"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.touch()
+    setenv("EDGEBOT_CONFIG", str(config))
+
+
+_SESSION_HOME: list[Path] = []
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Before any fixture of any scope: the whole run, and every process it starts, reads none of the user's
+    config, data or EDGEBOT_ variables (a module-scoped server would otherwise start before the function-scoped
+    fixture below)."""
+    import tempfile
+
+    _SESSION_HOME.append(Path(tempfile.mkdtemp(prefix="edgebot-tests-home-")))
+    _isolate(_SESSION_HOME[-1], os.environ.__setitem__, os.environ.pop)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    import shutil
+
+    for home in _SESSION_HOME:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test: user dirs of its own (what it writes there is gone after it)."""
+    _isolate(tmp_path_factory.mktemp("home"), monkeypatch.setenv, monkeypatch.delenv)
 
 
 @pytest.fixture(scope="session")

@@ -15,6 +15,8 @@ from typing import Self
 
 import httpx
 
+from edgebot.settings import isolated_environ
+
 
 class LocalServer(http.server.ThreadingHTTPServer):
     """A loopback HTTP server on a free port for tests; `with` runs it on a daemon thread."""
@@ -56,13 +58,13 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
         self.data_dir = data_dir
         data_dir.mkdir(parents=True, exist_ok=True)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("EDGEBOT_")}
-        env |= {"EDGEBOT_PATHS_DATA_DIR": str(data_dir), "EDGEBOT_PATHS_MODELS_DIR": str(models_dir)}
-        settings = {"server_rate_limit_per_minute": "0", "server_key_rate_limit_per_minute": "0"} | settings
+        settings = {"paths_models_dir": str(models_dir), "server_rate_limit_per_minute": "0",
+                    "server_key_rate_limit_per_minute": "0"} | settings
         if "paths_database" not in settings:
             settings |= {k.removeprefix("EDGEBOT_").lower(): v for k, v in database_env(data_dir).items()}
         self.database = settings.get("paths_database") or str(data_dir / "edgebot.sqlite3")
-        env |= {f"EDGEBOT_{k.upper()}": v for k, v in settings.items()}
+        # Its own config file and data dir: nothing of the user's config or EDGEBOT_ variables reaches it.
+        env = isolated_environ(data_dir, settings)
         self.log = (data_dir / "server.log").open("wb")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "edgebot", "serve", "--port", str(self.port)],
@@ -131,6 +133,15 @@ def database_env(data_dir: Path) -> dict[str, str]:
     if key not in _DATABASES:
         _DATABASES[key] = fresh_pg_database(cluster)
     return {"EDGEBOT_PATHS_DATABASE": _DATABASES[key]}
+
+
+def cli_env(data_dir: Path, models_dir: Path | None = None, **settings: str) -> dict[str, str]:
+    """The environment of an `edgebot` command on DATA_DIR (and its PostgreSQL database under
+    EDGEBOT_TEST_DATABASE=postgresql, the one a Server there uses), with SETTINGS (section_key: value): its own
+    config file, none of the user's config or EDGEBOT_ variables."""
+    extra = {"paths_models_dir": str(models_dir)} if models_dir else {}
+    extra |= {k.removeprefix("EDGEBOT_").lower(): v for k, v in database_env(data_dir).items()}
+    return isolated_environ(data_dir, extra | settings)
 
 
 def fresh_pg_database(cluster_url: str) -> str:

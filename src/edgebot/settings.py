@@ -268,6 +268,26 @@ def default_config_path() -> Path:
     return Path(platformdirs.user_config_dir(APP_NAME)) / "config.toml"
 
 
+def isolated_environ(data_dir: Path, settings: typing.Mapping[str, str] | None = None,
+                     base: typing.Mapping[str, str] | None = None, *, keep: tuple[str, ...] = ()) -> dict[str, str]:
+    """The environment of an edgebot process that reads none of the user's configuration, whatever BASE (default
+    ``os.environ``) holds: BASE without its EDGEBOT_ variables (those starting with a prefix in KEEP stay), a
+    config file of its own in DATA_DIR (empty but for a comment; `EDGEBOT_CONFIG`), DATA_DIR as paths.data_dir
+    (the models under it unless SETTINGS say where), then SETTINGS (``section_key: value``) as EDGEBOT_
+    variables. For the processes that tests, `edgebot bench` and the scripts start."""
+    base = os.environ if base is None else base
+    data_dir = Path(data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    config = data_dir / "config.toml"
+    if not config.is_file():
+        config.write_text("# The config of a process started with its own settings (EDGEBOT_ variables in its\n"
+                          "# environment); the user's config file is not read.\n", encoding="utf-8")
+    env = {k: v for k, v in base.items() if not k.startswith(ENV_PREFIX) or (keep and k.startswith(keep))}
+    env |= {CONFIG_ENV: str(config), f"{ENV_PREFIX}PATHS_DATA_DIR": str(data_dir)}
+    env |= {f"{ENV_PREFIX}{k.upper()}": v for k, v in (settings or {}).items()}
+    return env
+
+
 def fields() -> list[FieldInfo]:
     """Every setting, in declaration order, with its type, description and default."""
     out: list[FieldInfo] = []

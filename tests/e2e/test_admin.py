@@ -19,7 +19,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from edgebot.dialogue.stories import load_stories
-from tests.support import Server, database_env
+from tests.support import Server, cli_env
 
 pytestmark = pytest.mark.model
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,9 +34,7 @@ def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
 @pytest.fixture(scope="module")
 def ops(tmp_path_factory: pytest.TempPathFactory, models_dir: Path) -> Iterator[dict]:
     data = tmp_path_factory.mktemp("ops")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("EDGEBOT_")}
-    env |= {"EDGEBOT_PATHS_DATA_DIR": str(data), "EDGEBOT_PATHS_MODELS_DIR": str(models_dir),
-            "EDGEBOT_DIALOGUE_CATALOG": "demo"} | database_env(data)
+    env = cli_env(data, models_dir, dialogue_catalog="demo")
     assert _cli(env, "kb", "ingest", "--demo").returncode == 0
     created = _cli(env, "keys", "create", "ops", "--scope", "admin")
     assert created.returncode == 0, created.stderr

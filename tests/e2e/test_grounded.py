@@ -4,7 +4,6 @@ knowledge-base API behind its key. The server's knowledge base holds the demo sh
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import threading
@@ -15,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support import Server, database_env
+from tests.support import Server, cli_env
 
 KEY = "test-kb-key"
 
@@ -23,10 +22,8 @@ KEY = "test-kb-key"
 @pytest.fixture(scope="module")
 def kb_server(tmp_path_factory: pytest.TempPathFactory, models_dir: Path) -> Iterator[Server]:
     data = tmp_path_factory.mktemp("kb-server")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("EDGEBOT_")}
-    env |= {"EDGEBOT_PATHS_DATA_DIR": str(data), "EDGEBOT_PATHS_MODELS_DIR": str(models_dir)} | database_env(data)
-    subprocess.run([sys.executable, "-m", "edgebot", "kb", "ingest", "--demo"], env=env, check=True,
-                   capture_output=True)
+    subprocess.run([sys.executable, "-m", "edgebot", "kb", "ingest", "--demo"], env=cli_env(data, models_dir),
+                   check=True, capture_output=True)
     srv = Server(data, models_dir, llm_max_tokens="48", llm_temperature="0", kb_api_key=KEY,
                  server_max_body_bytes=str(2**20))
     yield srv

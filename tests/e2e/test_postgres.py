@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support import Server, fresh_pg_database, listen_events, say
+from tests.support import Server, cli_env, fresh_pg_database, listen_events, say
 
 AGENT = {"X-API-Key": "agent-key"}
 
@@ -105,5 +105,4 @@ def test_one_audit_chain_and_one_report(replicas: list[Server]) -> None:
 def _cli_env(srv: Server) -> dict[str, str]:
     import os
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith("EDGEBOT_")}
-    return env | {"EDGEBOT_PATHS_DATA_DIR": str(srv.data_dir), "EDGEBOT_PATHS_DATABASE": srv.database}  # type: ignore[attr-defined]
+    return cli_env(srv.data_dir, paths_database=srv.database)  # type: ignore[attr-defined]

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 
 from edgebot.errors import UsageError
+from edgebot.settings import isolated_environ
 
 TOOLS = Path(__file__).resolve().parents[3] / ".cache" / "llama-tools" / "bin"
 
@@ -74,13 +75,12 @@ class Process:
 def edgebot_env(settings: dict[str, str], work: Path, name: str, extra_env: dict[str, str] | None = None
                 ) -> dict[str, str]:
     """The environment of an edgebot command with SETTINGS (section_key: value) and NAME's data folder under
-    WORK, rate limits off; none of this process's EDGEBOT_ variables, EXTRA_ENV added (e.g. PYTHONPATH, to run
-    another version of the code)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("EDGEBOT_")} | (extra_env or {})
-    env |= {f"EDGEBOT_{k.upper()}": v for k, v in settings.items()}
-    env |= {"EDGEBOT_PATHS_DATA_DIR": str(work / name), "EDGEBOT_SERVER_RATE_LIMIT_PER_MINUTE": "0",
-            "EDGEBOT_SERVER_KEY_RATE_LIMIT_PER_MINUTE": "0"}
-    return env
+    WORK, rate limits off: a config file of its own (none of the user's config file nor of this process's
+    EDGEBOT_ variables, settings.isolated_environ), EXTRA_ENV added (e.g. PYTHONPATH, to run another version of
+    the code)."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith("EDGEBOT_")} | (extra_env or {})
+    limits = {"server_rate_limit_per_minute": "0", "server_key_rate_limit_per_minute": "0"}
+    return isolated_environ(work / name, settings | limits, base, keep=("EDGEBOT_",))
 
 
 def edgebot_server(settings: dict[str, str], work: Path, name: str, extra_env: dict[str, str] | None = None
