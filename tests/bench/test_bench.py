@@ -114,3 +114,27 @@ def test_gpu_layers_reach_llama_cpp_explicitly(tmp_path: Path, monkeypatch) -> N
 def test_bench_refuses_a_bad_gpu_layer_count(capsys) -> None:
     assert main(["bench", "--gpu-layers", "-2"]) == 2
     assert "--gpu-layers -2: give 0 (CPU), a number of layers, or -1 (all)" in capsys.readouterr().err
+
+
+@pytest.mark.model
+def test_a_sweep_says_why_requests_failed_or_generated_nothing(models_dir: Path, tmp_path: Path) -> None:
+    """A server whose catalog answers the bench's prompts without the model, and whose rate limit refuses the
+    third conversation: the sweep names both reasons, and the table prints them."""
+    from edgebot.bench import load
+    from tests.support import Server
+
+    srv = Server(tmp_path / "srv", models_dir, dialogue_catalog="demo", kb_enabled="false",
+                 server_rate_limit_per_minute="4")
+    try:
+        sweep = load.sweep(load.edgebot_request, srv.url, 1, requests_per_visitor=3, max_tokens=8, time_limit_s=120,
+                           prompts=["tell me a joke"])
+    finally:
+        srv.stop()
+    assert sweep["requests"] == 3 and sweep["errors"] == 3 and sweep["tokens"] == 0
+    reasons = sweep["error_reasons"]
+    assert reasons.get("new session: HTTP 429 rate_limited") == 1, reasons
+    assert sum(n for r, n in reasons.items() if r.startswith("the model generated no tokens")) == 2, reasons
+    row = {"model": "m", "threads": 2, "quantization": "Q4_1", "file_mb": 1.0, "load_s": 0.1, "prompt_tokens_per_s": 1,
+           "decode_tokens_per_s": 1, "ttft_ms_cold": 1, "api": {"1": sweep}}
+    printed = table({"rows": [row]})
+    assert "requests that failed or generated nothing" in printed and "1 x new session: HTTP 429" in printed

@@ -93,16 +93,10 @@ def test_one_audit_chain_and_one_report(replicas: list[Server]) -> None:
     the conversations of both."""
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([sys.executable, "-m", "edgebot", *args], capture_output=True, text=True,
-                              env=_cli_env(replicas[0]), timeout=60, check=False)
+                              env=cli_env(replicas[0].data_dir, paths_database=replicas[0].database), timeout=60, check=False)
 
     verified = cli("audit", "verify")
     assert verified.returncode == 0, verified.stdout + verified.stderr
     report = cli("report", "--json")
     assert report.returncode == 0, report.stderr
     assert json.loads(report.stdout)["conversations"] >= 3  # sessions created on both replicas
-
-
-def _cli_env(srv: Server) -> dict[str, str]:
-    import os
-
-    return cli_env(srv.data_dir, paths_database=srv.database)  # type: ignore[attr-defined]

@@ -8,6 +8,7 @@ import itertools
 import json
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -37,7 +38,18 @@ class Result:
     total_s: float
     tokens: int
     decode_s: float  # from the first to the last token
-    error: str | None = None
+    error: str | None = None  # the request failed: why
+    decision: str | None = None  # edgebot's: what the dialogue policy decided (a reply without tokens came from
+    # a flow, a menu or the pages, not the model)
+
+    def why_not_counted(self) -> str:
+        """Why this request adds nothing to tokens/s."""
+        if self.error:
+            return self.error
+        if self.decision:
+            return (f"the model generated no tokens (the turn's decision: {self.decision}: a catalog or the pages "
+                    "answered, not the model)")
+        return "the model generated no tokens"
 
 
 def read_reply_stream(lines: Iterable[str]) -> tuple[float | None, float | None, dict[str, Any] | None]:
@@ -61,18 +73,34 @@ def read_reply_stream(lines: Iterable[str]) -> tuple[float | None, float | None,
 def edgebot_request(client: httpx.Client, base: str, prompt: str, max_tokens: int) -> Result:
     """One new conversation on edgebot's API, streamed; the server's llm.max_tokens caps the reply. Timed
     from sending the message (the session is created first, as a widget does when the page opens)."""
-    created = client.post(f"{base}/v1/sessions", timeout=30).json()
+    started = time.perf_counter()
+    opened = client.post(f"{base}/v1/sessions", timeout=30)
+    if opened.status_code != 201:
+        return Result(None, time.perf_counter() - started, 0, 0.0, "new session: " + http_error(opened))
+    created = opened.json()
     auth = {"Authorization": f"Bearer {created['token']}", "Accept": "text/event-stream"}
     started = time.perf_counter()
     with client.stream("POST", f"{base}/v1/sessions/{created['session_id']}/messages", headers=auth,
                        json={"text": prompt}, timeout=300) as response:
         if response.status_code != 200:
-            return Result(None, time.perf_counter() - started, 0, 0.0, f"HTTP {response.status_code}")
+            return Result(None, time.perf_counter() - started, 0, 0.0, http_error(response))
         first, last, done = read_reply_stream(response.iter_lines())
     end = time.perf_counter()
     tokens = done["usage"]["completion_tokens"] if done else 0
     return Result(None if first is None else first - started, end - started, tokens,
-                  (last - first) if first and last else 0.0)
+                  (last - first) if first and last else 0.0,
+                  None if done else "the reply stream ended without its 'done' event",
+                  (done or {}).get("decision"))
+
+
+def http_error(response: httpx.Response) -> str:
+    """'HTTP STATUS' and the API error's code, for the bench's error reasons."""
+    response.read()
+    try:
+        code = response.json().get("code")
+    except (ValueError, AttributeError):
+        code = None
+    return f"HTTP {response.status_code}" + (f" {code}" if code else "")
 
 
 def llama_server_request(client: httpx.Client, base: str, prompt: str, max_tokens: int) -> Result:
@@ -83,7 +111,7 @@ def llama_server_request(client: httpx.Client, base: str, prompt: str, max_token
     tokens = 0
     with client.stream("POST", f"{base}/v1/chat/completions", json=body, timeout=300) as response:
         if response.status_code != 200:
-            return Result(None, time.perf_counter() - started, 0, 0.0, f"HTTP {response.status_code}")
+            return Result(None, time.perf_counter() - started, 0, 0.0, http_error(response))
         for line in response.iter_lines():
             if not line.startswith("data:") or line.strip() == "data: [DONE]":
                 continue
@@ -138,6 +166,7 @@ def sweep(request: Request, base: str, visitors: int, *, requests_per_visitor: i
         t.join(time_limit_s + 300)
     wall = time.perf_counter() - started
     ok = [r for r in results if r.error is None and r.tokens]
+    reasons = Counter(r.why_not_counted() for r in results if r not in ok)
     ttfts = [r.ttft_s for r in ok if r.ttft_s is not None]
     per_seq = [(r.tokens - 1) / r.decode_s for r in ok if r.decode_s > 0 and r.tokens > 1]
     return {
@@ -148,6 +177,7 @@ def sweep(request: Request, base: str, visitors: int, *, requests_per_visitor: i
         "ttft_ms_p50": percentile_ms(ttfts, 50), "ttft_ms_p95": percentile_ms(ttfts, 95),
         "latency_ms_p50": percentile_ms([r.total_s for r in ok], 50),
         "latency_ms_p95": percentile_ms([r.total_s for r in ok], 95),
+        "error_reasons": dict(reasons.most_common()),
     }
 
 

@@ -31,15 +31,22 @@ def table(result: dict[str, Any]) -> str:
         elif "pipeline_api_error" in r:
             lines.append(f"  {r['model']}: the full-pipeline API turns failed: {r['pipeline_api_error']}")
     lines.append("")
-    lines.append(f"{'model':<30} {'thr':>3} {'visitors':>8} {'agg t/s':>8} {'ttft p95':>9} {'lat p95':>9}"
-                 f"   {'llama-server agg t/s':>20} {'ttft p95':>9}")
+    lines.append(f"{'model':<30} {'thr':>3} {'visitors':>8} {'req':>4} {'err':>4} {'agg t/s':>8} {'ttft p95':>9} "
+                 f"{'lat p95':>9}   {'llama-server agg t/s':>20} {'ttft p95':>9}")
+    failed = []
     for r in result["rows"]:
         theirs = r.get("llama_cpp", {}).get("llama_server", {})
         for v, s in r["api"].items():
             t = theirs.get(v, {})
-            lines.append(f"{r['model']:<30} {r['threads']:>3} {v:>8} {_f(s['aggregate_tokens_per_s']):>8} "
-                         f"{_f(s['ttft_ms_p95']):>9} {_f(s['latency_ms_p95']):>9}   "
+            lines.append(f"{r['model']:<30} {r['threads']:>3} {v:>8} {s['requests']:>4} {s['errors']:>4} "
+                         f"{_f(s['aggregate_tokens_per_s']):>8} {_f(s['ttft_ms_p95']):>9} {_f(s['latency_ms_p95']):>9}   "
                          f"{_f(t.get('aggregate_tokens_per_s')):>20} {_f(t.get('ttft_ms_p95')):>9}")
+            for side, sweep in (("edgebot", s), ("llama-server", t)):
+                failed += [f"  {r['model']}, {v} visitor(s), {side}: {n} x {reason}"
+                           for reason, n in sweep.get("error_reasons", {}).items()]
+    if failed:
+        lines.append("requests that failed or generated nothing (not counted in tokens/s):")
+        lines.extend(failed)
     for r in result["rows"]:
         if "ratios" in r:
             lines.append("")

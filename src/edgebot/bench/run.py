@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,14 +49,16 @@ SUMMED = ("requests", "errors", "tokens")
 
 
 def median_of(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """One summary of repeated measurements: counts summed, every other figure the median over rounds, and
-    each round's value of every figure under `per_round`."""
+    """One summary of repeated measurements: counts (and the error reasons' counts) summed, every other figure
+    the median over rounds, and each round's value of every figure under `per_round`."""
     if len(runs) == 1:
         return dict(runs[0])
     out: dict[str, Any] = {}
     for key, first in runs[0].items():
         values = [r[key] for r in runs if isinstance(r.get(key), (int, float))]
-        if not isinstance(first, (int, float)) or not values:
+        if key == "error_reasons":  # why requests failed, counted over every round
+            out[key] = dict(sum((Counter(r.get(key, {})) for r in runs), Counter()).most_common())
+        elif not isinstance(first, (int, float)) or not values:
             out[key] = first
         elif key in SUMMED:
             out[key] = sum(values)
