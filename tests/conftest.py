@@ -27,8 +27,8 @@ def _isolate(home: Path, setenv: Callable[[str, str], None], delenv: Callable[[s
             delenv(name)
     for xdg in ("CONFIG", "DATA", "CACHE", "STATE"):
         setenv(f"XDG_{xdg}_HOME", str(home / xdg.lower()))
-    config = home / "config" / "edgebot" / "config.toml"
-    config.parent.mkdir(parents=True, exist_ok=True)
+    config = home / "edgebot-config.toml"  # not the platform's default path, which stays empty
+    home.mkdir(parents=True, exist_ok=True)
     config.touch()
     setenv("EDGEBOT_CONFIG", str(config))
 

@@ -180,12 +180,19 @@ class Detector:
         for start, end, kind in self.tagger.spans(text):
             if kind not in self.tagged:
                 continue
-            pieces = [(start, end)]
+            pieces = _paragraphs(text, start, end)  # a name or an address never runs across a blank line
             for other in patterns:
                 pieces = [part for a, b in pieces for part in _minus(a, b, other.start, other.end)]
             found += [Span(a, b, kind) for a, b in pieces if len(text[a:b].strip(" ,.;:")) >= 3
                       and (_locatable(text[a:b]) if kind == "STREET_ADDRESS" else _nameable(text[a:b]))]
         return merge(found)
+
+
+def _paragraphs(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """START..END of TEXT cut at its blank lines ("these steps:\n\n1. Open" is two pieces, neither an address)."""
+    cuts = [(m.start(), m.end()) for m in re.finditer(r"\n[ \t]*\n\s*", text[start:end])]
+    bounds = [start] + [start + x for a, b in cuts for x in (a, b)] + [end]
+    return [(bounds[i], bounds[i + 1]) for i in range(0, len(bounds), 2)]
 
 
 def _locatable(address: str) -> bool:
