@@ -56,7 +56,7 @@ def test_html_to_text_keeps_headings_drops_scripts() -> None:
     assert [c.heading for c in chunk_markdown(text)] == ["Help", "Help > Passwords"]
 
 
-def test_html_tables_keep_their_cells_apart() -> None:
+def test_html_table_rows_are_read_with_their_headers() -> None:
     text, _ = html_to_text("<table><tr><th>Country</th><th>Delivery</th></tr>"
                            "<tr><td>UK</td><td><b>5</b> days</td></tr><tr><td>France</td><td>3 days</td></tr></table>")
-    assert text.splitlines() == ["Country | Delivery", "", "UK | 5 days", "", "France | 3 days"]
+    assert text.splitlines() == ["- Country: UK; Delivery: 5 days", "", "- Country: France; Delivery: 3 days"]

@@ -13,7 +13,7 @@ from litestar.params import Parameter
 from edgebot.api.errors import SQL_INT_MAX, ApiError
 from edgebot.api.routes import runtime_of
 from edgebot.bridge import SignatureError, verify
-from edgebot.kb import Ingestor, SourceDocument, html_to_text, wordpress_source
+from edgebot.kb import Ingestor, html_document, html_to_text, wordpress_source
 
 SIGNATURE_HEADERS = ("x-edgebot-signature", "x-edgebot-timestamp", "x-edgebot-nonce")
 
@@ -78,16 +78,16 @@ async def wordpress_sync(request: Request, data: WordPressEvent) -> SyncResult:
         old = runtime.kb.find(wordpress_source(former, kind, data.post.id))
         if old is not None and old.source != source:
             runtime.kb.delete(old.id)
-    text = html_to_text(data.post.content)[0] if data.event == "upsert" else ""
-    if data.event == "delete" or data.post.status != "publish" or not text.strip():
+    page = html_document(source, data.post.content, url=data.post.link, modified=data.post.modified_gmt,
+                         title=html_to_text(data.post.title)[0].strip() or f"{kind[:-1]} {data.post.id}")
+    if data.event == "delete" or data.post.status != "publish" or not page.text.strip():
         # A post emptied of text (only images, say) has nothing to answer from: its old version goes too,
         # and the bridge does not retry a refused send forever.
         document = runtime.kb.find(source)
         removed = document is not None and runtime.kb.delete(document.id)
         return SyncResult(source, "removed" if removed else "absent")
-    title = html_to_text(data.post.title)[0].strip() or f"{kind[:-1]} {data.post.id}"
     report = await asyncio.to_thread(Ingestor(runtime.kb, runtime.searcher.encoder).ingest,  # off the event loop
-                                     [SourceDocument(source, title, text, data.post.link, data.post.modified_gmt)])
+                                     [page])
     status = "added" if report.added else "updated" if report.updated else "unchanged"
     return SyncResult(source, status)
 

@@ -10,7 +10,7 @@ from litestar import Request, delete, get, post
 from edgebot.api.errors import ApiError, check_id
 from edgebot.api.routes import runtime_of
 from edgebot.api.schemas import DocumentCreate, DocumentStored, SearchHit
-from edgebot.kb import Ingestor, SourceDocument, html_to_text
+from edgebot.kb import Ingestor, SourceDocument, html_document
 from edgebot.runtime import Runtime
 
 
@@ -26,14 +26,15 @@ async def add_document(request: Request, data: DocumentCreate) -> DocumentStored
     runtime = _kb_runtime(request)
     if data.format not in ("markdown", "text", "html"):
         raise ApiError(422, "bad_format", "format must be markdown, text or html")
-    text = html_to_text(data.text)[0] if data.format == "html" else data.text
-    if not text.strip() or not data.title.strip():
-        raise ApiError(422, "empty_document", "a document needs a title and some text")
     source = data.source or f"api:{data.url or hashlib.sha256(data.title.encode()).hexdigest()[:16]}"
+    page = (html_document(source, data.text, title=data.title.strip(), url=data.url) if data.format == "html"
+            else SourceDocument(source, data.title.strip(), data.text, data.url))
+    if not page.text.strip() or not data.title.strip():
+        raise ApiError(422, "empty_document", "a document needs a title and some text")
     assert runtime.searcher is not None
     # Embedding a long page takes seconds: off the event loop, so replies being streamed do not stall.
     report = await asyncio.to_thread(Ingestor(runtime.kb, runtime.searcher.encoder).ingest,
-                                     [SourceDocument(source, data.title.strip(), text, data.url)])
+                                     [page])
     document = runtime.kb.find(source)
     assert document is not None
     status = "added" if report.added else "updated" if report.updated else "unchanged"

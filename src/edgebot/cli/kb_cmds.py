@@ -67,6 +67,8 @@ def cmd_kb_ingest(args: argparse.Namespace, loaded: LoadedSettings) -> int:
     print(f"{report.added} added, {report.updated} updated, {report.unchanged} unchanged, {report.chunks} chunks written")
     for line in [*unreadable, *report.skipped]:
         say(f"skipped {line}")
+    for line in report.warnings:
+        say(f"warning: {line}")
     if not args.keep_unlisted:
         _remove_unlisted(store, args, files, site, home, drafts)
     return 1 if unreadable else 0

@@ -1,16 +1,21 @@
-"""Split a document by its structure (headings, then paragraphs) into chunks of bounded size with overlap.
-Each chunk keeps its heading path ("Returns > Refunds") so a citation can say where it came from."""
+"""A page's blocks (kb/structure.py) packed into chunks of bounded size, by heading. Each chunk keeps its heading
+path ("Returns > Refunds") so a citation can say where it came from."""
 
 from __future__ import annotations
 
+import itertools
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from edgebot.textlines import split_lines
+if TYPE_CHECKING:
+    from edgebot.kb.structure import Block
 
-HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
-FENCE = re.compile(r"^\s*(`{3,}|~{3,})")  # a fenced code block opens or closes: its "# ..." lines are not headings
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+|(?<=[。！？])\s*")  # CJK sentences end without a space
+
+
+UNITS = ("item", "row", "term")  # blocks read as one unit each: never cut, on a "- " line of their own
 
 
 @dataclass(frozen=True)
@@ -49,53 +54,32 @@ def _tail(text: str, overlap: int) -> str:
 
 
 def chunk_markdown(text: str, *, max_chars: int = 900, overlap: int = 120) -> list[Chunk]:
-    """Chunks of Markdown-like TEXT: never across a heading, packed paragraphs, with OVERLAP characters
-    of the previous chunk of the same section repeated at the start of the next."""
-    sections: list[tuple[list[str], list[str]]] = []
-    path: list[str] = []
-    paragraphs: list[str] = []
-    buffer: list[str] = []
+    """Chunks of a Markdown (or plain text) page, by its structure (kb/structure.py, `chunk_blocks`)."""
+    from edgebot.kb.structure import markdown_blocks
 
-    def end_paragraph() -> None:
-        if buffer:
-            paragraphs.append(" ".join(line.strip() for line in buffer).strip())
-            buffer.clear()
+    return chunk_blocks(markdown_blocks(text).blocks, max_chars=max_chars, overlap=overlap)
 
-    def end_section() -> None:
-        end_paragraph()
-        if paragraphs:
-            sections.append((list(path), list(paragraphs)))
-            paragraphs.clear()
 
-    fence = ""
-    for line in split_lines(text):
-        opened = FENCE.match(line)
-        if opened and (not fence or opened.group(1).startswith(fence)):
-            fence = "" if fence else opened.group(1)
-        match = None if fence or opened else HEADING.match(line)
-        if match:
-            end_section()
-            level = len(match.group(1))
-            path[:] = path[: level - 1] + [""] * max(0, level - 1 - len(path)) + [match.group(2)]
-        elif not line.strip():
-            end_paragraph()
-        else:
-            buffer.append(line)
-    end_section()
-
+def chunk_blocks(blocks: Sequence[Block], *, max_chars: int = 900, overlap: int = 120) -> list[Chunk]:
+    """Chunks of a page's BLOCKS: never across a heading, never through a list item, a table row or a
+    definition (each on its own "- " line, read as one unit), blocks packed up to MAX_CHARS. Only a paragraph
+    longer than that is cut (at sentences, else words), OVERLAP characters of the piece before repeated at the
+    start of the next."""
     chunks: list[Chunk] = []
-    for heads, paras in sections:
-        heading = " > ".join(h for h in heads if h)
-        pieces = [p for para in paras for p in _pieces(para, max_chars - overlap)]
+    for heading, group in itertools.groupby(blocks, key=lambda b: b.heading):
         current = ""
-        for piece in pieces:
-            candidate = f"{current}\n\n{piece}" if current else piece
-            if len(candidate) <= max_chars:
-                current = candidate
-                continue
-            chunks.append(Chunk(heading, current))
-            tail = _tail(current, overlap)
-            current = f"{tail} {piece}".strip() if tail else piece
+        for block in group:
+            unit = block.kind in UNITS
+            pieces = _pieces(block.text, max_chars - overlap - 2 * unit)
+            for number, piece in enumerate(pieces):
+                line = f"- {piece}" if unit else piece
+                candidate = f"{current}\n\n{line}" if current else line
+                if len(candidate) <= max_chars:
+                    current = candidate
+                    continue
+                chunks.append(Chunk(heading, current))
+                tail = _tail(current, overlap) if number > 0 else ""  # only inside one long paragraph
+                current = f"{tail} {line}".strip() if tail else line
         if current:
             chunks.append(Chunk(heading, current))
     return chunks

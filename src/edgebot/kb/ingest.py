@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from edgebot.errors import UsageError
-from edgebot.kb.chunking import Chunk, chunk_markdown
-from edgebot.kb.html import html_page, html_to_text
+from edgebot.kb.chunking import Chunk, chunk_blocks
+from edgebot.kb.html import html_to_text
 from edgebot.kb.store import Document, KnowledgeStore, NewDocument
+from edgebot.kb.structure import Block, html_blocks, markdown_blocks
 from edgebot.nlu import SentenceEncoder
 from edgebot.textlines import split_lines
 
@@ -35,6 +36,8 @@ class SourceDocument:
     url: str | None = None
     modified: str | None = None
     draft: bool = False  # front matter says it is not published (draft: true, published: false)
+    blocks: tuple[Block, ...] | None = None  # its structure, when read from HTML (else TEXT is read as Markdown)
+    warnings: tuple[str, ...] = ()  # what was wrong with its markup (it is read as well as it can be)
 
     @property
     def sha256(self) -> str:
@@ -48,6 +51,7 @@ class IngestReport:
     unchanged: int = 0
     chunks: int = 0
     skipped: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # pages read despite broken markup: what was wrong
 
 
 def parse_file(path: Path) -> SourceDocument:
@@ -63,8 +67,8 @@ def parse_file(path: Path) -> SourceDocument:
         hint = ", or declare its encoding with <meta charset=...>" if kind == "html" else ""
         raise UsageError(f"{path}: not UTF-8 text (save it as UTF-8{hint})")
     title, url, draft = "", None, False
-    if kind == "html":
-        text, title, url = html_page(raw)  # a saved or exported page names its address: citations link it
+    if kind == "html":  # a saved or exported page names its address: citations link it
+        return html_document(str(path.resolve()), raw, fallback_title=_title_from_name(path))
     else:
         text = raw
         match = FRONT_MATTER.match(text)
@@ -81,8 +85,23 @@ def parse_file(path: Path) -> SourceDocument:
             text = text[match.end():]
     if not title:
         first = re.search(r"^#\s+(.+)$", text, re.MULTILINE)
-        title = first.group(1).strip() if first else path.stem.replace("-", " ").replace("_", " ").title()
-    return SourceDocument(str(path.resolve()), title, text, url, draft=draft)
+        title = first.group(1).strip() if first else _title_from_name(path)
+    page = markdown_blocks(text)
+    return SourceDocument(str(path.resolve()), title, text, url, draft=draft, blocks=tuple(page.blocks),
+                          warnings=tuple(page.warnings))
+
+
+def _title_from_name(path: Path) -> str:
+    return path.stem.replace("-", " ").replace("_", " ").title()
+
+
+def html_document(source: str, markup: str, *, title: str = "", fallback_title: str = "", url: str | None = None,
+                  modified: str | None = None) -> SourceDocument:
+    """A document read from HTML MARKUP by its structure; TITLE and URL, when not given, from its <title> and
+    canonical link."""
+    page = html_blocks(markup)
+    return SourceDocument(source, title or page.title or fallback_title, page.text(), url or page.url, modified,
+                          blocks=tuple(page.blocks), warnings=tuple(page.warnings))
 
 
 SKIPPED_FOLDERS = {"node_modules", "__pycache__"}  # and every hidden one (.git, .github, ...)
@@ -212,10 +231,10 @@ def read_wordpress(site: str, *, home: str | None = None, per_page: int = 50, ti
             for item in items:
                 if item.get("status", "publish") != "publish" or item.get("content", {}).get("protected"):
                     continue
-                text, _ = html_to_text(item.get("content", {}).get("rendered", ""))
                 title, _ = html_to_text(item.get("title", {}).get("rendered", ""))
-                yield SourceDocument(wordpress_source(key, kind, item["id"]), title or f"{kind} {item['id']}", text,
-                                     item.get("link"), item.get("modified_gmt"))
+                yield html_document(wordpress_source(key, kind, item["id"]), item.get("content", {}).get("rendered", ""),
+                                    title=title or f"{kind} {item['id']}", url=item.get("link"),
+                                    modified=item.get("modified_gmt"))
             page += 1
 
 
@@ -283,7 +302,9 @@ class Ingestor:
                 if progress:
                     progress(1)
                 continue
-            chunks = chunk_markdown(doc.text, max_chars=self.max_chars, overlap=self.overlap)
+            blocks = doc.blocks if doc.blocks is not None else markdown_blocks(doc.text).blocks
+            chunks = chunk_blocks(blocks, max_chars=self.max_chars, overlap=self.overlap)
+            report.warnings += [f"{doc.source}: {w}" for w in doc.warnings]
             if not chunks:
                 report.skipped.append(f"{doc.source}: no text")
                 continue
