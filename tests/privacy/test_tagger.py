@@ -62,8 +62,8 @@ def test_names_and_addresses_in_other_formats_are_found(detector: Detector, text
     "Is the Ridgeline Jacket waterproof?", "Do you ship to New York or Paris?", "Thanks, Northwind team!",
     "Can Express Delivery reach Dublin by Friday?", "order NW-10042 arrived on Monday",
     # a reply's list after a blank line: the tagger ran "steps:" and "1" together as a street address
-    'To reset your password, follow these steps:\n\n1. Open a web browser.\n2. Click on the "Settings" button.\n'
-    '3. Scroll down and find the "Security" tab.\n4. Click on "',
+    ('To reset your password, follow these steps:\n\n1. Open a web browser.\n2. Click on the "Settings" button.\n'
+     '3. Scroll down and find the "Security" tab.\n4. Click on "'),
 ])
 def test_products_places_and_days_are_not_people_or_addresses(detector: Detector, text: str) -> None:
     assert [s for s in detector.detect(text) if s.type in ("PERSON", "STREET_ADDRESS")] == []
