@@ -58,13 +58,10 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
         self.data_dir = data_dir
         data_dir.mkdir(parents=True, exist_ok=True)
-        settings = {"paths_models_dir": str(models_dir), "server_rate_limit_per_minute": "0",
-                    "server_key_rate_limit_per_minute": "0"} | settings
-        if "paths_database" not in settings:
-            settings |= {k.removeprefix("EDGEBOT_").lower(): v for k, v in database_env(data_dir).items()}
-        self.database = settings.get("paths_database") or str(data_dir / "edgebot.sqlite3")
         # Its own config file and data dir: nothing of the user's config or EDGEBOT_ variables reaches it.
-        env = isolated_environ(data_dir, settings)
+        env = cli_env(data_dir, models_dir, **({"server_rate_limit_per_minute": "0",
+                                                "server_key_rate_limit_per_minute": "0"} | settings))
+        self.database = env.get("EDGEBOT_PATHS_DATABASE") or str(data_dir / "edgebot.sqlite3")
         self.log = (data_dir / "server.log").open("wb")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "edgebot", "serve", "--port", str(self.port)],
@@ -140,7 +137,8 @@ def cli_env(data_dir: Path, models_dir: Path | None = None, **settings: str) -> 
     EDGEBOT_TEST_DATABASE=postgresql, the one a Server there uses), with SETTINGS (section_key: value): its own
     config file, none of the user's config or EDGEBOT_ variables."""
     extra = {"paths_models_dir": str(models_dir)} if models_dir else {}
-    extra |= {k.removeprefix("EDGEBOT_").lower(): v for k, v in database_env(data_dir).items()}
+    if "paths_database" not in settings:
+        extra |= {k.removeprefix("EDGEBOT_").lower(): v for k, v in database_env(data_dir).items()}
     return isolated_environ(data_dir, extra | settings)
 
 

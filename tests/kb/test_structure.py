@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from edgebot.kb.chunking import chunk_blocks, chunk_markdown
-from edgebot.kb.ingest import parse_file
+from edgebot.kb.ingest import parse_file, structure
 from edgebot.kb.structure import html_blocks, markdown_blocks
 
 REAL = Path(__file__).resolve().parents[2].parent / "shared" / "datasets" / "real-sites"
@@ -104,9 +104,9 @@ def test_real_sites_ingest_to_clean_units_without_losing_a_page() -> None:
     files = [f for f in find_files([REAL]) if f.name != "README.md"]  # the dataset's README quotes markup
     assert len(files) > 200
     for f in files:
-        doc = parse_file(f)
-        chunks = chunk_blocks(doc.blocks or (), max_chars=600, overlap=100)
-        for block in doc.blocks or ():  # code blocks are quoted as they are
+        blocks, _ = structure(parse_file(f))
+        chunks = chunk_blocks(blocks, max_chars=600, overlap=100)
+        for block in blocks:  # code blocks are quoted as they are
             assert block.kind == "code" or not MARKUP.search(block.text), (f.name, block.text)
         if f.stat().st_size > 400:
             assert chunks, f"{f}: no text read"

@@ -166,7 +166,7 @@ def sweep(request: Request, base: str, visitors: int, *, requests_per_visitor: i
         t.join(time_limit_s + 300)
     wall = time.perf_counter() - started
     ok = [r for r in results if r.error is None and r.tokens]
-    reasons = Counter(r.why_not_counted() for r in results if r not in ok)
+    reasons = Counter(r.why_not_counted() for r in results if r.error is not None or not r.tokens)
     ttfts = [r.ttft_s for r in ok if r.ttft_s is not None]
     per_seq = [(r.tokens - 1) / r.decode_s for r in ok if r.decode_s > 0 and r.tokens > 1]
     return {

@@ -11,7 +11,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,7 +36,8 @@ class SourceDocument:
     url: str | None = None
     modified: str | None = None
     draft: bool = False  # front matter says it is not published (draft: true, published: false)
-    blocks: tuple[Block, ...] | None = None  # its structure, when read from HTML (else TEXT is read as Markdown)
+    blocks: tuple[Block, ...] | None = None  # its structure, when read from HTML (else TEXT is read as Markdown
+    # when it is ingested: an unchanged page is not parsed)
     warnings: tuple[str, ...] = ()  # what was wrong with its markup (it is read as well as it can be)
 
     @property
@@ -86,9 +87,15 @@ def parse_file(path: Path) -> SourceDocument:
     if not title:
         first = re.search(r"^#\s+(.+)$", text, re.MULTILINE)
         title = first.group(1).strip() if first else _title_from_name(path)
-    page = markdown_blocks(text)
-    return SourceDocument(str(path.resolve()), title, text, url, draft=draft, blocks=tuple(page.blocks),
-                          warnings=tuple(page.warnings))
+    return SourceDocument(str(path.resolve()), title, text, url, draft=draft)  # read as Markdown when ingested
+
+
+def structure(doc: SourceDocument) -> tuple[Sequence[Block], Sequence[str]]:
+    """DOC's blocks and what was wrong with its markup: as read from its HTML, else its text read as Markdown."""
+    if doc.blocks is not None:
+        return doc.blocks, doc.warnings
+    page = markdown_blocks(doc.text)
+    return page.blocks, page.warnings
 
 
 def _title_from_name(path: Path) -> str:
@@ -302,9 +309,9 @@ class Ingestor:
                 if progress:
                     progress(1)
                 continue
-            blocks = doc.blocks if doc.blocks is not None else markdown_blocks(doc.text).blocks
+            blocks, warnings = structure(doc)
             chunks = chunk_blocks(blocks, max_chars=self.max_chars, overlap=self.overlap)
-            report.warnings += [f"{doc.source}: {w}" for w in doc.warnings]
+            report.warnings += [f"{doc.source}: {w}" for w in warnings]
             if not chunks:
                 report.skipped.append(f"{doc.source}: no text")
                 continue

@@ -1,5 +1,5 @@
 """Pages read by their structure: Markdown (markdown-it-py, CommonMark with tables and raw HTML) and HTML
-(BeautifulSoup on Python's own parser, which reads unclosed tags and other broken markup) into blocks, each one
+(BeautifulSoup on html5lib, which reads unclosed tags and other broken markup as browsers do) into blocks, each one
 evidence unit in clean text (no markup):
 
 - a paragraph (or a code block, a quote, a caption);
@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import Any, Literal
 
+from bs4 import BeautifulSoup, Comment, NavigableString, Tag
+
 Kind = Literal["paragraph", "item", "row", "term", "code"]
 
 SKIP = {"script", "style", "nav", "noscript", "svg", "form", "iframe", "template", "button", "head", "select",
@@ -41,9 +43,12 @@ SHORTCODE = re.compile(r"\{\{[<%].*?[%>]\}\}", re.DOTALL)  # Hugo's {{< figure .
 @dataclass(frozen=True)
 class Block:
     kind: Kind
-    path: tuple[str, ...]  # the headings it sits under, outermost first
+    headings: tuple[tuple[int, str], ...]  # the headings it sits under, outermost first, with their levels (h1 = 1)
     text: str  # clean text, one evidence unit
-    levels: tuple[int, ...] = ()  # the headings' levels (h1 = 1), as the page has them
+
+    @property
+    def path(self) -> tuple[str, ...]:
+        return tuple(h for _, h in self.headings)
 
     @property
     def heading(self) -> str:
@@ -61,14 +66,13 @@ class Page:
         """The blocks as clean Markdown-like text: headings as # lines, list items, rows and definitions as
         "- " lines (one unit a line), paragraphs apart."""
         out: list[str] = []
-        path: tuple[str, ...] = ()
+        path: tuple[tuple[int, str], ...] = ()
         for block in self.blocks:
-            if block.path != path:
-                common = next((i for i, (a, b) in enumerate(zip(path, block.path)) if a != b),
-                              min(len(path), len(block.path)))
-                levels = block.levels or tuple(range(1, len(block.path) + 1))
-                out += [f"{'#' * levels[i]} {h}" for i, h in enumerate(block.path) if i >= common]
-                path = block.path
+            if block.headings != path:
+                common = next((i for i, (a, b) in enumerate(zip(path, block.headings)) if a != b),
+                              min(len(path), len(block.headings)))
+                out += [f"{'#' * level} {h}" for level, h in block.headings[common:]]
+                path = block.headings
             out.append(f"- {block.text}" if block.kind in ("item", "row", "term") else block.text)
         return "\n\n".join(out)
 
@@ -94,14 +98,10 @@ class _Reader:
         self.deepest_list = 0
         self.ragged = 0
 
-    @property
-    def headings(self) -> tuple[str, ...]:
-        return tuple(h for _, h in self.path)
-
     def add(self, kind: Kind, text: str) -> None:
         text = clean(text)
         if text and re.search(r"\w", text):
-            self.page.blocks.append(Block(kind, self.headings, text, tuple(lvl for lvl, _ in self.path)))
+            self.page.blocks.append(Block(kind, tuple(self.path), text))
 
     def heading(self, level: int, text: str) -> None:
         text = clean(text)
@@ -109,17 +109,15 @@ class _Reader:
             return
         self.path = [(lvl, h) for lvl, h in self.path if lvl < level] + [(level, text)]
 
-    def flow(self, node: object) -> None:
+    def flow(self, node: Tag) -> None:
         """NODE's children: runs of inline content become paragraphs, block elements are read by kind."""
-        from bs4 import Comment, NavigableString, Tag
-
         run: list[str] = []
 
         def flush() -> None:
             self.add("paragraph", "".join(run))
             run.clear()
 
-        for child in getattr(node, "children", []):
+        for child in node.children:
             if isinstance(child, Comment):
                 continue
             if isinstance(child, NavigableString):
@@ -137,7 +135,7 @@ class _Reader:
                     run.append(inline_text(child))
         flush()
 
-    def block(self, tag: object, name: str) -> None:
+    def block(self, tag: Tag, name: str) -> None:
         if name in HEADINGS:
             self.heading_block(tag, HEADINGS[name])
         elif name in LISTS:
@@ -156,12 +154,10 @@ class _Reader:
         else:
             self.flow(tag)
 
-    def heading_block(self, tag: object, level: int) -> None:
+    def heading_block(self, tag: Tag, level: int) -> None:
         """A heading; one left open (broken markup) holds the blocks after it: its text is what comes before the
         first of them, and they are read under it."""
-        from bs4 import Tag
-
-        children = list(tag.children)  # type: ignore[attr-defined]
+        children = list(tag.children)
         first = next((i for i, c in enumerate(children) if isinstance(c, Tag) and c.name in BLOCKS), len(children))
         self.heading(level, "".join(c.get_text() if isinstance(c, Tag) else str(c) for c in children[:first]))
         for child in children[first:]:
@@ -172,9 +168,9 @@ class _Reader:
             elif not isinstance(child, Tag):
                 self.add("paragraph", str(child))
 
-    def details(self, tag: object) -> None:
+    def details(self, tag: Tag) -> None:
         """An accordion: its summary is a heading one level below the current one, for its content."""
-        summary = tag.find("summary")  # type: ignore[attr-defined]
+        summary = tag.find("summary")
         saved = list(self.path)
         if summary is not None:  # a question after a question heading is its sibling (a FAQ's next entry)
             level = self.path[-1][0] + (0 if self.path[-1][1].endswith("?") else 1) if self.path else 2
@@ -183,11 +179,9 @@ class _Reader:
         self.flow(tag)
         self.path = saved
 
-    def items(self, tag: object, parents: list[str], depth: int) -> None:
-        from bs4 import Tag
-
+    def items(self, tag: Tag, parents: list[str], depth: int) -> None:
         self.deepest_list = max(self.deepest_list, depth)
-        for li in tag.find_all("li", recursive=False):  # type: ignore[attr-defined]
+        for li in tag.find_all("li", recursive=False):
             own: list[str] = []
             nested: list[Tag] = []
             for child in li.children:
@@ -209,13 +203,13 @@ class _Reader:
                 else:
                     self.block(sub, sub.name)
         # items written straight in a list without <li> (broken markup): read as a paragraph
-        stray = clean("".join(str(c) for c in tag.children if not isinstance(c, Tag)))  # type: ignore[attr-defined]
+        stray = clean("".join(str(c) for c in tag.children if not isinstance(c, Tag)))
         if stray:
             self.add("paragraph", stray)
 
-    def table(self, tag: object) -> None:
-        rows = [tr for tr in tag.find_all("tr") if tr.find_parent("table") is tag]  # type: ignore[attr-defined]
-        caption = tag.find("caption")  # type: ignore[attr-defined]
+    def table(self, tag: Tag) -> None:
+        rows = [tr for tr in tag.find_all("tr") if tr.find_parent("table") is tag]
+        caption = tag.find("caption")
         header: list[str] = []
         body = rows
         first = rows[0] if rows else None
@@ -244,9 +238,9 @@ class _Reader:
             self.add("row", "; ".join(parts))
         self.path = saved
 
-    def definitions(self, tag: object) -> None:
+    def definitions(self, tag: Tag) -> None:
         term = ""
-        for child in tag.find_all(["dt", "dd"]):  # type: ignore[attr-defined]
+        for child in tag.find_all(["dt", "dd"]):
             if child.name == "dt":
                 term = clean(inline_text(child))
             else:
@@ -254,12 +248,10 @@ class _Reader:
                 self.add("term", f"{term}: {text}" if term else text)
 
 
-def inline_text(tag: object, keep_lines: bool = False) -> str:
+def inline_text(tag: Tag, keep_lines: bool = False) -> str:
     """The text of TAG, skipping scripts and the like; <br> and block children as spaces (or line breaks)."""
-    from bs4 import Comment, NavigableString, Tag
-
     out: list[str] = []
-    for node in tag.descendants:  # type: ignore[attr-defined]
+    for node in tag.descendants:
         if isinstance(node, Comment):
             continue
         if isinstance(node, NavigableString):
@@ -304,8 +296,6 @@ def _unclosed(markup: str) -> list[str]:
 
 def html_blocks(markup: str) -> Page:
     """The blocks of an HTML page (or fragment: a WordPress post's content), its <title> and canonical URL."""
-    from bs4 import BeautifulSoup
-
     soup = BeautifulSoup(markup, "html5lib")
     page = Page()
     title = soup.find("title")
