@@ -29,8 +29,18 @@ def test_bad_question_files_name_the_line(tmp_path: Path) -> None:
     path.write_text('{"q": "a\u2028b", "any": ["x"]}\n')  # a raw line separator inside a string is not a new line
     assert load_questions(path)[0].q == "a\u2028b"
     path.write_text('{"q": " ", "any": ["x"]}\n')
+    with pytest.raises(UsageError, match="either a question in q or"):
+        load_questions(path)
+    path.write_text('{"q": "a", "any": [" "]}\n')
     with pytest.raises(UsageError, match="at least one fact"):
         load_questions(path)
+    for bad in ('{"q": "a", "turns": ["b"], "any": ["x"]}', '{"turns": ["a", " "], "any": ["x"]}',
+                '{"turns": [], "any": ["x"]}'):
+        path.write_text(bad + "\n")
+        with pytest.raises(UsageError, match="line 1: give either"):
+            load_questions(path)
+    path.write_text('{"turns": ["can I return boots?", "and jackets?"], "any": ["30 days"]}\n')
+    assert load_questions(path)[0].messages == ["can I return boots?", "and jackets?"]
     path.write_text("\n")
     with pytest.raises(UsageError, match="no questions"):
         load_questions(path)
@@ -42,9 +52,12 @@ def test_eval_answers_runs_through_the_engine(cli_home: Path, tmp_path: Path, ca
                                                ) -> None:
     path = tmp_path / "q.jsonl"
     path.write_text('{"q": "what number can I ring?", "any": ["+49 30 1234 5678"], "not": []}\n'
-                    '{"q": "do you ship to Canada?", "any": ["no such fact in any reply"], "not": []}\n')
+                    '{"q": "do you ship to Canada?", "any": ["no such fact in any reply"], "not": []}\n'
+                    '{"turns": ["hello", "do you ship to Canada?"], "any": ["no such fact"], "not": []}\n')
     assert main(["eval", "answers", str(path), "--kb", "demo", "--catalog", "demo", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
-    assert report["questions"] == 2 and report["correct"] <= 1 and 0 < report["latency_ms_p50"] <= report["latency_ms_p95"]
+    assert report["questions"] == 3 and report["correct"] <= 1 and 0 < report["latency_ms_p50"] <= report["latency_ms_p95"]
     assert any(m["q"] == "do you ship to Canada?" for m in report["misses"])
+    # a conversation is one question: its turns in one session, the last reply judged
+    assert any(m["q"] == "hello / do you ship to Canada?" and "outside Europe" in m["reply"] for m in report["misses"])
     assert main(["eval", "answers", str(tmp_path / "missing.jsonl")]) == 2

@@ -122,6 +122,25 @@ def test_answers_quote_the_pages_short_with_their_sources(kb_server: Server) -> 
     assert reply["citations"][0]["title"] == "Shipping" and reply["usage"]["completion_tokens"] == 0
 
 
+def test_a_follow_up_is_answered_with_the_previous_questions_subject(kb_server: Server) -> None:
+    """"and how long does it take?" alone names no subject; after a question about express delivery it is
+    searched with it (dialogue/context.py). A self-contained question in the same session is searched alone."""
+    sid, auth = kb_server.session()
+
+    def ask(text: str) -> dict:
+        return httpx.post(f"{kb_server.url}/v1/sessions/{sid}/messages", headers=auth, timeout=60,
+                          json={"text": text}).json()
+    assert "9.90" in ask("how much is express delivery?")["text"]
+    follow = ask("and how long does it take?")
+    assert "1 to 2 working days" in follow["text"] and follow["citations"][0]["title"] == "Shipping"
+    alone = ask("how do I reset my password?")
+    assert "Forgot password" in alone["text"] and alone["citations"][0]["title"] == "Account and password"
+    other = kb_server.session()  # the same follow-up in a new conversation has no subject to lean on
+    first = httpx.post(f"{kb_server.url}/v1/sessions/{other[0]}/messages", headers=other[1], timeout=60,
+                       json={"text": "and how long does it take?"}).json()
+    assert "1 to 2 working days" not in first["text"]
+
+
 def test_the_demo_page_shows_the_checked_answer_with_its_sources(browser, kb_server: Server, tmp_path: Path) -> None:
     page = browser.new_page()
     page.goto(kb_server.url + "/")

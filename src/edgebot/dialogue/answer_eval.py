@@ -4,13 +4,18 @@ A questions file is JSONL, one question a line:
 
     {"q": "can I send boots back if they pinch?", "any": ["30 days"], "not": ["cannot return"]}
 
+A line may instead hold a conversation, the visitor's messages in order; only the last reply is judged:
+
+    {"turns": ["can I return boots?", "and jackets?"], "any": ["30 days"], "not": []}
+
 A reply is correct when it contains one of `any` and none of `not` (case-insensitive); a reply containing one
-of `not` is a contradiction. Each question is asked in a new conversation.
+of `not` is a contradiction. Each question (or conversation) is asked in a new conversation.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -22,12 +27,24 @@ from edgebot.dialogue.stories import timed_turn
 from edgebot.errors import UsageError
 
 LONG_WORDS = 80  # a reply longer than this is too long for a chat widget
+# markup that must never reach a visitor: bold, a table rule or row, a list or heading marker, a Markdown link
+MARKUP = re.compile(r"\*\*|\|\s*-{3}|\|.*\|.*\||^\s*[-*+]\s|^#{1,6}\s|\]\(", re.MULTILINE)
 
 
 class Question(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    q: str
+    q: str = ""
+    turns: list[str] = msgspec.field(default_factory=list)  # a conversation: the last reply is judged
     any: list[str]
     not_: list[str] = msgspec.field(default_factory=list, name="not")
+
+    @property
+    def messages(self) -> list[str]:
+        """What the visitor sends, in order."""
+        return self.turns or [self.q]
+
+    @property
+    def label(self) -> str:
+        return " / ".join(self.messages)
 
 
 class Miss(msgspec.Struct, frozen=True, kw_only=True):
@@ -44,6 +61,7 @@ class AnswerReport(msgspec.Struct, frozen=True, kw_only=True):
     correct_rate: float
     contradictions: int
     over_80_words: int
+    with_markup: int = 0
     latency_ms_p50: float
     latency_ms_p95: float
     misses: list[Miss]
@@ -63,9 +81,13 @@ def load_questions(path: Path) -> list[Question]:
             question = msgspec.json.decode(line, type=Question)
         except (msgspec.ValidationError, msgspec.DecodeError) as exc:
             raise UsageError(f"questions file {path}, line {n}: {exc} (each line: "
-                             '{"q": "...", "any": ["..."], "not": ["..."]})') from None
-        if not question.q.strip() or not [a for a in question.any if a.strip()]:
-            raise UsageError(f"questions file {path}, line {n}: give a question in q and at least one fact in any")
+                             '{"q": "...", "any": ["..."], "not": ["..."]} or {"turns": ["...", "..."], '
+                             '"any": [...], "not": [...]})') from None
+        if bool(question.q.strip()) == bool(question.turns) or not all(t.strip() for t in question.turns):
+            raise UsageError(f"questions file {path}, line {n}: give either a question in q or the visitor's "
+                             "messages in turns (none empty)")
+        if not [a for a in question.any if a.strip()]:
+            raise UsageError(f"questions file {path}, line {n}: give at least one fact in any")
         out.append(question)
     if not out:
         raise UsageError(f"questions file {path}: no questions")
@@ -86,10 +108,11 @@ def run_questions(engine: Engine, questions: list[Question], progress: Callable[
                   ) -> AnswerReport:
     misses: list[Miss] = []
     latencies: list[float] = []
-    contradictions = long = correct = 0
+    contradictions = long = correct = marked = 0
     for question in questions:
         session_id, _ = engine.sessions.create()
-        done, ms = timed_turn(engine, session_id, question.q)
+        for message in question.messages:  # the last turn is judged and timed
+            done, ms = timed_turn(engine, session_id, message)
         latencies.append(ms)
         problems = judge(question, done.text)
         correct += not problems
@@ -98,14 +121,17 @@ def run_questions(engine: Engine, questions: list[Question], progress: Callable[
         if words > LONG_WORDS:
             long += 1
             problems.append(f"{words} words")
+        if MARKUP.search(done.text):
+            marked += 1
+            problems.append("markup in the reply")
         if problems:
-            misses.append(Miss(q=question.q, reply=done.text, problems=problems, decision=done.decision,
+            misses.append(Miss(q=question.label, reply=done.text, problems=problems, decision=done.decision,
                                citations=[c.title for c in done.citations]))
         if progress:
             progress(1)
     return AnswerReport(
         questions=len(questions), correct=correct, correct_rate=round(correct / len(questions), 4),
-        contradictions=contradictions, over_80_words=long,
+        contradictions=contradictions, over_80_words=long, with_markup=marked,
         latency_ms_p50=round(float(np.percentile(latencies, 50)), 1),
         latency_ms_p95=round(float(np.percentile(latencies, 95)), 1), misses=misses)
 
@@ -117,7 +143,7 @@ def render(report: AnswerReport) -> str:
         lines += [f"     {p}" for p in m.problems]
         lines.append(f"     reply: {m.reply[:200]!r}")
     lines.append(f"{report.correct}/{report.questions} correct ({report.correct_rate:.1%}), {report.contradictions} "
-                 f"contradictions, {report.over_80_words} over {LONG_WORDS} words; turn p50 {report.latency_ms_p50:.0f} "
+                 f"contradictions, {report.over_80_words} over {LONG_WORDS} words, {report.with_markup} with markup; turn p50 {report.latency_ms_p50:.0f} "
                  f"ms, p95 {report.latency_ms_p95:.0f} ms")
     return "\n".join(lines)
 

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from edgebot.dialogue.answer import Composer
+from edgebot.dialogue.context import MAX_LOOKBACK, contextual_query
 from edgebot.dialogue.guard import OutputGuard, canary_line, new_canary
 from edgebot.dialogue.manager import NO_HUMAN, YES_HUMAN, Dialogue
 from edgebot.dialogue.pages import PagesMatch
@@ -221,7 +222,9 @@ class Engine:
             return turn
 
     def _start_turn(self, session_id: str, text: str, loop: asyncio.AbstractEventLoop | None) -> Turn:
-        plan = self.dialogue.plan(session_id, text) if self.dialogue is not None else None
+        # a follow-up ("and on Sundays?") is searched and answered with the previous question's subject
+        query = contextual_query(self.sessions.messages(session_id, last=2 * MAX_LOOKBACK), text)
+        plan = self.dialogue.plan(session_id, text, query) if self.dialogue is not None else None
         redacted, values = self._split(text)  # once: for storage and for the model's prompt
         if plan is not None and plan.classification is not None and self.drift is not None and not plan.answers_bot:
             intent, confidence = plan.classification.best
@@ -237,7 +240,7 @@ class Engine:
                 if plan.kind == "relay":  # a person has the conversation: no bot reply
                     return self._turn(session_id, FixedReply("", "handoff"), meta, store_reply=False)
                 return self._turn(session_id, FixedReply(plan.text, "stop"), meta)
-        question = plan.query if plan is not None and plan.query else text
+        question = plan.query if plan is not None and plan.query else query
         hits = plan.hits if plan is not None and plan.hits else self.retrieve(question, plan.vector if plan else None)
         if hits is not None and not hits:
             self._store_user(session_id, redacted, values)
@@ -257,7 +260,7 @@ class Engine:
             answer = self.composer.compose(
                 question, shown, hits, vector=plan.vector if plan is not None else None,
                 instructions=route.instructions if route is not None else self.instructions, meta=meta,
-                submit=lambda messages, options: scheduler.submit(messages, options, loop))
+                focus=text if question != text else "", submit=lambda messages, options: scheduler.submit(messages, options, loop))
             if route is not None:
                 meta["variant"] = route.name
             self._store_user_or_cancel(session_id, redacted, values, answer.source)

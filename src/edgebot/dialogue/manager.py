@@ -121,7 +121,9 @@ class Dialogue:
                     value = self.filler.extract(slot, text)
         return text
 
-    def plan(self, session_id: str, text: str) -> Plan:
+    def plan(self, session_id: str, text: str, query: str | None = None) -> Plan:
+        """The plan for TEXT; QUERY: TEXT with the previous question's subject when it leans on it
+        (dialogue/context.py), classified and searched instead of TEXT unless a flow is in progress."""
         state = self.store.load(session_id)
         if state.handoff_id is not None:
             plan = Plan("relay", "relay", reason=f"handoff {state.handoff_id} is open")
@@ -129,19 +131,30 @@ class Dialogue:
             if state.outcome in ("resolved", "abandoned"):
                 state.outcome = None  # a new request reopens the conversation
             before = state.outcome
-            cls, vector = self.classify(text)
+            query = self._contextual(state, text, query)
+            cls, vector = self.classify(query)
             state.last_scores = [[n, p] for n, p in cls.scores]
-            plan = self._plan(session_id, state, text, cls, vector)
+            plan = self._plan(session_id, state, text, cls, vector, query)
+            if plan.kind == "answer" and not plan.query and query != text:
+                plan.query = query
             plan.outcome = state.outcome if state.outcome != before else None
             if vector is not None:
                 plan.classification, plan.embedding = cls, vector
-            if not plan.query:
+            if plan.query in ("", query):
                 plan.vector = vector
             if not plan.slots:
                 plan.slots = dict(state.slots)
         self.store.save(session_id, state)
         self.store.log_decision(session_id, plan.decision, plan.intent, plan.confidence, plan.reason)
         return plan
+
+    def _contextual(self, state: DialogueState, text: str, query: str | None) -> str:
+        """QUERY, unless a flow is in progress, TEXT is a clicked quick reply, or TEXT alone is confidently an intent
+        that does not answer from the pages ("thanks, that's great" is small talk, whatever came before)."""
+        if not query or query == text or state.intent is not None or quick_reply_intent(self.catalog, text):
+            return text
+        alone = confident(self.catalog, self.classify(text)[0])
+        return text if alone is not None and alone.handler != "answer" else query
 
     def offer_human(self, session_id: str, reason: str) -> None:
         """After an "I don't know" answer: a "yes" on the next turn hands the conversation to a person."""
@@ -152,7 +165,7 @@ class Dialogue:
 
     # -- the decision tree -------------------------------------------------------------------------------
     def _plan(self, session_id: str, state: DialogueState, text: str, cls: Classification,
-              vector: Any = None) -> Plan:
+              vector: Any = None, query: str | None = None) -> Plan:
         p = cls.best[1]
         pending = state.pending or ""
         if pending == "offer_human":
@@ -176,7 +189,7 @@ class Dialogue:
             continued.answers_bot = True
             return continued
         if state.intent is None and not decision.urgent:
-            pages = self._pages_answer(decision, cls, text, vector)
+            pages = self._pages_answer(decision, cls, query or text, vector)
             if pages is not None:
                 state.failures = 0
                 return pages

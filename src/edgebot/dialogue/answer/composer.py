@@ -52,10 +52,12 @@ class Answer:
 
 class Composer(Protocol):
     """The compose stage: the reply to QUESTION from HITS (non-empty). SHOWN is the question as the model may
-    see it (redacted); SUBMIT queues a generation; META is the turn's metadata (the stage may note in it)."""
+    see it (redacted); SUBMIT queues a generation; META is the turn's metadata (the stage may note in it). FOCUS:
+    the visitor's own message when QUESTION is a follow-up carrying the previous question's subject
+    (dialogue/context.py)."""
 
     def compose(self, question: str, shown: str, hits: list[Hit], *, vector: Any, instructions: str,
-                submit: Submit, meta: dict[str, Any]) -> Answer: ...
+                submit: Submit, meta: dict[str, Any], focus: str = "") -> Answer: ...
 
     def relevance(self, question: str, hits: list[Hit], vector: Any) -> float:
         """How well the best sentence of HITS matches QUESTION (the encoder's cosine)."""
@@ -105,8 +107,8 @@ class AnswerComposer:
         return max((e.cosine for e in self.selector.rank(question, hits, vector)), default=0.0)
 
     def compose(self, question: str, shown: str, hits: list[Hit], *, vector: Any, instructions: str,
-                submit: Submit, meta: dict[str, Any]) -> Answer:
-        ranked = self.selector.rank(question, hits, vector)
+                submit: Submit, meta: dict[str, Any], focus: str = "") -> Answer:
+        ranked = self.selector.rank(question, hits, vector, focus)
         chosen, picked = choose(ranked)
         citations = citations_for(picked, hits)
         extractive = " ".join(chosen)

@@ -5,6 +5,8 @@ A sentence's score is the encoder's cosine between the question and the sentence
 ("Shipping costs: Standard delivery is free ..."), plus KIND_WEIGHT when it states the kind of fact the question
 asks for (a price, a time, a number, a place, a contact: text.py), plus LEXICAL_WEIGHT times the share of the
 question's content words it contains. The two weights are the only knobs (benchmarks/README.md, "Answers").
+For a follow-up searched with the previous question's subject (dialogue/context.py), the kind of fact and the
+content words come from the visitor's own message (FOCUS): the subject finds the page, the new words the sentence.
 """
 
 from __future__ import annotations
@@ -62,16 +64,18 @@ class EvidenceSelector:
         self.lexical_weight = lexical_weight
         self._cache: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
 
-    def rank(self, question: str, hits: Sequence[Hit], vector: np.ndarray | None = None) -> list[Evidence]:
-        """Every sentence of HITS, best first (VECTOR: the question's embedding, when already computed)."""
+    def rank(self, question: str, hits: Sequence[Hit], vector: np.ndarray | None = None, focus: str = ""
+             ) -> list[Evidence]:
+        """Every sentence of HITS, best first (VECTOR: the question's embedding, when already computed; FOCUS: the
+        visitor's own words when QUESTION is a follow-up with the previous question's subject)."""
         found = [(hit, i, sentence) for hit in hits for i, sentence in enumerate(tx.split_sentences(hit.chunk.text))]
         if not found:
             return []
         q = self.encoder.embed_one(question) if vector is None else vector
         vectors = self._embed([self.context(hit, sentence) for hit, _, sentence in found])
         cosines = vectors @ q
-        wanted = tx.question_kinds(question) - {"yes_no"}
-        asked = content_words(question)
+        wanted = tx.question_kinds(focus or question) - {"yes_no"}
+        asked = content_words(focus or question)
         out = []
         for (hit, i, sentence), cosine in zip(found, cosines.tolist(), strict=True):
             kinds = tx.sentence_kinds(sentence)
