@@ -77,9 +77,17 @@ def open_dialogue(settings: Settings, encoder: SentenceEncoder, provider: Genera
         if notifier is not None:
             notifier.notify(handoff)
 
+    from edgebot.keys import KeyStore
+
+    keys = KeyStore(db)
+
+    def agents() -> bool:
+        """Whether anyone can take a handoff: the agent API has a key, or a webhook is told about handoffs."""
+        return bool(d.agent_key or d.handoff_webhook_url) or keys.has_scope("agent")
+
     return Dialogue(catalog, classifier, DialogueStore(db, gate or StorageGate(None)), sessions,
                     SlotFiller(catalog, provider), build_actions(catalog), on_handoff=on_handoff,
-                    bundle_messages=d.bundle_messages, redact=gate)
+                    bundle_messages=d.bundle_messages, redact=gate, agents=agents, handoff_wait_s=d.handoff_wait_s)
 
 
 def open_provider(settings: Settings, model: str) -> ModelProvider:

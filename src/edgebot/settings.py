@@ -112,8 +112,10 @@ class KbSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     floor: Annotated[float, _doc(
         "Least cosine similarity a chunk, or one of its sentences, needs to count as relevant.", ge=-1.0, le=1.0)] = 0.35
     max_context_chars: Annotated[int, _doc("Most characters of retrieved text put into the prompt.", ge=200)] = 2400
-    dont_know: Annotated[str, _doc("The reply when nothing relevant is found (no model call).")] = (
-        "I don't know that from this site's pages. Would you like me to put you in touch with a person?"
+    dont_know: Annotated[str, _doc(
+        "The reply when nothing relevant is found (no model call); followed by an offer of a person where someone "
+        "can take a handoff, else by the site's contact details from its pages.")] = (
+        "I don't know that from this site's pages."
     )
     api_key: Annotated[str, _doc("Key for the /v1/kb routes (header X-API-Key); empty turns them off.")] = ""
 
@@ -134,6 +136,9 @@ class DialogueSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown
     handoff_webhook_url: Annotated[str, _doc("URL told about every new handoff (signed POST); empty: none.")] = ""
     webhook_secret: Annotated[str, _doc("HMAC-SHA256 key that signs webhooks (header X-Edgebot-Signature).")] = ""
     bundle_messages: Annotated[int, _doc("Most recent messages put into a handoff's context bundle.", ge=1)] = 10
+    handoff_wait_s: Annotated[float, _doc(
+        "An open handoff that no agent has claimed after this many seconds ends: the visitor is told and the bot "
+        "answers again; 0 waits for ever.", ge=0)] = 300.0
     idle_minutes: Annotated[float, _doc("A session idle this long without an outcome counts as abandoned.", gt=0)] = 30.0
 
 

@@ -26,7 +26,7 @@ def test_follow_ups_lean_on_the_previous_question(text: str) -> None:
 @pytest.mark.parametrize("text", [
     "how much is a check-up?", "can I bring my dog?", "do you ship to Canada?", "what are your opening hours?",
     "ok thanks, how long is the return window?", "thanks", "ok", "lol", "hello", "Yes, connect me",
-    "tell me a joke", "Order status", "where is the hackspace?"])
+    "tell me a joke", "Order status", "where is the hackspace?", "and what payment methods do you take?"])
 def test_self_contained_messages_do_not(text: str) -> None:
     assert not leans_on_previous(text)
 

@@ -236,7 +236,7 @@ def routed(tmp_path: Path, relevance: float | None, table: dict[str, tuple[str |
 
 def test_pages_that_match_better_than_a_flows_examples_answer_instead(tmp_path: Path) -> None:
     table = {"please remove my account": ("reset_password", 0.82), "how long must a password be": (None, 0.3),
-             "when is support reachable": ("talk_to_human", 0.95)}
+             "when is support reachable": ("talk_to_human", 0.95), "support please": ("talk_to_human", 0.95)}
     dialogue, sid = routed(tmp_path, 0.7, table)
     for text in table:  # a flow, out of scope (the table's None), a handoff intent without an explicit request
         plan = dialogue.plan(sid, text)
@@ -249,8 +249,9 @@ def test_pages_that_match_better_than_a_flows_examples_answer_instead(tmp_path: 
         return weaker.plan(weaker.sessions.create()[0], text).decision
 
     assert decided("please remove my account") == "flow"  # its examples are closer than the pages
-    assert decided("how long must a password be") == "clarify"  # so are the out-of-scope examples
-    assert decided("when is support reachable") == "handoff"  # a handoff intent whose examples are closer
+    assert decided("how long must a password be") == "help"  # so are the out-of-scope examples
+    assert decided("support please") == "handoff"  # a handoff intent whose examples are closer
+    assert decided("when is support reachable") == "answer"  # a question the pages answer is not a request
     assert decided("shipping to zurich") == "answer"  # an intent under its threshold that answers from the pages
 
 
@@ -268,6 +269,6 @@ def test_explicit_requests_for_a_person_and_flows_in_progress_are_never_taken_ov
     assert dialogue.knowledge.asked == []
 
 
-def test_nothing_relevant_in_the_pages_leaves_the_clarification(tmp_path: Path) -> None:
+def test_nothing_relevant_in_the_pages_leaves_the_policys_decision(tmp_path: Path) -> None:
     dialogue, sid = routed(tmp_path, None, {"blorp": (None, 0.2)})
-    assert dialogue.plan(sid, "blorp").decision == "clarify"
+    assert dialogue.plan(sid, "blorp").decision == "help"

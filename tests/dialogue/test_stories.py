@@ -12,6 +12,7 @@ from pathlib import Path
 from edgebot.dialogue.catalog import demo_catalog_path
 
 STORIES = demo_catalog_path().with_name("stories.toml")
+POLICY_STORIES = demo_catalog_path().with_name("policy_stories.toml")
 
 
 def run(tmp_path: Path, models_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -28,6 +29,15 @@ def test_demo_stories_pass(tmp_path: Path, models_dir: Path) -> None:
     assert report["failed"] == 0 and report["passed"] == report["stories"] >= 20
     assert report["fallback_rate"] < 0.05 and 0 < report["handoff_rate"] < 0.5
     assert set(report) >= {"stories", "passed", "failed", "fallback_rate", "handoff_rate", "latency_ms_p95", "failures"}
+
+
+def test_the_policy_stories_pass(tmp_path: Path, models_dir: Path) -> None:
+    """Chit-chat gets "I can help with", an offer of a person needs a clear yes, a handoff only where someone can
+    take it (else the site's contact details), an open handoff nobody takes times out, "never mind" ends it."""
+    result = run(tmp_path, models_dir, str(POLICY_STORIES), "--catalog", "demo", "--kb", "demo", "--json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads(result.stdout)
+    assert report["failed"] == 0 and report["passed"] == report["stories"] >= 10
 
 
 def test_a_failing_story_exits_1_and_names_the_problem(tmp_path: Path, models_dir: Path) -> None:

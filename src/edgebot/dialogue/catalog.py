@@ -103,6 +103,11 @@ class Responses(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     resume: str = "OK, let's continue. {prompt}"
     slot_retry: str = "Sorry, I couldn't read that. {prompt}"
     action_failed: str = "Sorry, I couldn't complete that right now."
+    help: str = "I can help with {topics}. What would you like to know?"  # chit-chat, out of scope
+    contact: str = "Nobody from our team can chat here right now, but you can reach them: {contact}"
+    no_contact: str = "Nobody from our team can chat here right now; please use the contact details on this site."
+    handoff_cancelled: str = "OK, I've cancelled the request for a person. What else can I help you with?"
+    handoff_expired: str = "Nobody from our team has picked up this conversation yet, so I'll keep helping."
 
 
 class Catalog(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

@@ -17,11 +17,12 @@ from collections.abc import Callable
 from typing import Any
 
 from edgebot.dialogue.answer import Composer
+from edgebot.dialogue.answer.text import contact_details
 from edgebot.dialogue.context import MAX_LOOKBACK, contextual_query
 from edgebot.dialogue.guard import OutputGuard, canary_line, new_canary
 from edgebot.dialogue.manager import NO_HUMAN, YES_HUMAN, Dialogue
 from edgebot.dialogue.pages import PagesMatch
-from edgebot.dialogue.turn import Citation, FixedReply, Turn, TurnDone
+from edgebot.dialogue.turn import Citation, FixedReply, Prefaced, Turn, TurnDone
 from edgebot.errors import EdgebotError
 from edgebot.kb import Hit, Searcher
 from edgebot.llm import ChatMessage, GenerationOptions, Scheduler, fit_history
@@ -38,6 +39,11 @@ GROUNDING = (
     "Answer the user's question using only the numbered sources below. If they do not contain the answer, "
     "say that you don't know. Do not invent links, prices or policies.\n\nSources:\n{sources}"
 )
+
+
+CONTACT_QUERY = "how can I contact you: phone number, e-mail address, customer service"
+OFFER_HUMAN = "Would you like me to put you in touch with a person?"
+CONTACT = "You can reach the team: {contact}"
 
 
 class InvalidMessageError(EdgebotError):
@@ -168,6 +174,14 @@ class Engine:
                 sp.set_attributes({"hits": len(hits) if relevant else 0, "relevance": round(best, 4)})
         return PagesMatch(hits, relevance) if relevant else None
 
+    def contact(self) -> str:
+        """The site's contact details from its pages (dialogue/pages.py, Knowledge), "" when they give none."""
+        if not self.has_pages():
+            return ""
+        assert self.searcher is not None
+        hits = self.searcher.search(CONTACT_QUERY, k=self.kb.k, floor=-1.0)
+        return contact_details([h.chunk.text for h in hits])
+
     def _system_prompt(self, hits: list[Hit] | None, instructions: str | None = None) -> str:
         base = self.instructions if instructions is None else instructions
         if not hits:
@@ -231,6 +245,7 @@ class Engine:
             self.drift.observe(session_id, redacted, None if plan.classification.oos else intent, confidence,
                                plan.classification.oos, plan.embedding)
         meta: dict[str, Any] = {}
+        pre = plan.preface if plan is not None else ""  # an expired handoff: the bot says it is back
         if plan is not None:
             meta = {"decision": plan.decision, "intent": plan.intent, "confidence": plan.confidence,
                     "quick_replies": plan.quick_replies, "handoff_id": plan.handoff_id, "actions": plan.actions,
@@ -239,15 +254,20 @@ class Engine:
                 self._store_user(session_id, redacted, values)
                 if plan.kind == "relay":  # a person has the conversation: no bot reply
                     return self._turn(session_id, FixedReply("", "handoff"), meta, store_reply=False)
-                return self._turn(session_id, FixedReply(plan.text, "stop"), meta)
+                return self._turn(session_id, FixedReply(plan.text, "stop"), meta, preface=pre)
         question = plan.query if plan is not None and plan.query else query
         hits = plan.hits if plan is not None and plan.hits else self.retrieve(question, plan.vector if plan else None)
         if hits is not None and not hits:
             self._store_user(session_id, redacted, values)
-            if self.dialogue is not None:
+            meta["decision"] = "dont_know"
+            if self.dialogue is not None and self.dialogue.agents():
                 self.dialogue.offer_human(session_id, "nothing relevant in the knowledge base")
-                meta |= {"decision": "dont_know", "quick_replies": [YES_HUMAN, NO_HUMAN]}
-            return self._turn(session_id, FixedReply(self.kb.dont_know), meta)
+                meta["quick_replies"] = [YES_HUMAN, NO_HUMAN]
+                reply = f"{self.kb.dont_know} {OFFER_HUMAN}"
+            else:  # nobody could take the conversation: where the site's people can be reached
+                found = self.contact()
+                reply = f"{self.kb.dont_know} {CONTACT.format(contact=found)}" if found else self.kb.dont_know
+            return self._turn(session_id, FixedReply(reply), meta, preface=pre)
         # The model sees the message with the same placeholders as the stored history (privacy.redact):
         # flows and integrations already used the real values.
         shown = redacted if question == text else self.redact(question)
@@ -265,7 +285,7 @@ class Engine:
                 meta["variant"] = route.name
             self._store_user_or_cancel(session_id, redacted, values, answer.source)
             return self._turn(session_id, answer.source, meta, answer.citations, guard=guard,
-                              observer=self._ending(composing))
+                              observer=self._ending(composing), preface=pre)
         messages = self.build_prompt(session_id, shown, hits, instructions=route.instructions if route else None,
                                      scheduler=scheduler)
         generating = tracing.start("generate", variant=route.name if route is not None else "default")
@@ -286,7 +306,7 @@ class Engine:
             if self.shadow is not None and done.finish_reason in ("stop", "length"):
                 self.shadow.after(session_id, shown, messages, done.text,
                                   lambda instructions: self._system_prompt(hits, instructions))
-        return self._turn(session_id, job, meta, citations, guard=guard, observer=observer)
+        return self._turn(session_id, job, meta, citations, guard=guard, observer=observer, preface=pre)
 
     def _ending(self, span: Any) -> Callable[[TurnDone], None]:
         """The metrics observer that first ends SPAN (a compose or generate step) with how the reply ended."""
@@ -299,6 +319,9 @@ class Engine:
 
     def _turn(self, session_id: str, source: Any, meta: dict[str, Any], citations: list[Citation] | None = None,
               **kwargs: Any) -> Turn:
-        """A Turn that stores its reply redacted and reports to the metrics observer."""
+        """A Turn that stores its reply redacted and reports to the metrics observer; with a PREFACE (kwargs), that
+        is said first."""
         kwargs.setdefault("observer", self.observer)
+        preface = kwargs.pop("preface", "")
+        source = Prefaced(preface, source) if preface else source
         return Turn(self.sessions, session_id, source, citations, meta=meta, redact=self.redact, **kwargs)

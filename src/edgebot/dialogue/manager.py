@@ -8,6 +8,7 @@ only when the plan says so.
 
 from __future__ import annotations
 
+import datetime as dt
 import string
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,7 +17,17 @@ from typing import Any, Literal
 from edgebot.actions import Action, ActionResult
 from edgebot.dialogue.catalog import Catalog, Intent
 from edgebot.dialogue.pages import Coverage, Knowledge
-from edgebot.dialogue.policy import Classification, Decision, confident, decide, label, quick_reply_intent
+from edgebot.dialogue.policy import (
+    CANCEL_RE,
+    Classification,
+    Decision,
+    asks_a_question,
+    confident,
+    decide,
+    help_topics,
+    label,
+    quick_reply_intent,
+)
 from edgebot.dialogue.slots import SlotFiller, yes_no
 from edgebot.dialogue.state import DialogueState, DialogueStore, Handoff
 from edgebot.nlu.classifier import IntentClassifierProtocol
@@ -24,6 +35,10 @@ from edgebot.storage import SessionStore
 from edgebot.telemetry import tracing
 
 YES_HUMAN, NO_HUMAN = "Yes, connect me", "No, thanks"
+# A small-talk reply needs a message this close (cosine) to one of the intent's examples: greetings, thanks and
+# goodbyes in other words score 0.70-0.98 on the demo catalog, "lol", "hmm", "whatever" 0.28-0.45
+# (benchmarks/README.md, "A policy a visitor can trust").
+SMALL_TALK_MIN = 0.6
 YES_SWITCH, NO_SWITCH = "Yes, switch", "No, continue"
 
 
@@ -47,6 +62,15 @@ class Plan:
     hits: list[Any] | None = None  # for `answer`: the pages already found relevant (dialogue/pages.py)
     answers_bot: bool = False  # the message answered the bot's own question (a slot value, a yes or no):
     # not a question of the visitor's, so drift detection leaves it out
+    preface: str = ""  # said before the reply (an open handoff nobody took: the bot is back)
+
+
+def _age_s(stamp: str) -> float:
+    """Seconds since STAMP (an ISO 8601 time, UTC when it names no zone)."""
+    when = dt.datetime.fromisoformat(stamp.replace("Z", "+00:00").replace(" ", "T"))
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return (dt.datetime.now(dt.UTC) - when).total_seconds()
 
 
 class _Lenient(dict[str, Any]):
@@ -76,7 +100,10 @@ class Dialogue:
         self, catalog: Catalog, classifier: IntentClassifierProtocol, store: DialogueStore, sessions: SessionStore,
         filler: SlotFiller, actions: dict[str, Action], *, on_handoff: Callable[[Handoff], object] | None = None,
         bundle_messages: int = 10, redact: Callable[[str], str] | None = None,
+        agents: Callable[[], bool] = lambda: True, handoff_wait_s: float = 0.0,
     ) -> None:
+        self.agents = agents  # whether anyone can take a handoff (a key with the agent scope, a webhook)
+        self.handoff_wait_s = handoff_wait_s  # an open handoff nobody took in this long lets the bot answer again
         self.redact: Callable[[str], str] = redact or (lambda text: text)
         self.catalog = catalog
         self.classifier = classifier
@@ -125,9 +152,8 @@ class Dialogue:
         """The plan for TEXT; QUERY: TEXT with the previous question's subject when it leans on it
         (dialogue/context.py), classified and searched instead of TEXT unless a flow is in progress."""
         state = self.store.load(session_id)
-        if state.handoff_id is not None:
-            plan = Plan("relay", "relay", reason=f"handoff {state.handoff_id} is open")
-        else:
+        plan, preface = self._during_handoff(state, text) if state.handoff_id is not None else (None, "")
+        if plan is None:
             if state.outcome in ("resolved", "abandoned"):
                 state.outcome = None  # a new request reopens the conversation
             before = state.outcome
@@ -144,17 +170,41 @@ class Dialogue:
                 plan.vector = vector
             if not plan.slots:
                 plan.slots = dict(state.slots)
+            plan.preface = preface
         self.store.save(session_id, state)
         self.store.log_decision(session_id, plan.decision, plan.intent, plan.confidence, plan.reason)
         return plan
+
+    def _during_handoff(self, state: DialogueState, text: str) -> tuple[Plan | None, str]:
+        """While a handoff is open: the visitor's "never mind" / "cancel" ends it; an open handoff no agent took
+        within handoff_wait_s ends with a notice and the bot answers this message (None, the notice); else the
+        message is relayed to the person (the bot stays quiet)."""
+        assert state.handoff_id is not None
+        handoff = self.store.handoff(state.handoff_id)
+        if handoff.status == "closed":
+            state.handoff_id = None
+            return None, ""
+        if CANCEL_RE.search(text):
+            self.store.set_handoff_status(handoff.id, "closed")
+            state.handoff_id, state.outcome = None, None
+            return Plan("reply", "handoff_cancelled", self.responses.handoff_cancelled,
+                        reason=f"the visitor cancelled handoff {handoff.id}"), ""
+        if handoff.status == "open" and self.handoff_wait_s > 0 and _age_s(handoff.created_at) >= self.handoff_wait_s:
+            self.store.set_handoff_status(handoff.id, "closed")
+            state.handoff_id, state.outcome = None, None
+            return None, self.responses.handoff_expired
+        return Plan("relay", "relay", reason=f"handoff {handoff.id} is open"), ""
 
     def _contextual(self, state: DialogueState, text: str, query: str | None) -> str:
         """QUERY, unless a flow is in progress, TEXT is a clicked quick reply, or TEXT alone is confidently an intent
         that does not answer from the pages ("thanks, that's great" is small talk, whatever came before)."""
         if not query or query == text or state.intent is not None or quick_reply_intent(self.catalog, text):
             return text
-        alone = confident(self.catalog, self.classify(text)[0])
-        return text if alone is not None and alone.handler != "answer" else query
+        cls, vector = self.classify(text)
+        alone = confident(self.catalog, cls)
+        if alone is None or alone.handler == "answer" or self._unlike_small_talk(alone.name, vector):
+            return query
+        return text
 
     def offer_human(self, session_id: str, reason: str) -> None:
         """After an "I don't know" answer: a "yes" on the next turn hands the conversation to a person."""
@@ -171,6 +221,8 @@ class Dialogue:
         if pending == "offer_human":
             state.pending = None
             answer = yes_no(text)
+            if answer is not None and asks_a_question(text):
+                answer = None  # "ok thanks, how long is the return window?" is a question, not a yes
             if answer == "yes":
                 accepted = self._handoff(session_id, state, text, cls, "user accepted the offer of a person")
                 accepted.answers_bot = True
@@ -184,6 +236,8 @@ class Dialogue:
             if switched is not None:
                 return switched
         decision = decide(self.catalog, cls, state, text)
+        if decision.kind == "dispatch" and self._unlike_small_talk(decision.intent, vector):
+            decision = Decision("help", None, p, f"{decision.reason}, but unlike its examples")
         if not decision.urgent and state.intent is not None and self._answers_pending(state, text):
             continued = self._continue_flow(session_id, state, text, cls)  # a slot value is not an intent
             continued.answers_bot = True
@@ -197,9 +251,16 @@ class Dialogue:
             return self._handoff(session_id, state, text, cls, decision.reason, intent=decision.intent)
         if state.intent is not None:
             return self._continue_flow(session_id, state, text, cls)
+        if decision.kind == "help":  # chit-chat or out of scope: not a failure, never an offer of a person
+            state.failures = 0
+            return Plan("reply", "help", self.responses.help.format(topics=help_topics(self.catalog)), None, p,
+                        decision.reason)
         if decision.kind == "clarify":
             state.failures += 1
             return Plan("reply", "clarify", self.responses.clarify, None, p, decision.reason, list(decision.options))
+        if decision.kind == "offer_human" and not self.agents():
+            state.failures = 0
+            return self._contact(decision.reason)
         if decision.kind == "offer_human":
             state.failures += 1
             state.pending = "offer_human"
@@ -226,6 +287,9 @@ class Dialogue:
         picked = intent.name if intent is not None else cls.best[0]
         if intent is not None and intent.handler == "answer":
             why = f"the pages answer it ({match.relevance:.2f})"
+        elif (intent is not None and intent.handler == "handoff" and not intent.contract.safety_critical
+              and asks_a_question(text)):  # "when is your support team reachable?": a question, not a request
+            why = f"a question the pages answer ({match.relevance:.2f}), not a request for a person"
         else:
             cover = self.coverage.of(picked, vector) if self.coverage is not None else 1.0
             if match.relevance <= cover:
@@ -233,6 +297,14 @@ class Dialogue:
             why = f"the pages match better ({match.relevance:.2f}) than the examples of {picked} ({cover:.2f})"
         return Plan("answer", "answer", confidence=round(match.relevance, 4), hits=match.hits,
                     reason=f"{decision.reason}; {why}")
+
+    def _unlike_small_talk(self, name: str | None, vector: Any) -> bool:
+        """Whether the small-talk intent NAME was picked for a message unlike all of its examples ("lol" is no
+        goodbye): cosine to the nearest example under SMALL_TALK_MIN."""
+        intent = self.catalog.get(name or "")
+        if intent is None or intent.handler != "smalltalk" or self.coverage is None or vector is None:
+            return False
+        return self.coverage.of(intent.name, vector) < SMALL_TALK_MIN
 
     def _dispatch(self, session_id: str, state: DialogueState, intent: Intent, text: str, cls: Classification,
                   decision: Decision) -> Plan:
@@ -432,8 +504,20 @@ class Dialogue:
             "confidence": [{"intent": n, "confidence": p} for n, p in cls.scores], "out_of_scope": cls.oos,
         }
 
+    def _contact(self, reason: str, said: list[str] | None = None) -> Plan:
+        """Nobody can take a handoff: the site's contact details from its pages instead."""
+        found = self.knowledge.contact() if self.knowledge is not None else ""
+        text = self.responses.contact.format(contact=found) if found else self.responses.no_contact
+        return Plan("reply", "contact", " ".join([*(said or []), text]), reason=f"{reason}; nobody can take a handoff")
+
     def _handoff(self, session_id: str, state: DialogueState, text: str, cls: Classification, reason: str, *,
                  intent: str | None = None, said: list[str] | None = None) -> Plan:
+        if not self.agents():
+            state.end_flow()
+            state.failures = 0
+            plan = self._contact(reason, said)
+            plan.intent, plan.confidence = intent, cls.best[1]
+            return plan
         bundle = self.bundle(session_id, state, text, cls, reason, intent or state.intent)
         handoff_id = self.store.create_handoff(session_id, reason, bundle)
         slots = dict(state.slots)

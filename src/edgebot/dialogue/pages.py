@@ -32,6 +32,11 @@ class Knowledge(Protocol):
 
     def match(self, text: str, vector: Any) -> PagesMatch | None: ...
 
+    def contact(self) -> str:
+        """The site's contact details from its pages (sentences with a phone number, an e-mail or an address),
+        or "" when the pages give none."""
+        ...
+
 
 class Coverage:
     """How close a message comes to the examples of each class of the catalog (out-of-scope included)."""

@@ -1,9 +1,14 @@
 """The policy: from a classified message and the session's state to a decision (pure logic, no I/O).
 
-- an explicit request for a person, or a `safety_critical` intent -> handoff at once;
-- below the intent's threshold, or out of scope -> clarify with up to N quick replies (the top intents);
-  the second failure in a row -> offer a person;
+- an explicit request for a person, or a `safety_critical` intent -> handoff at once (a safety-critical intent
+  worded as a question -> handoff unless the pages match it better than its examples: dialogue/pages.py);
+- out of scope (chit-chat, questions about anything else) -> a short "I can help with ..." (`help`), never a
+  failure and never an offer of a person;
+- below the intent's threshold -> clarify with up to N quick replies (the top intents); the second failure in a
+  row -> offer a person;
 - otherwise dispatch to the intent's handler.
+Whether anyone can take a handoff is the manager's business (dialogue/manager.py): where nobody can, a handoff
+or an offer of a person becomes the site's contact details.
 """
 
 from __future__ import annotations
@@ -65,19 +70,41 @@ def confident(catalog: Catalog, cls: Classification) -> Intent | None:
 def decide(catalog: Catalog, cls: Classification, state: DialogueState, text: str) -> Decision:
     name, p = cls.best
     intent = confident(catalog, cls)
-    if intent is not None and intent.contract.safety_critical:
-        return Decision("handoff", intent.name, p, f"safety-critical intent {intent.name}", urgent=True)
+    if intent is not None and intent.contract.safety_critical:  # a question may still be one the pages answer
+        return Decision("handoff", intent.name, p, f"safety-critical intent {intent.name}",
+                        urgent=not asks_a_question(text))
     if HUMAN_RE.search(text) or (intent is not None and intent.handler == "handoff"):
         return Decision("handoff", intent.name if intent else None, p, "user asked for a person",
                         urgent=HUMAN_RE.search(text) is not None)
+    if intent is None and name == OOS:
+        return Decision("help", None, p, "out of scope")
     if intent is None:
         if state.failures + 1 >= catalog.defaults.handoff_after_failures:
             return Decision("offer_human", None, p, f"second failure in a row (best {name} at {p:.2f})")
         options = tuple(label(i) for i in (catalog.get(n) for n, _ in cls.in_scope()[: catalog.defaults.quick_replies])
                         if i is not None)
-        reason = "out of scope" if name == OOS else f"{name} at {p:.2f} is under its threshold"
-        return Decision("clarify", None, p, reason, options)
+        return Decision("clarify", None, p, f"{name} at {p:.2f} is under its threshold", options)
     return Decision("dispatch", intent.name, p, f"{intent.name} at {p:.2f}")
+
+
+ASKS = re.compile(r"\?|\b(what|when|where|which|who|whom|whose|why|how)\b", re.IGNORECASE)
+CANCEL_RE = re.compile(r"\b(never ?mind|nevermind|cancel|forget (it|that)|no need|not needed any ?more|"
+                       r"don'?t need (a|the) (person|human|agent))\b", re.IGNORECASE)
+
+
+def asks_a_question(text: str) -> bool:
+    """Whether TEXT carries a question of its own ("ok thanks, how long is the return window?")."""
+    return ASKS.search(text) is not None
+
+
+def help_topics(catalog: Catalog, most: int = 4) -> str:
+    """What the bot can help with, from the catalog: the descriptions of its flows and answer topics, in catalog
+    order ("checking an order, returns, shipping or your account" style, lower-case first letters)."""
+    topics = [i.description[:1].lower() + i.description[1:] for i in catalog.intent
+              if i.handler in ("flow", "answer") and i.description][:most]
+    if not topics:
+        return "questions about this site"
+    return topics[0] if len(topics) == 1 else f"{', '.join(topics[:-1])} or {topics[-1]}"
 
 
 def quick_reply_intent(catalog: Catalog, text: str) -> Intent | None:

@@ -20,7 +20,8 @@ from __future__ import annotations
 import re
 import time
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import msgspec
@@ -43,11 +44,14 @@ class Expect(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     contains: list[str] = []
     regex: str | None = None
     cites: str | None = None  # a citation whose title contains this
+    after_s: float = 0.0  # seconds to wait before sending this turn (an open handoff that nobody takes)
 
 
 class Story(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     name: str
     turn: list[Expect]
+    agents: bool | None = None  # whether someone can take a handoff in this story (default: as the deployment is)
+    handoff_wait_s: float | None = None  # dialogue.handoff_wait_s in this story
 
 
 class _StoriesFile(msgspec.Struct, forbid_unknown_fields=True):
@@ -130,6 +134,25 @@ def timed_turn(engine: Engine, session_id: str, text: str) -> tuple[TurnDone, fl
     return done, (time.perf_counter() - started) * 1000
 
 
+@contextmanager
+def _setup(engine: Engine, story: Story) -> Iterator[None]:
+    """The story's own setting of who can take a handoff and how long an open one waits, for its turns."""
+    dialogue = engine.dialogue
+    if dialogue is None:
+        yield
+        return
+    saved = dialogue.agents, dialogue.handoff_wait_s
+    if story.agents is not None:
+        agents = story.agents
+        dialogue.agents = lambda: agents
+    if story.handoff_wait_s is not None:
+        dialogue.handoff_wait_s = story.handoff_wait_s
+    try:
+        yield
+    finally:
+        dialogue.agents, dialogue.handoff_wait_s = saved
+
+
 def run_stories(engine: Engine, stories: list[Story], progress: Callable[[int], None] | None = None) -> Report:
     failures: list[Failure] = []
     latencies: list[float] = []
@@ -137,8 +160,12 @@ def run_stories(engine: Engine, stories: list[Story], progress: Callable[[int], 
     for story in stories:
         session_id, _ = engine.sessions.create()
         story_handoff = False
-        for n, expect in enumerate(story.turn, start=1):
-            done, ms = timed_turn(engine, session_id, expect.user)
+        turns = []
+        with _setup(engine, story):
+            for n, expect in enumerate(story.turn, start=1):
+                time.sleep(expect.after_s)
+                turns.append((n, expect, *timed_turn(engine, session_id, expect.user)))
+        for n, expect, done, ms in turns:
             latencies.append(ms)
             if expect.intent not in (None, "none"):
                 in_scope_turns += 1

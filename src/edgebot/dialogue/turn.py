@@ -77,6 +77,33 @@ class FixedReply:
         pass
 
 
+class Prefaced:
+    """SOURCE's reply with PREFACE said first (a ReplySource): "Nobody from our team has picked up ... " before
+    the answer to the visitor's message."""
+
+    def __init__(self, preface: str, source: Any) -> None:
+        self.preface = preface
+        self.source = source
+
+    def _item(self, item: Any) -> Any:
+        if isinstance(item, Completion):
+            return msgspec.structs.replace(item, text=f"{self.preface} {item.text}".strip())
+        return item
+
+    def __iter__(self) -> Iterator[Any]:
+        yield Token(f"{self.preface} ")
+        for item in self.source:
+            yield self._item(item)
+
+    async def __aiter__(self) -> AsyncIterator[Any]:
+        yield Token(f"{self.preface} ")
+        async for item in self.source:
+            yield self._item(item)
+
+    def cancel(self) -> None:
+        self.source.cancel()
+
+
 def _pieces(text: str, words: int) -> list[str]:
     """TEXT cut after every WORDS words, whitespace kept with the word before it (WORDS 0: in one piece)."""
     if not text:
@@ -198,7 +225,8 @@ class Turn:
                 decision=self.meta.get("decision") or ("dont_know" if finish_reason == "no_answer" else None),
                 intent=self.meta.get("intent"),
             )
-        offered = finish_reason == "no_answer" or self.meta.get("decision") == "offer_human"
+        offered = self.meta.get("decision") == "offer_human" or (finish_reason == "no_answer"
+                                                                 and bool(self.meta.get("quick_replies")))
         done = TurnDone(message_id=message_id, text=text, finish_reason=finish_reason, usage=usage, timings=timings,
                         citations=self.citations, handoff_offered=offered, **self.meta)
         if self._observer is not None:

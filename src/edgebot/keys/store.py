@@ -68,6 +68,10 @@ class KeyStore:
                          " revoked_at IS NULL", (key_id,))
         return self.get(key_id)
 
+    def has_scope(self, scope: str) -> bool:
+        """Whether a key that is not revoked was given SCOPE by name (an admin key does not count)."""
+        return any(k.revoked_at is None and scope in k.scopes for k in self.list())
+
     def lookup(self, plain: str) -> ApiKey | None:
         """The key record for a presented key (compared by hash), or None."""
         rows = self.db.query("SELECT * FROM api_keys WHERE key_sha256 = ?", (_digest(plain),))

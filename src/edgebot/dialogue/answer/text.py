@@ -153,6 +153,17 @@ def facts(text: str) -> dict[str, list[str]]:
     return found
 
 
+def contact_details(texts: list[str], most: int = 2) -> str:
+    """The first MOST sentences of TEXTS (best first) that give a phone number or an e-mail address."""
+    found: list[str] = []
+    for text in texts:
+        for sentence in split_sentences(text):
+            stated = facts(sentence)
+            if (stated["email"] or stated["phone"]) and sentence not in found:
+                found.append(sentence)
+    return " ".join(found[:most])
+
+
 def negated(text: str) -> bool:
     return NEGATION.search(text) is not None
 
