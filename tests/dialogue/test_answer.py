@@ -122,6 +122,21 @@ def test_choose_keeps_close_sentences_in_page_order_and_brings_the_antecedent() 
     assert chosen == ["Home whitening uses custom trays.", "It costs 295 GBP, trays included."]
 
 
+def test_two_items_of_one_list_make_the_answer_that_list_each_item_on_a_line() -> None:
+    page = ("You can expect the following to be available:\n- CNC router\n- Wood bandsaw\n- Metal bandsaw\n"
+            "- Table saw\n\nA more detailed list is on the wiki.")
+    chosen, _ = choose(evidence(["Wood bandsaw", "Metal bandsaw"], [0.8, 0.78], chunk=page))
+    assert chosen == [f"{tx.BULLET}CNC router", f"{tx.BULLET}Wood bandsaw", f"{tx.BULLET}Metal bandsaw",
+                      f"{tx.BULLET}Table saw"]  # the whole list, though three sentences is the usual most
+    reply = tx.join_reply(["The following is available:", *chosen, "Ask at the desk."])
+    assert reply == ("The following is available:\n\u2022 CNC router\n\u2022 Wood bandsaw\n\u2022 Metal bandsaw\n"
+                     "\u2022 Table saw\nAsk at the desk.")
+    one, _ = choose(evidence(["Wood bandsaw"], [0.8], chunk=page))
+    assert one == ["Wood bandsaw"]  # one item is an answer, not a list
+    announced, _ = choose(evidence(["You can expect the following to be available:"], [0.8], chunk=page))
+    assert announced == ["You can expect the following to be available:", *chosen]  # it brings its list
+
+
 class KeywordEncoder:
     """A deterministic bag-of-words encoder (unit tests of pure ranking logic)."""
 

@@ -151,3 +151,26 @@ def test_the_demo_page_shows_the_checked_answer_with_its_sources(browser, kb_ser
     assert (page.text_content(".meta") or "").startswith("quoted from the pages")
     assert (page.locator(".sources a").first.text_content() or "").startswith("Shipping")
     page.close()
+
+
+def test_the_demo_page_shows_a_list_answer_as_a_list(browser, kb_server: Server, tmp_path: Path) -> None:
+    """A reply that is a list comes as plain lines ("\u2022 item": no markup reaches the visitor); the demo page
+    draws them as a list."""
+    key = {"X-API-Key": KEY}
+    doc = {"title": "Workshop tools", "url": "https://northwind-outfitters.example/workshop",
+           "text": "# Workshop tools\n\nMembers can use these tools in our Lyon workshop:\n\n- Sewing machines\n"
+                   "- Seam sealing press\n- Zip repair kits\n- Pressing iron\n\nBook a slot at the counter."}
+    added = httpx.post(f"{kb_server.url}/v1/kb/documents", json=doc, headers=key).json()
+    try:
+        page = browser.new_page()
+        page.goto(kb_server.url + "/")
+        page.fill("#text", "Which tools can members use in the Lyon workshop?")
+        page.press("#text", "Enter")
+        page.wait_for_selector(".msg.assistant[data-state=done]", timeout=60_000)
+        page.screenshot(path=str(tmp_path / "list.png"))
+        items = page.locator(".msg.assistant ul li").all_text_contents()
+        assert items == ["Sewing machines", "Seam sealing press", "Zip repair kits", "Pressing iron"]
+        assert "\u2022" not in (page.text_content(".msg.assistant") or "") and "- " not in items[0]
+        page.close()
+    finally:
+        httpx.delete(f"{kb_server.url}/v1/kb/documents/{added['id']}", headers=key)

@@ -21,6 +21,28 @@ function el(tag, cls, text) {
   return node;
 }
 
+const BULLET = "\u2022 ";  // a reply's list item: one line each (edgebot's answer composer)
+
+/**
+ * Show a reply's TEXT in NODE: runs of lines that start with BULLET as a list, other lines as lines of text;
+ * everything through textContent, never as HTML.
+ * @param {HTMLElement} node @param {string} text
+ */
+function render(node, text) {
+  node.textContent = "";
+  /** @type {HTMLElement|null} */
+  let list = null;
+  for (const line of text.split("\n")) {
+    if (line.startsWith(BULLET)) {
+      if (!list) node.append((list = el("ul", "edgebot-list")));
+      list.append(el("li", undefined, line.slice(BULLET.length)));
+    } else if (line.trim()) {
+      list = null;
+      node.append(el("span", "edgebot-line", line));
+    }
+  }
+}
+
 /** A route under edgebot/v1 (plain permalinks put the route in `?rest_route=`). @param {string} path */
 function routeUrl(path) {
   const [route, query] = path.split("?");
@@ -196,7 +218,8 @@ function mount(root, inline) {
     const state = await res.json();
     for (const m of state.messages || []) {
       const cls = m.role === "user" ? "edgebot-user" : m.finish_reason === "agent" ? "edgebot-agent" : "edgebot-bot";
-      const p = el("p", "edgebot-msg " + cls, m.content);
+      const p = el("div", "edgebot-msg " + cls);
+      render(p, m.content);
       p.dataset.state = "restored";
       log.append(p);
     }
@@ -207,7 +230,7 @@ function mount(root, inline) {
   /** @param {string} text */
   async function ask(text) {
     log.append(el("p", "edgebot-msg edgebot-user", text));
-    const out = el("p", "edgebot-msg edgebot-bot edgebot-typing");
+    const out = el("div", "edgebot-msg edgebot-bot edgebot-typing");
     out.setAttribute("aria-label", t("typing"));
     out.dataset.state = "streaming";
     log.append(out);
@@ -234,6 +257,7 @@ function mount(root, inline) {
           out.removeAttribute("aria-label");
           out.dataset.state = "done";
           if (payload.decision === "relay") { out.remove(); continue; }
+          render(out, payload.text);  // a list answer as a list
           const after = [];
           if (payload.answer_mode) out.dataset.answer = payload.answer_mode;  // extractive, generative or fallback
           if (citations.length) after.push(sources(citations));

@@ -88,6 +88,12 @@ try {
     && !docs.some((d) => d.title.includes("Lantern")),
     "edgebot kb ingest --wordpress reads the site without a second copy of what the plugin sent: " + bulk.trim());
 
+  // A page written with a WordPress list block (read by the bulk ingest above): its answer is drawn as a list.
+  const listed = await ask(page, "Which tools can members use in the Lyon workshop?");
+  const items = await page.locator(".edgebot-bot[data-state=done]").last().locator("ul li").allTextContents();
+  check(items.length === 4 && items[0] === "Sewing machines" && !listed.answer.includes("\u2022"),
+    "a list answer (a WordPress list block) is shown as a list: " + JSON.stringify(items) + " in " + JSON.stringify(listed));
+
   // The site moves (a new address) and is sent again: each page is kept once, under the new address.
   const moved = php(WORK + "/moved.php").trim();
   const welcome = JSON.parse(cli("kb", "list", "--json")).filter((d) => d.title === "Welcome");

@@ -72,7 +72,9 @@ def auto_mode(model_bytes: int) -> Mode:
 def choose(ranked: list[Evidence], margin: float = MARGIN, most: int = MAX_EVIDENCE) -> tuple[list[str], list[Evidence]]:
     """The answer's sentences from RANKED evidence, and the evidence picked: the best sentence and those within
     MARGIN of it (at most MOST), each anaphoric one with the sentence before it, the best one's chunk first, in
-    page order, short (verify.shorten)."""
+    page order, short (verify.shorten). Two or more items of one list, or a sentence that announces a list (ends
+    with ":" before it), bring the whole list, each item starting with tx.BULLET (tx.join_reply puts each on a
+    line of its own)."""
     if not ranked:
         return [], []
     picked = [e for e in ranked[:most] if e.score >= ranked[0].score - margin]
@@ -84,7 +86,25 @@ def choose(ranked: list[Evidence], margin: float = MARGIN, most: int = MAX_EVIDE
         sentences[(chunk_rank[e.hit.chunk.id], e.index)] = e.text
         if e.anaphoric and e.index > 0:
             sentences[(chunk_rank[e.hit.chunk.id], e.index - 1)] = tx.split_sentences(e.hit.chunk.text)[e.index - 1]
+    for rank, hit in {chunk_rank[e.hit.chunk.id]: e.hit for e in picked}.items():
+        whole, items = tx.split_sentences(hit.chunk.text), tx.list_items(hit.chunk.text)
+        at = [i for r, i in sentences if r == rank]
+        chosen = [i for i in at if whole[i] in items]
+        # a sentence that announces a list ("... the following:") brings it
+        announced = [i + 1 for i in at if whole[i].endswith(":") and i + 1 < len(whole) and whole[i + 1] in items]
+        if len(chosen) >= 2 or announced:  # the answer is a list: all of it, as far as it fits
+            run = _run(whole, items, min(chosen + announced), max(chosen + announced))
+            sentences |= {(rank, i): tx.BULLET + whole[i] for i in run if whole[i] in items}
     return shorten([sentences[k] for k in sorted(sentences)]), picked
+
+
+def _run(sentences: list[str], items: set[str], first: int, last: int) -> range:
+    """The indices of the list around FIRST..LAST: the run of consecutive SENTENCES that are ITEMS."""
+    while first > 0 and sentences[first - 1] in items:
+        first -= 1
+    while last + 1 < len(sentences) and sentences[last + 1] in items:
+        last += 1
+    return range(first, last + 1)
 
 
 def citations_for(picked: list[Evidence], hits: list[Hit]) -> list[Citation]:
@@ -111,7 +131,7 @@ class AnswerComposer:
         ranked = self.selector.rank(question, hits, vector, focus)
         chosen, picked = choose(ranked)
         citations = citations_for(picked, hits)
-        extractive = " ".join(chosen)
+        extractive = tx.join_reply(chosen)
         if self.mode == "extractive" or not chosen:
             meta["answer_mode"] = "extractive"
             return Answer(FixedReply(extractive, "stop", piece_words=PIECE_WORDS, pace_s=PACE_S), citations, "extractive",

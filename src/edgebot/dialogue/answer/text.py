@@ -67,6 +67,25 @@ def split_sentences(text: str) -> list[str]:
     return [s for s in out if WORD.search(s)]
 
 
+BULLET = "\u2022 "  # how a reply shows a list item: plain text, drawn as a list by the demo page and the widget
+
+
+def list_items(text: str) -> set[str]:
+    """The list items of TEXT (a chunk), as split_sentences gives them (without their markers)."""
+    return {LIST_ITEM.sub("", line.strip()) for line in split_lines(text) if LIST_ITEM.match(line.strip())}
+
+
+def join_reply(sentences: list[str]) -> str:
+    """SENTENCES as one reply: prose joined by spaces, list items (BULLET ...) each on a line of its own."""
+    out = ""
+    for sentence in sentences:
+        if sentence.startswith(BULLET):
+            out += ("\n" if out else "") + sentence
+        else:
+            out += ("\n" if out.rsplit("\n", 1)[-1].startswith(BULLET) else " " if out else "") + sentence
+    return out
+
+
 def _prose(text: str) -> list[str]:
     pieces: list[str] = []
     for piece in SENTENCE_END.split(text.strip()):

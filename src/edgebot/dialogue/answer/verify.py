@@ -57,15 +57,18 @@ def repeated(sentence: str, earlier: Sequence[str]) -> bool:
 
 
 def shorten(sentences: Sequence[str], max_sentences: int = MAX_SENTENCES, max_words: int = MAX_WORDS) -> list[str]:
-    """SENTENCES without repeats, at most MAX_SENTENCES of them and MAX_WORDS words (a first sentence longer
-    than that is cut at a word and ends with an ellipsis)."""
+    """SENTENCES without repeats, at most MAX_SENTENCES of them (the items of a list count as one) and MAX_WORDS
+    words (a first sentence longer than that is cut at a word and ends with an ellipsis)."""
     kept: list[str] = []
     used = 0
     for sentence in sentences:
         if repeated(sentence, kept):
             continue
         n = len(sentence.split())
-        if len(kept) >= max_sentences or (kept and used + n > max_words):
+        # the items of a list (tx.BULLET) count as one sentence together
+        counted = sum(not k.startswith(tx.BULLET) for k in kept) + any(k.startswith(tx.BULLET) for k in kept)
+        full = counted >= max_sentences and not (sentence.startswith(tx.BULLET) and kept[-1].startswith(tx.BULLET))
+        if full or (kept and used + n > max_words):
             break
         if not kept and n > max_words:
             return [" ".join(sentence.split()[:max_words]).rstrip(",;:") + "\u2026"]
