@@ -111,9 +111,10 @@ def register(sub: Any, add: Add) -> None:
     ev = sub.add_parser("eval", help="Evaluate the bot's answers.", description="Evaluate the bot's answers.")
     esub = ev.add_subparsers(dest="eval_command", metavar="ACTION", required=True)
     p = add(esub, "answers", cmd_eval_answers,
-            "Ask each question of a JSONL file ({\"q\": ..., \"any\": [...], \"not\": [...]} a line) in a new "
-            "conversation through the dialogue engine: correct rate (a reply stating one of any and none of not), "
-            "contradictions (one of not), replies over 80 words, turn latency p50/p95.")
+            "Ask each question of a JSONL file ({\"q\": ..., \"any\": [...], \"not\": [...]} a line), or each "
+            "conversation ({\"turns\": [...], ...}: the last reply judged), in a new conversation through the "
+            "dialogue engine: correct rate (a reply stating one of any and none of not), contradictions (one of "
+            "not), replies over 80 words, replies with markup, turn latency p50/p95.")
     p.add_argument("questions", metavar="QUESTIONS", help="questions file (JSONL)")
     p.add_argument("--catalog", metavar="FILE",
                    help="intent catalog (TOML, or \"demo\"; default: dialogue.catalog; \"\" for none: plain answers)")
