@@ -32,6 +32,13 @@ def test_a_price_list_under_headings_is_read_item_by_item() -> None:
     ]
 
 
+def test_links_to_other_pages_of_the_site_are_navigation_not_evidence() -> None:
+    page = markdown_blocks("# Locked?\n\nWait 10 minutes.\n\n## Related articles\n\n"
+                           "* [How do I delete my account?](/help/delete/)\n* [Why is my account deactivated?](../deactivated)\n"
+                           "* Write to [us](mailto:help@example.org) any time\n* [Our Slack](https://slack.example.org)\n")
+    assert [b.text for b in page.blocks] == ["Wait 10 minutes.", "Write to us any time", "Our Slack"]
+
+
 def test_markdown_tables_are_read_row_by_row_with_their_headers() -> None:
     page = markdown_blocks("## Prices\n\n| Option | Price | For |\n|---|---|---|\n| Short | £21 | one day |\n"
                            "|  | £25 | two days |\n| Long | **£31** | [a week](https://x.example) |\n")

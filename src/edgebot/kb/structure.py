@@ -3,7 +3,9 @@
 evidence unit in clean text (no markup):
 
 - a paragraph (or a code block, a quote, a caption);
-- a list item read with its parents ("Woodwork: Bandsaw", nested lists) under its heading path;
+- a list item read with its parents ("Woodwork: Bandsaw", nested lists) under its heading path (an item that is
+  only a link to another page of the site, "Related articles", is navigation and left out: that page's own text
+  is the evidence);
 - a table row read with its column headers ("Size: large; Price: £31"; a continuation row with an empty first
   cell takes the row above's);
 - a definition ("term: definition", <dl>), and a question heading's answer (a FAQ pair: the heading ends in ?).
@@ -195,6 +197,8 @@ class _Reader:
                     own.append(str(child))
             text = clean("".join(own))
             context = parents[-MAX_PARENTS:]
+            if text and not nested and _site_link(li):
+                continue  # "Related articles": a link to another page of the site, whose own text is ingested
             if text:
                 self.add("item", ": ".join([*context, text]) if context else text)
             for sub in nested:
@@ -246,6 +250,16 @@ class _Reader:
             else:
                 text = clean(inline_text(child))
                 self.add("term", f"{term}: {text}" if term else text)
+
+
+def _site_link(li: Tag) -> bool:
+    """Whether LI holds nothing but one link to a page of the same site (a relative address)."""
+    links = li.find_all("a")
+    if len(links) != 1:
+        return False
+    href = str(links[0].get("href") or "")
+    alone = clean(li.get_text()).strip(" .,;:-") == clean(links[0].get_text()).strip(" .,;:-")
+    return alone and bool(href) and not re.match(r"^[a-z][a-z0-9+.-]*:", href, re.IGNORECASE)
 
 
 def inline_text(tag: Tag, keep_lines: bool = False) -> str:
