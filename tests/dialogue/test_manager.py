@@ -243,7 +243,8 @@ def test_pages_that_match_better_than_a_flows_examples_answer_instead(tmp_path: 
         assert (plan.kind, plan.decision, plan.hits) == ("answer", "answer", ["hit"])
     assert "the pages match better (0.70) than the examples of reset_password (0.60)" in \
         dialogue.plan(sid, "please remove my account").reason
-    weaker, _ = routed(tmp_path, 0.5, table | {"shipping to zurich": ("shipping_time", 0.4)})
+    weaker, _ = routed(tmp_path, 0.5, table | {"shipping to zurich": ("shipping_time", 0.4),
+                                                "drop my account maybe": ("reset_password", 0.4)})
 
     def decided(text: str) -> str:
         return weaker.plan(weaker.sessions.create()[0], text).decision
@@ -253,6 +254,7 @@ def test_pages_that_match_better_than_a_flows_examples_answer_instead(tmp_path: 
     assert decided("support please") == "handoff"  # a handoff intent whose examples are closer
     assert decided("when is support reachable") == "answer"  # a question the pages answer is not a request
     assert decided("shipping to zurich") == "answer"  # an intent under its threshold that answers from the pages
+    assert decided("drop my account maybe") == "answer"  # no intent is sure: the pages rather than a menu
 
 
 def test_explicit_requests_for_a_person_and_flows_in_progress_are_never_taken_over(tmp_path: Path) -> None:

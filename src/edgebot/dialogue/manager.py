@@ -273,10 +273,11 @@ class Dialogue:
 
     def _pages_answer(self, decision: Decision, cls: Classification, text: str, vector: Any) -> Plan | None:
         """An answer from the pages instead of DECISION (not urgent, no flow in progress), or None:
-        - an intent under its threshold whose handler is `answer` (it would answer from the pages too): whenever
-          the pages have something relevant;
-        - a flow, a handoff intent without an explicit request, or out of scope: when the pages' best sentence is
-          closer to TEXT than the nearest example of what the intent model picked (dialogue/pages.py)."""
+        - no intent sure enough (a clarification or an offer of a person would follow), or an intent whose handler
+          is `answer` (it would answer from the pages too), or a question to a handoff intent without an explicit
+          request: whenever the pages have something relevant;
+        - a confident flow or handoff intent without an explicit request, or out of scope: when the pages' best
+          sentence is closer to TEXT than the nearest example of what the intent model picked (dialogue/pages.py)."""
         intent = self.catalog.get(decision.intent or cls.best[0])
         if self.knowledge is None or vector is None or (decision.kind == "dispatch" and intent is not None
                                                         and intent.handler not in ("flow", "handoff")):
@@ -287,6 +288,8 @@ class Dialogue:
         picked = intent.name if intent is not None else cls.best[0]
         if intent is not None and intent.handler == "answer":
             why = f"the pages answer it ({match.relevance:.2f})"
+        elif decision.kind in ("clarify", "offer_human"):  # no intent is sure: a cited answer beats a menu
+            why = f"no intent is sure and the pages answer it ({match.relevance:.2f})"
         elif (intent is not None and intent.handler == "handoff" and not intent.contract.safety_critical
               and asks_a_question(text)):  # "when is your support team reachable?": a question, not a request
             why = f"a question the pages answer ({match.relevance:.2f}), not a request for a person"
