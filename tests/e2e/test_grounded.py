@@ -59,13 +59,15 @@ def test_sse_reply_sends_a_citations_event(kb_server: Server) -> None:
 
 
 def test_nothing_relevant_means_i_dont_know_and_the_sites_contact_details(kb_server: Server) -> None:
-    """Without a catalog nobody can take a handoff: no offer of a person, the pages' contact details instead."""
+    """Without a catalog nobody can take a handoff: no offer of a person; what the pages cover and the pages'
+    contact details instead."""
     sid, auth = kb_server.session()
     reply = httpx.post(f"{kb_server.url}/v1/sessions/{sid}/messages", headers=auth, timeout=60,
                        json={"text": "What is the airspeed velocity of an unladen swallow?"}).json()
     assert reply["finish_reason"] == "no_answer" and reply["handoff_offered"] is False
     assert reply["citations"] == [] and reply["usage"]["completion_tokens"] == 0  # the model was not asked
     assert "don't know" in reply["text"] and "+49 30 1234 5678" in reply["text"] and "person" not in reply["text"]
+    assert "I can help with questions about " in reply["text"]  # the largest pages' titles: what the site covers
 
 
 def test_kb_api_add_search_delete_behind_the_key(kb_server: Server) -> None:

@@ -36,7 +36,14 @@ def test_links_to_other_pages_of_the_site_are_navigation_not_evidence() -> None:
     page = markdown_blocks("# Locked?\n\nWait 10 minutes.\n\n## Related articles\n\n"
                            "* [How do I delete my account?](/help/delete/)\n* [Why is my account deactivated?](../deactivated)\n"
                            "* Write to [us](mailto:help@example.org) any time\n* [Our Slack](https://slack.example.org)\n")
-    assert [b.text for b in page.blocks] == ["Wait 10 minutes.", "Write to us any time", "Our Slack"]
+    assert [b.text for b in page.blocks] == ["Wait 10 minutes.", "Write to us (help@example.org) any time", "Our Slack"]
+
+
+def test_an_email_or_phone_link_keeps_its_address() -> None:
+    page = html_blocks('<p>Please <a href="mailto:info@leighhack.org?subject=Hi">contact us</a> or call '
+                       '<a href="tel:+441234567">our desk</a>; mail <a href="mailto:a@b.org">a@b.org</a>.</p>')
+    assert page.blocks[0].text == ("Please contact us (info@leighhack.org) or call our desk (+441234567); "
+                                   "mail a@b.org.")
 
 
 def test_markdown_tables_are_read_row_by_row_with_their_headers() -> None:

@@ -44,6 +44,7 @@ GROUNDING = (
 CONTACT_QUERY = "how can I contact you: phone number, e-mail address, customer service"
 OFFER_HUMAN = "Would you like me to put you in touch with a person?"
 CONTACT = "You can reach the team: {contact}"
+TOPICS = "I can help with questions about {topics}."
 
 
 class InvalidMessageError(EdgebotError):
@@ -182,6 +183,15 @@ class Engine:
         hits = self.searcher.search(CONTACT_QUERY, k=self.kb.k, floor=-1.0)
         return contact_details([h.chunk.text for h in hits])
 
+    def topics(self, most: int = 3) -> str:
+        """What the pages cover, for a visitor whose question they do not answer: the titles of the MOST largest
+        documents ("Pricing, Workshops FAQ or Host a Workshop")."""
+        if self.searcher is None:
+            return ""
+        docs = sorted(self.searcher.store.documents(), key=lambda d: -d.chunks)
+        titles = list(dict.fromkeys(d.title.strip() for d in docs if d.title.strip()))[:most]
+        return titles[0] if len(titles) == 1 else f"{', '.join(titles[:-1])} or {titles[-1]}" if titles else ""
+
     def _system_prompt(self, hits: list[Hit] | None, instructions: str | None = None) -> str:
         base = self.instructions if instructions is None else instructions
         if not hits:
@@ -264,9 +274,11 @@ class Engine:
                 self.dialogue.offer_human(session_id, "nothing relevant in the knowledge base")
                 meta["quick_replies"] = [YES_HUMAN, NO_HUMAN]
                 reply = f"{self.kb.dont_know} {OFFER_HUMAN}"
-            else:  # nobody could take the conversation: where the site's people can be reached
+            else:  # nobody could take the conversation: what the pages cover, where the site's people can be reached
                 found = self.contact()
-                reply = f"{self.kb.dont_know} {CONTACT.format(contact=found)}" if found else self.kb.dont_know
+                covered = self.topics() if self.dialogue is None else ""  # a catalog says it in its own `help`
+                reply = " ".join(part for part in (self.kb.dont_know, TOPICS.format(topics=covered) if covered else "",
+                                                   CONTACT.format(contact=found) if found else "") if part)
             return self._turn(session_id, FixedReply(reply), meta, preface=pre)
         # The model sees the message with the same placeholders as the stored history (privacy.redact):
         # flows and integrations already used the real values.

@@ -10,6 +10,9 @@ evidence unit in clean text (no markup):
   cell takes the row above's);
 - a definition ("term: definition", <dl>), and a question heading's answer (a FAQ pair: the heading ends in ?).
 
+An e-mail or phone link keeps its address in the text ("contact us (info@example.org)"); other link targets are
+left out.
+
 Markdown is rendered to HTML by markdown-it, so both formats go through the same reader. Broken markup is read
 as well as it can be and said in `Page.warnings`, never dropped.
 """
@@ -324,6 +327,7 @@ def html_blocks(markup: str) -> Page:
             break
     for tag in soup.find_all(["title", "head"]):
         tag.decompose()
+    _show_addresses(soup)
     reader = _Reader(page)
     reader.flow(soup)
     if unclosed := _unclosed(markup):
@@ -331,6 +335,17 @@ def html_blocks(markup: str) -> Page:
                              "the enclosing element ends; check the page's markup")
     _structure_warnings(reader, page)
     return page
+
+
+def _show_addresses(soup: BeautifulSoup) -> None:
+    """An e-mail or phone link whose text does not show its address ("contact us") gets it after the text, in
+    brackets: the address is what a visitor asking how to reach the site needs."""
+    for link in soup.find_all("a", href=True):
+        href = str(link.get("href") or "").strip()
+        scheme, _, address = href.partition(":")
+        address = html.unescape(address.split("?")[0]).strip()
+        if scheme.lower() in ("mailto", "tel") and address and address not in link.get_text():
+            link.append(NavigableString(f" ({address})"))
 
 
 def _structure_warnings(reader: _Reader, page: Page) -> None:
