@@ -39,6 +39,8 @@ def ops(tmp_path_factory: pytest.TempPathFactory, models_dir: Path) -> Iterator[
     created = _cli(env, "keys", "create", "ops", "--scope", "admin")
     assert created.returncode == 0, created.stderr
     key = created.stdout.strip().splitlines()[-1]
+    # someone takes handoffs (a key with the agent scope), so the stories' handoffs happen (dialogue/policy.py)
+    assert _cli(env, "keys", "create", "agents", "--scope", "agent").returncode == 0
     # answer.mode generative: the pages' answers go through the model (checked), so the generation metrics fill
     srv = Server(data, models_dir, llm_max_tokens="32", llm_temperature="0", dialogue_catalog="demo",
                  dialogue_idle_minutes="0.1", answer_mode="generative")
