@@ -163,8 +163,9 @@ class PrivacySettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
 
 class KpiSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     intent_f1_min: Annotated[float, _doc("Target: intent macro F1 from labelled reviews, at least.", ge=0, le=1)] = 0.85
-    fallback_rate_max: Annotated[float, _doc("Target: share of clarifications and offers of a person, at most.",
-                                             ge=0, le=1)] = 0.05
+    fallback_rate_max: Annotated[float, _doc(
+        "Target: share of clarifications, offers of a person and out-of-scope replies (\"I can help with ...\"), "
+        "at most.", ge=0, le=1)] = 0.05
     resolution_rate_min: Annotated[float, _doc("Target: share of conversations resolved, at least.", ge=0, le=1)] = 0.7
     latency_ms_p95_max: Annotated[float, _doc("Target: p95 of a whole reply, in ms, at most.", gt=0)] = 3000.0
     ttft_ms_p95_max: Annotated[float, _doc("Target: p95 time to first token, in ms, at most.", gt=0)] = 1000.0

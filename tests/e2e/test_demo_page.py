@@ -47,7 +47,7 @@ def catalog_server(tmp_path_factory: pytest.TempPathFactory, models_dir) -> Iter
 def test_quick_replies_are_buttons_that_continue_the_conversation(browser, catalog_server: Server, tmp_path) -> None:
     page = browser.new_page()
     page.goto(catalog_server.url + "/")
-    page.fill("#text", "what's the weather like on Mars?")
+    page.fill("#text", "I need help with something")
     page.press("#text", "Enter")
     page.wait_for_selector(".quick button", timeout=60_000)
     buttons = page.locator(".quick button")

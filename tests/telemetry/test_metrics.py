@@ -34,7 +34,7 @@ def test_metrics_follow_turns_without_free_text(watched: tuple[Server, str]) -> 
         httpx.post(f"{srv.url}/v1/sessions/{sid}/messages", json={"text": text}, headers=auth, timeout=60)
     httpx.post(f"{srv.url}/v1/sessions/{sid}/feedback", json={"rating": 4, "thumbs": "up"}, headers=auth)
     body = httpx.get(f"{srv.url}/metrics", headers={"X-API-Key": key}).text
-    for series in ['edgebot_decisions_total{decision="ask_slot"} 1.0', 'edgebot_decisions_total{decision="clarify"} 1.0',
+    for series in ['edgebot_decisions_total{decision="ask_slot"} 1.0', 'edgebot_decisions_total{decision="help"} 1.0',
                    'edgebot_feedback_thumbs_total{thumbs="up"} 1.0', "edgebot_feedback_rating_count 1.0",
                    "edgebot_intent_confidence_count 3.0", "edgebot_queue_depth",
                    ('edgebot_http_request_seconds_count{method="POST",route="/v1/sessions/{session_id:str}/messages",'
@@ -42,7 +42,7 @@ def test_metrics_follow_turns_without_free_text(watched: tuple[Server, str]) -> 
         assert series in body, series
     assert "edgebot_time_to_first_token_seconds_count" in body and 'edgebot_tokens_total{direction="out"}' in body
     assert "Zebulon" not in body and "Jupiter" not in body and sid not in body
-    # turns without the model (a slot question, a clarification) are timed from the message, not recorded as 0
+    # turns without the model (a slot question, what the bot can help with) are timed from the message, not recorded as 0
     sums = {line.split("{")[1].split("}")[0]: float(line.rsplit(" ", 1)[1]) for line in body.splitlines()
             if line.startswith("edgebot_turn_seconds_sum{")}
-    assert sums['decision="ask_slot"'] > 0 and sums['decision="clarify"'] > 0, sums
+    assert sums['decision="ask_slot"'] > 0 and sums['decision="help"'] > 0, sums

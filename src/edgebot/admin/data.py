@@ -14,7 +14,7 @@ import numpy as np
 from edgebot.dialogue.state import DialogueStore
 from edgebot.storage import SessionStore, SqlDatabase
 
-FALLBACKS = ("clarify", "offer_human", "dont_know")
+FALLBACKS = ("clarify", "offer_human", "help", "dont_know")
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 OUTCOMES = ("resolved", "abandoned", "handoff", "open")
 

@@ -31,7 +31,7 @@ from edgebot.dialogue.engine import Engine
 from edgebot.dialogue.turn import TurnDone
 from edgebot.errors import UsageError
 
-FALLBACK_DECISIONS = {"clarify", "offer_human"}  # the bot did not understand (a KB miss is not a fallback)
+FALLBACK_DECISIONS = {"clarify", "offer_human", "help"}  # not understood, or out of scope (a KB miss is not)
 
 
 class Expect(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

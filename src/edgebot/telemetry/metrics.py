@@ -37,7 +37,7 @@ class Metrics:
         self.compute = Counter("edgebot_compute_seconds_total", "Seconds spent generating replies", registry=r)
         self.confidence = Histogram("edgebot_intent_confidence", "Intent classifier confidence per message",
                                     buckets=(0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1.0), registry=r)
-        self.decisions = Counter("edgebot_decisions_total", "Dialogue decisions (fallback = clarify + offer_human)",
+        self.decisions = Counter("edgebot_decisions_total", "Dialogue decisions (fallback = clarify + offer_human + help)",
                                  ["decision"], registry=r)
         self.handoffs = Counter("edgebot_handoffs_total", "Conversations handed to a person", registry=r)
         self.conversations = Counter("edgebot_conversations_total", "Conversations started", registry=r)

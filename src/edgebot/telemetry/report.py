@@ -43,7 +43,7 @@ def measure(db: SqlDatabase, mod: str, variant: str | None = None) -> dict[str, 
     return {
         "conversations": len(ids),
         "csat": round(sum(ratings) / len(ratings), 2) if ratings else None,
-        "fallback_rate": (sum(d in ("clarify", "offer_human") for d in decisions) / len(decisions))
+        "fallback_rate": (sum(d in ("clarify", "offer_human", "help") for d in decisions) / len(decisions))
         if decisions else None,
         "resolution_rate": (sum(o == "resolved" for o in outcomes) / len(outcomes)) if outcomes else None,
         "latency_ms_p95": _p95([r["total_ms"] for r in replies if r["total_ms"]]),
