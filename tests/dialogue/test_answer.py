@@ -223,3 +223,17 @@ def test_generative_answers_with_the_real_model_state_only_the_evidence(encoder:
             assert meta["answer_mode"] in ("generative", "fallback")
     finally:
         scheduler.close()
+
+
+def test_a_quoted_answer_streams_in_pieces_and_all_of_it_within_the_cap() -> None:
+    from edgebot.dialogue.turn import FixedReply
+
+    text = " ".join(f"word{i}" for i in range(60))
+    reply = FixedReply(text, "stop", piece_words=4, pace_s=0.02, within_s=0.1)
+    assert reply.pace_s == pytest.approx(0.1 / 14)  # 15 pieces: 14 gaps share the 0.1 s
+    short = FixedReply("one two three four five six", "stop", piece_words=4, pace_s=0.02, within_s=0.1)
+    assert short.pace_s == 0.02  # a short answer keeps the usual pace
+
+    async def pieces() -> list[str]:
+        return [item.text async for item in reply if isinstance(item, Token)]
+    assert "".join(asyncio.run(pieces())) == text

@@ -37,16 +37,18 @@ class ReplySource(Protocol):
 class FixedReply:
     """A reply that needs no model ("I don't know", a flow's step, an answer quoted from the pages): its Tokens,
     then its Completion. With PIECE_WORDS, the text goes in pieces of that many words, PACE_S seconds apart on
-    an async stream, so a long answer reads in as a generated one does (the widgets show it growing).
+    an async stream (closer where WITHIN_S caps the whole), so a long answer reads in as a generated one does
+    (the widgets show it growing) without keeping the visitor waiting.
 
     Its timings are real: time to the first piece and to the end, counted from when the reply was made."""
 
     def __init__(self, text: str, finish_reason: str = "no_answer", *, piece_words: int = 0,
-                 pace_s: float = 0.0) -> None:
-        self.pace_s = pace_s
+                 pace_s: float = 0.0, within_s: float | None = None) -> None:
         self.text = text
         self.finish_reason = finish_reason
         self._pieces = [Token(piece) for piece in _pieces(text, piece_words)]
+        gaps = len(self._pieces) - 1  # WITHIN_S: the whole reply is sent within this long, however long it is
+        self.pace_s = min(pace_s, within_s / gaps) if within_s is not None and gaps > 0 else pace_s
         self._started = time.perf_counter()
         self._first: float | None = None
 
