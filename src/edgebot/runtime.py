@@ -115,15 +115,16 @@ def model_bytes(settings: Settings, *, given: bool) -> int | None:
     return ModelStore(settings.models_dir).require_verified(settings.llm.model).stat().st_size
 
 
-def open_composer(settings: Settings, encoder: SentenceEncoder, size: int | None) -> AnswerComposer:
+def open_composer(settings: Settings, encoder: SentenceEncoder, size: int | None, kb: KnowledgeStore
+                  ) -> AnswerComposer:
     """The compose stage: answer.mode, with auto decided by the chat model's file size (SIZE None, a provider
-    given by the caller: extractive)."""
+    given by the caller: extractive); the evidence units' vectors come from KB (embedded at ingest)."""
     answer = settings.answer
     mode = answer.mode if answer.mode != "auto" else ("extractive" if size is None else auto_mode(size))
     options = GenerationOptions(max_tokens=min(answer.max_tokens, settings.llm.max_tokens),
                                 temperature=settings.llm.temperature, stop=tuple(settings.llm.stop),
                                 repeat_penalty=answer.repeat_penalty)
-    return AnswerComposer(EvidenceSelector(encoder), mode, options)
+    return AnswerComposer(EvidenceSelector(encoder, stored=kb.unit_vectors), mode, options)
 
 
 def open_scheduler(settings: Settings, provider: ModelProvider) -> Scheduler:
@@ -237,7 +238,7 @@ class Runtime:
         metrics = Metrics(queue_depth=lambda: scheduler.depth)
         alerts = Alerts(db, webhook_sender(settings.kpi.alert_webhook_url, settings.dialogue.webhook_secret))
         drift = open_drift(settings, dialogue, db, alerts)
-        composer = open_composer(settings, encoder, model_bytes(settings, given=llm_provided))
+        composer = open_composer(settings, encoder, model_bytes(settings, given=llm_provided), kb_store)
         engine = Engine(llm, scheduler, sessions, max_message_chars=settings.server.max_message_chars,
                         kb=settings.kb, searcher=searcher, dialogue=dialogue, gate=gate, vault=vault,
                         observer=metrics.observe_turn, drift=drift, composer=composer, turn_lock=turn_locks_for(db, settings.server.turn_wait_s))

@@ -16,11 +16,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from edgebot.errors import UsageError
 from edgebot.kb.chunking import Chunk, chunk_blocks
 from edgebot.kb.html import html_to_text
 from edgebot.kb.store import Document, KnowledgeStore, NewDocument
 from edgebot.kb.structure import Block, html_blocks, markdown_blocks
+from edgebot.kb.units import unit_texts
 from edgebot.nlu import SentenceEncoder
 from edgebot.textlines import split_lines
 
@@ -282,7 +285,8 @@ class Ingestor:
         self, documents: Iterable[SourceDocument], progress: Callable[[int], None] | None = None, *, flush_chunks: int = 256
     ) -> IngestReport:
         """Chunk, embed and store; skip unchanged documents. Chunks of many documents are embedded together and
-        their documents written in one transaction, every FLUSH_CHUNKS chunks."""
+        their documents written in one transaction, every FLUSH_CHUNKS chunks; so are the chunks' evidence units
+        (kb/units.py), so that a turn embeds only the question."""
         report = IngestReport()
         pending: list[tuple[SourceDocument, list[Chunk]]] = []
 
@@ -290,10 +294,17 @@ class Ingestor:
             texts = [f"{d.title}. {c.heading}. {c.text}" if c.heading else f"{d.title}. {c.text}"
                      for d, chunks in pending for c in chunks]
             vectors = self.encoder.embed(texts, batch_size=ENCODER_BATCH)
-            docs, start = [], 0
+            units = [unit_texts(d.title, c.heading, c.text) for d, chunks in pending for c in chunks]
+            flat = [t for texts_of in units for t in texts_of]
+            unit_vectors = self.encoder.embed(flat, batch_size=ENCODER_BATCH) if flat else np.zeros((0, 0))
+            docs, start, at = [], 0, 0
             for doc, chunks in pending:
+                per_chunk = []
+                for texts_of in units[start : start + len(chunks)]:
+                    per_chunk.append((texts_of, unit_vectors[at : at + len(texts_of)]))
+                    at += len(texts_of)
                 docs.append(NewDocument(doc.source, doc.url, doc.title, doc.modified, doc.sha256, chunks,
-                                        vectors[start : start + len(chunks)]))
+                                        vectors[start : start + len(chunks)], per_chunk))
                 start += len(chunks)
             for (_, status), new in zip(self.store.upsert_many(docs), docs, strict=True):
                 setattr(report, status, getattr(report, status) + 1)

@@ -41,6 +41,7 @@ class NewDocument:
     content_sha256: str
     chunks: Sequence[Chunk]
     vectors: np.ndarray
+    units: Sequence[tuple[list[str], np.ndarray]] = ()  # per chunk: its units' embedded texts and their vectors
 
 
 @dataclass(frozen=True)
@@ -132,15 +133,23 @@ class KnowledgeStore:
                 "UPDATE kb_documents SET url = ?, title = ?, modified = ?, content_sha256 = ?,"
                 " updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id = ?",
                 (doc.url, doc.title, doc.modified, doc.content_sha256, doc_id))
-        for ordinal, (chunk, vector) in enumerate(zip(doc.chunks, doc.vectors, strict=True)):
+        units = list(doc.units) or [([], np.zeros((0, 0), np.float32))] * len(doc.chunks)
+        for ordinal, (chunk, vector, (texts, unit_vectors)) in enumerate(zip(doc.chunks, doc.vectors, units,
+                                                                               strict=True)):
             cur = conn.execute("INSERT INTO kb_chunks (document_id, ordinal, heading, text) VALUES (?, ?, ?, ?)",
                                (doc_id, ordinal, chunk.heading, chunk.text))
-            self._search.add(conn, int(cur.lastrowid), doc.title, chunk.heading, chunk.text, vector)
+            chunk_id = int(cur.lastrowid)
+            self._search.add(conn, chunk_id, doc.title, chunk.heading, chunk.text, vector)
+            for n, (text, unit_vector) in enumerate(zip(texts, unit_vectors, strict=True)):
+                conn.execute("INSERT INTO kb_units (chunk_id, ordinal, text, embedding) VALUES (?, ?, ?, ?)",
+                             (chunk_id, n, text, np.asarray(unit_vector, np.float32).tobytes()))
         return doc_id, status  # type: ignore[return-value]
 
     def _delete_chunks(self, conn: Any, doc_id: int) -> None:
         ids = [int(row[0]) for row in conn.execute("SELECT id FROM kb_chunks WHERE document_id = ?", (doc_id,))]
         self._search.remove(conn, ids)
+        conn.execute("DELETE FROM kb_units WHERE chunk_id IN (SELECT id FROM kb_chunks WHERE document_id = ?)",
+                     (doc_id,))
         conn.execute("DELETE FROM kb_chunks WHERE document_id = ?", (doc_id,))
 
     def delete(self, doc_id: int) -> bool:
@@ -151,6 +160,13 @@ class KnowledgeStore:
             conn.execute("DELETE FROM kb_documents WHERE id = ?", (doc_id,))
             self._bump(conn)
         return True
+
+    def unit_vectors(self, chunk_ids: Sequence[int]) -> dict[str, np.ndarray]:
+        """The stored vectors of the evidence units of CHUNK_IDS, by each unit's embedded text (kb/units.py)."""
+        if not chunk_ids:
+            return {}
+        rows = self.db.query_in("SELECT text, embedding FROM kb_units WHERE chunk_id IN ({ids})", list(chunk_ids))
+        return {str(r[0]): np.frombuffer(bytes(r[1]), dtype=np.float32) for r in rows}
 
     def document_sources(self) -> dict[int, str]:
         """Each document's id and source."""

@@ -234,6 +234,13 @@ m014_create_rate_buckets: list[str | Dialects] = [
     Dialects(None, "CREATE TABLE rate_buckets (key TEXT PRIMARY KEY, tokens REAL NOT NULL, at REAL NOT NULL)"),
 ]
 
+# The vector of each evidence unit of a chunk (kb/units.py), embedded at ingest, so that a turn embeds only the
+# question; keyed by the unit's embedded text (a chunk ingested before this migration has none: embedded per turn).
+m015_create_kb_units = [
+    ("CREATE TABLE kb_units (chunk_id BIGINT NOT NULL REFERENCES kb_chunks(id) ON DELETE CASCADE,"
+     " ordinal INTEGER NOT NULL, text TEXT NOT NULL, embedding BLOB NOT NULL, PRIMARY KEY (chunk_id, ordinal))"),
+]
+
 MIGRATIONS: list[tuple[int, str, Sequence[str | Dialects]]] = [
     (1, "m001_create_sessions", m001_create_sessions),
     (2, "m002_create_messages", m002_create_messages),
@@ -249,4 +256,5 @@ MIGRATIONS: list[tuple[int, str, Sequence[str | Dialects]]] = [
     (12, "m012_create_telemetry_meta", m012_create_telemetry_meta),
     (13, "m013_create_kb_vectors", m013_create_kb_vectors),
     (14, "m014_create_rate_buckets", m014_create_rate_buckets),
+    (15, "m015_create_kb_units", m015_create_kb_units),
 ]

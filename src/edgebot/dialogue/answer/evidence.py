@@ -12,13 +12,14 @@ content words come from the visitor's own message (FOCUS): the subject finds the
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from edgebot.dialogue.answer import text as tx
 from edgebot.kb import STOPWORDS, Hit
+from edgebot.kb.units import unit_context
 from edgebot.nlu import SentenceEncoder
 
 KIND_WEIGHT = 0.1
@@ -58,8 +59,10 @@ def content_words(text: str) -> set[str]:
 
 class EvidenceSelector:
     def __init__(self, encoder: SentenceEncoder, *, kind_weight: float = KIND_WEIGHT,
-                 lexical_weight: float = LEXICAL_WEIGHT) -> None:
+                 lexical_weight: float = LEXICAL_WEIGHT,
+                 stored: Callable[[list[int]], dict[str, np.ndarray]] | None = None) -> None:
         self.encoder = encoder
+        self.stored = stored  # the units' vectors embedded at ingest, by chunk ids (KnowledgeStore.unit_vectors)
         self.kind_weight = kind_weight
         self.lexical_weight = lexical_weight
         self._cache: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
@@ -72,7 +75,8 @@ class EvidenceSelector:
         if not found:
             return []
         q = self.encoder.embed_one(question) if vector is None else vector
-        vectors = self._embed([self.context(hit, sentence) for hit, _, sentence in found])
+        stored = self.stored(list(dict.fromkeys(hit.chunk.id for hit in hits))) if self.stored is not None else {}
+        vectors = self._embed([self.context(hit, sentence) for hit, _, sentence in found], stored)
         cosines = vectors @ q
         wanted = tx.question_kinds(focus or question) - {"yes_no"}
         asked = content_words(focus or question)
@@ -86,18 +90,23 @@ class EvidenceSelector:
 
     @staticmethod
     def context(hit: Hit, sentence: str) -> str:
-        heading = hit.chunk.heading.split(" > ")[-1] if hit.chunk.heading else hit.chunk.title
-        return f"{heading}: {sentence}"
+        return unit_context(hit.chunk.title, hit.chunk.heading, sentence)
 
-    def _embed(self, texts: list[str]) -> np.ndarray:
-        """Embeddings of TEXTS, from the cache where it has them (pages repeat from turn to turn)."""
+    def _embed(self, texts: list[str], stored: dict[str, np.ndarray]) -> np.ndarray:
+        """Embeddings of TEXTS: the ones embedded at ingest (STORED), else from the cache where it has them, else
+        embedded now (a knowledge base ingested before units were stored)."""
+        if all(t in stored for t in texts):
+            return np.stack([stored[t] for t in texts])
         key = self.encoder.sha256
-        missing = [t for t in dict.fromkeys(texts) if (key, t) not in self._cache]
+        missing = [t for t in dict.fromkeys(texts) if t not in stored and (key, t) not in self._cache]
         if missing:
             for t, v in zip(missing, self.encoder.embed(missing), strict=True):
                 self._cache[(key, t)] = v
         out = []
         for t in texts:
+            if t in stored:
+                out.append(stored[t])
+                continue
             self._cache.move_to_end((key, t))
             out.append(self._cache[(key, t)])
         while len(self._cache) > CACHE_SIZE:

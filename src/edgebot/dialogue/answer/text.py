@@ -5,12 +5,9 @@ from __future__ import annotations
 
 import re
 
-from edgebot.textlines import split_lines
+from edgebot.kb.units import LIST_ITEM, WORD, list_items, split_sentences
 
-SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]?\s+(?=[\"'(\[]?[A-Z0-9])")
-ABBREVIATIONS = re.compile(r"\b(?:e\.g|i\.e|etc|approx|incl|no|nr|St|Dr|Mr|Mrs|Ms|vs|ca)\.$", re.IGNORECASE)
-LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
-WORD = re.compile(r"[A-Za-z][A-Za-z'-]*|\d+(?:[.,:]\d+)*")
+__all__ = ["LIST_ITEM", "WORD", "list_items", "split_sentences"]  # a chunk's units: kb/units.py
 
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 URL = re.compile(r"https?://\S+|\bwww\.\S+")
@@ -49,30 +46,7 @@ YES_NO = re.compile(r"^\s*(?:can|could|do|does|did|is|are|was|will|would|should|
                     re.IGNORECASE)
 
 
-def split_sentences(text: str) -> list[str]:
-    """TEXT's sentences: each line of a list is one, and prose is cut after . ! ? before a capital or a digit
-    (not after an abbreviation such as "e.g.")."""
-    out: list[str] = []
-    for block in re.split(r"\n\s*\n", text):
-        lines = [line.strip() for line in split_lines(block) if line.strip() and not line.lstrip().startswith("#")]
-        prose: list[str] = []
-        for line in lines:
-            if LIST_ITEM.match(line):
-                out += _prose(" ".join(prose))
-                prose = []
-                out.append(LIST_ITEM.sub("", line))
-            else:
-                prose.append(line)
-        out += _prose(" ".join(prose))
-    return [s for s in out if WORD.search(s)]
-
-
 BULLET = "\u2022 "  # how a reply shows a list item: plain text, drawn as a list by the demo page and the widget
-
-
-def list_items(text: str) -> set[str]:
-    """The list items of TEXT (a chunk), as split_sentences gives them (without their markers)."""
-    return {LIST_ITEM.sub("", line.strip()) for line in split_lines(text) if LIST_ITEM.match(line.strip())}
 
 
 def join_reply(sentences: list[str]) -> str:
@@ -84,16 +58,6 @@ def join_reply(sentences: list[str]) -> str:
         else:
             out += ("\n" if out.rsplit("\n", 1)[-1].startswith(BULLET) else " " if out else "") + sentence
     return out
-
-
-def _prose(text: str) -> list[str]:
-    pieces: list[str] = []
-    for piece in SENTENCE_END.split(text.strip()):
-        if pieces and ABBREVIATIONS.search(pieces[-1]):
-            pieces[-1] = f"{pieces[-1]} {piece}"
-        elif piece.strip():
-            pieces.append(piece.strip())
-    return pieces
 
 
 def question_kinds(question: str) -> set[str]:
