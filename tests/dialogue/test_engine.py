@@ -179,3 +179,16 @@ def test_a_system_prompt_that_cannot_be_evaluated_at_start_does_not_stop_the_sta
         assert batched.stats["prompt_tokens"] == 0
     finally:
         rt.close()
+
+
+def test_an_older_configs_dont_know_text_does_not_offer_a_person_twice_or_when_nobody_can(
+        tmp_path: Path, models_dir: Path, provider) -> None:
+    from edgebot.dialogue.engine import OFFER_HUMAN
+
+    old = "I don't know that from this site's pages. Would you like me to put you in touch with a person?"
+    env = {"EDGEBOT_PATHS_DATA_DIR": str(tmp_path), "EDGEBOT_PATHS_MODELS_DIR": str(models_dir), "EDGEBOT_KB_DONT_KNOW": old}
+    runtime = Runtime.open(load_settings(environ=env).settings, provider=provider)
+    try:
+        assert runtime.engine.dont_know() == "I don't know that from this site's pages." and OFFER_HUMAN in old
+    finally:
+        runtime.close()

@@ -175,6 +175,11 @@ class Engine:
                 sp.set_attributes({"hits": len(hits) if relevant else 0, "relevance": round(best, 4)})
         return PagesMatch(hits, relevance) if relevant else None
 
+    def dont_know(self) -> str:
+        """kb.dont_know without the offer of a person that configs written before it was added by the engine
+        carry (edgebot init wrote the whole default: "... Would you like me to put you in touch with a person?")."""
+        return self.kb.dont_know.strip().removesuffix(OFFER_HUMAN).strip()
+
     def contact(self) -> str:
         """The site's contact details from its pages (dialogue/pages.py, Knowledge), "" when they give none."""
         if not self.has_pages():
@@ -273,11 +278,11 @@ class Engine:
             if self.dialogue is not None and self.dialogue.agents():
                 self.dialogue.offer_human(session_id, "nothing relevant in the knowledge base")
                 meta["quick_replies"] = [YES_HUMAN, NO_HUMAN]
-                reply = f"{self.kb.dont_know} {OFFER_HUMAN}"
+                reply = f"{self.dont_know()} {OFFER_HUMAN}"
             else:  # nobody could take the conversation: what the pages cover, where the site's people can be reached
                 found = self.contact()
                 covered = self.topics() if self.dialogue is None else ""  # a catalog says it in its own `help`
-                reply = " ".join(part for part in (self.kb.dont_know, TOPICS.format(topics=covered) if covered else "",
+                reply = " ".join(part for part in (self.dont_know(), TOPICS.format(topics=covered) if covered else "",
                                                    CONTACT.format(contact=found) if found else "") if part)
             return self._turn(session_id, FixedReply(reply), meta, preface=pre)
         # The model sees the message with the same placeholders as the stored history (privacy.redact):
