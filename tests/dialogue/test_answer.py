@@ -237,3 +237,16 @@ def test_a_quoted_answer_streams_in_pieces_and_all_of_it_within_the_cap() -> Non
     async def pieces() -> list[str]:
         return [item.text async for item in reply if isinstance(item, Token)]
     assert "".join(asyncio.run(pieces())) == text
+
+
+def test_a_question_the_pages_answer_counts_as_relevance(encoder: Any) -> None:
+    """A FAQ heading is a question the site answers: a visitor's question close to it is relevant to its page even
+    when the sentence under it is worded otherwise."""
+    faq = hit("Your card is charged when your order ships, not when you place it.", "Payment > When is my card charged?")
+    plain = hit("Your card is charged when your order ships, not when you place it.", "Payment > Charges")
+    selector = EvidenceSelector(encoder)
+    question = "at what point is my credit card charged?"
+    assert selector.asked(question, [plain]) == 0.0
+    assert selector.asked(question, [faq]) > max(e.cosine for e in selector.rank(question, [faq])) + 0.1
+    comp = AnswerComposer(selector, "extractive", GenerationOptions())
+    assert comp.relevance(question, [faq], None) == selector.asked(question, [faq])

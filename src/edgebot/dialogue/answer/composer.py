@@ -61,7 +61,8 @@ class Composer(Protocol):
                 submit: Submit, meta: dict[str, Any], focus: str = "") -> Answer: ...
 
     def relevance(self, question: str, hits: list[Hit], vector: Any) -> float:
-        """How well the best sentence of HITS matches QUESTION (the encoder's cosine)."""
+        """How well HITS match QUESTION: the encoder's cosine to their best sentence, or to a question one of them
+        answers (a FAQ heading)."""
         ...
 
 
@@ -125,7 +126,8 @@ class AnswerComposer:
         self.options = options
 
     def relevance(self, question: str, hits: list[Hit], vector: Any) -> float:
-        return max((e.cosine for e in self.selector.rank(question, hits, vector)), default=0.0)
+        best = max((e.cosine for e in self.selector.rank(question, hits, vector)), default=0.0)
+        return max(best, self.selector.asked(question, hits, vector))
 
     def compose(self, question: str, shown: str, hits: list[Hit], *, vector: Any, instructions: str,
                 submit: Submit, meta: dict[str, Any], focus: str = "") -> Answer:

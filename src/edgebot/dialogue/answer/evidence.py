@@ -88,6 +88,17 @@ class EvidenceSelector:
             out.append(Evidence(sentence, hit, i, round(score, 4), round(cosine, 4)))
         return sorted(out, key=lambda e: -e.score)
 
+    def asked(self, question: str, hits: Sequence[Hit], vector: np.ndarray | None = None) -> float:
+        """The encoder's cosine between QUESTION and the nearest question that HITS answer: a heading that is a
+        question ("When is my card charged?", a FAQ entry), 0 without one. "At what point is my credit card
+        charged?" is 0.85 from that heading and 0.68 from the sentence under it."""
+        headings = list(dict.fromkeys(last for h in hits if (last := h.chunk.heading.split(" > ")[-1].strip())
+                                      .endswith("?")))
+        if not headings:
+            return 0.0
+        q = self.encoder.embed_one(question) if vector is None else vector
+        return float((self._embed(headings, {}) @ q).max())
+
     @staticmethod
     def context(hit: Hit, sentence: str) -> str:
         return unit_context(hit.chunk.title, hit.chunk.heading, sentence)
