@@ -28,11 +28,12 @@ SITES = {"demo_shop": ("demo", "demo"), "dental": (str(ROOT / "benchmarks/data/s
 MODES = ("auto", "generative")
 
 
-def ask(client: httpx.Client, base: str, text: str) -> tuple[float, float | None, dict]:
-    """One question in a new conversation: seconds to `done`, to the first token, and the `done` body."""
+def ask(client: httpx.Client, base: str, text: str, created: dict | None = None) -> tuple[float, float | None, dict]:
+    """One question in a new conversation (or in CREATED, a session the server made): seconds to `done`, to the
+    first token, and the `done` body."""
     from edgebot.bench.load import read_reply_stream
 
-    created = client.post(f"{base}/v1/sessions", timeout=30).json()
+    created = created or client.post(f"{base}/v1/sessions", timeout=30).json()
     headers = {"Authorization": f"Bearer {created['token']}", "Accept": "text/event-stream"}
     started = time.perf_counter()
     with client.stream("POST", f"{base}/v1/sessions/{created['session_id']}/messages", headers=headers,

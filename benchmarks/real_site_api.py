@@ -4,9 +4,9 @@ of 20 long pages, with the default model and settings.
 - ingest: `edgebot kb ingest` of login.gov's help centre (40 pages, ../shared/datasets/real-sites/login-gov-help)
   into an empty data dir, timed from the command's start to its exit (the encoder's load included), three times;
 - turns: the 20 longest pages of the Carpentries' site (by words; copied to a temporary folder), `edgebot serve`
-  on loopback, then the Carpentries' questions (benchmarks/data/answers/real/the_carpentries.jsonl) and follow-up
-  conversations (answers/followups/the_carpentries.jsonl) asked as the widget asks them (SSE, a new conversation
-  each), each turn timed from sending the message to the `done` event; two warm-up turns not counted.
+  on loopback, then the Carpentries' questions (benchmarks/data/answers/real/the_carpentries.jsonl, a new
+  conversation each) and follow-up conversations (answers/followups/the_carpentries.jsonl) asked as the widget asks
+  them (SSE), each turn timed from sending the message to the `done` event; two warm-up turns not counted.
 
     .venv/bin/python benchmarks/real_site_api.py --out benchmarks/results/real_site_api.json
 """
@@ -89,12 +89,7 @@ def main() -> int:
                     correct += not judge(q, body["text"])
                 for c in conversations:  # each turn of a conversation in one session, each timed
                     created = client.post(f"{server.url}/v1/sessions", timeout=30).json()
-                    for text in c.messages:
-                        started = time.perf_counter()
-                        client.post(f"{server.url}/v1/sessions/{created['session_id']}/messages", timeout=300,
-                                    headers={"Authorization": f"Bearer {created['token']}"},
-                                    json={"text": text}).raise_for_status()
-                        totals.append(time.perf_counter() - started)
+                    totals += [ask(client, server.url, text, created)[0] for text in c.messages]
         finally:
             server.stop()
         p50, p95 = (round(float(np.percentile(totals, p)) * 1000, 1) for p in (50, 95))

@@ -141,13 +141,19 @@ def test_a_follow_up_is_answered_with_the_previous_questions_subject(kb_server: 
     assert "Forgot password" in alone["text"] and alone["citations"][0]["title"] == "Account and password"
 
 
-def test_the_demo_page_shows_the_checked_answer_with_its_sources(browser, kb_server: Server, tmp_path: Path) -> None:
+def asked_in_the_demo_page(browser, server: Server, text: str, screenshot: Path):
+    """A new page of the demo at SERVER, TEXT asked and answered (a screenshot of the answer in SCREENSHOT)."""
     page = browser.new_page()
-    page.goto(kb_server.url + "/")
-    page.fill("#text", "How long does standard delivery take?")
+    page.goto(server.url + "/")
+    page.fill("#text", text)
     page.press("#text", "Enter")
     page.wait_for_selector(".msg.assistant[data-state=done]", timeout=60_000)
-    page.screenshot(path=str(tmp_path / "answer.png"))
+    page.screenshot(path=str(screenshot))
+    return page
+
+
+def test_the_demo_page_shows_the_checked_answer_with_its_sources(browser, kb_server: Server, tmp_path: Path) -> None:
+    page = asked_in_the_demo_page(browser, kb_server, "How long does standard delivery take?", tmp_path / "answer.png")
     assert "3 to 5 working days" in (page.text_content(".msg.assistant") or "")
     assert page.get_attribute(".msg.assistant", "data-answer") == "extractive"
     assert (page.text_content(".meta") or "").startswith("quoted from the pages")
@@ -164,12 +170,8 @@ def test_the_demo_page_shows_a_list_answer_as_a_list(browser, kb_server: Server,
                    "- Seam sealing press\n- Zip repair kits\n- Pressing iron\n\nBook a slot at the counter."}
     added = httpx.post(f"{kb_server.url}/v1/kb/documents", json=doc, headers=key).json()
     try:
-        page = browser.new_page()
-        page.goto(kb_server.url + "/")
-        page.fill("#text", "Which tools can members use in the Lyon workshop?")
-        page.press("#text", "Enter")
-        page.wait_for_selector(".msg.assistant[data-state=done]", timeout=60_000)
-        page.screenshot(path=str(tmp_path / "list.png"))
+        page = asked_in_the_demo_page(browser, kb_server, "Which tools can members use in the Lyon workshop?",
+                                      tmp_path / "list.png")
         items = page.locator(".msg.assistant ul li").all_text_contents()
         assert items == ["Sewing machines", "Seam sealing press", "Zip repair kits", "Pressing iron"]
         assert "\u2022" not in (page.text_content(".msg.assistant") or "") and "- " not in items[0]

@@ -18,10 +18,11 @@ from typing import Any
 
 from edgebot.dialogue.answer import Composer
 from edgebot.dialogue.answer.text import contact_details
-from edgebot.dialogue.context import MAX_LOOKBACK, contextual_query
+from edgebot.dialogue.context import MAX_LOOKBACK, contextual_query, leans_on_previous
 from edgebot.dialogue.guard import OutputGuard, canary_line, new_canary
 from edgebot.dialogue.manager import NO_HUMAN, YES_HUMAN, Dialogue
 from edgebot.dialogue.pages import PagesMatch
+from edgebot.dialogue.policy import one_of
 from edgebot.dialogue.turn import Citation, FixedReply, Prefaced, Turn, TurnDone
 from edgebot.errors import EdgebotError
 from edgebot.kb import Hit, Searcher
@@ -194,8 +195,7 @@ class Engine:
         if self.searcher is None:
             return ""
         docs = sorted(self.searcher.store.documents(), key=lambda d: -d.chunks)
-        titles = list(dict.fromkeys(d.title.strip() for d in docs if d.title.strip()))[:most]
-        return titles[0] if len(titles) == 1 else f"{', '.join(titles[:-1])} or {titles[-1]}" if titles else ""
+        return one_of(list(dict.fromkeys(d.title.strip() for d in docs if d.title.strip()))[:most])
 
     def _system_prompt(self, hits: list[Hit] | None, instructions: str | None = None) -> str:
         base = self.instructions if instructions is None else instructions
@@ -251,8 +251,10 @@ class Engine:
             return turn
 
     def _start_turn(self, session_id: str, text: str, loop: asyncio.AbstractEventLoop | None) -> Turn:
-        # a follow-up ("and on Sundays?") is searched and answered with the previous question's subject
-        query = contextual_query(self.sessions.messages(session_id, last=2 * MAX_LOOKBACK), text)
+        # a follow-up ("and on Sundays?") is searched and answered with the previous question's subject (the
+        # transcript is read for those only)
+        query = (contextual_query(self.sessions.messages(session_id, last=2 * MAX_LOOKBACK), text)
+                 if leans_on_previous(text) else text)
         plan = self.dialogue.plan(session_id, text, query) if self.dialogue is not None else None
         redacted, values = self._split(text)  # once: for storage and for the model's prompt
         if plan is not None and plan.classification is not None and self.drift is not None and not plan.answers_bot:

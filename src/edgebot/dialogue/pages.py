@@ -33,8 +33,8 @@ class Knowledge(Protocol):
     def match(self, text: str, vector: Any) -> PagesMatch | None: ...
 
     def contact(self) -> str:
-        """The site's contact details from its pages (sentences with a phone number, an e-mail or an address),
-        or "" when the pages give none."""
+        """The site's contact details from its pages (sentences with a phone number or an e-mail address), or ""
+        when the pages give none."""
         ...
 
 

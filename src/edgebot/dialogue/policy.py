@@ -102,9 +102,12 @@ def help_topics(catalog: Catalog, most: int = 4) -> str:
     order ("checking an order, returns, shipping or your account" style, lower-case first letters)."""
     topics = [i.description[:1].lower() + i.description[1:] for i in catalog.intent
               if i.handler in ("flow", "answer") and i.description][:most]
-    if not topics:
-        return "questions about this site"
-    return topics[0] if len(topics) == 1 else f"{', '.join(topics[:-1])} or {topics[-1]}"
+    return one_of(topics) or "questions about this site"
+
+
+def one_of(items: list[str]) -> str:
+    """ITEMS as a choice in a sentence: "a", "a or b", "a, b or c"; "" for none."""
+    return f"{', '.join(items[:-1])} or {items[-1]}" if len(items) > 1 else "".join(items)
 
 
 def quick_reply_intent(catalog: Catalog, text: str) -> Intent | None:
