@@ -127,6 +127,31 @@ def test_cli_ingest_skips_an_unreadable_file_and_keeps_the_rest(cli_home: Path, 
     assert json.loads(capsys.readouterr().out)[0]["title"] == "Shipping"
 
 
+def test_cli_ingest_reads_broken_markup_with_a_warning_and_keeps_every_page(
+        cli_home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Unclosed tags, a ragged table and a list nested 10 deep: each page is ingested, and the command says what
+    was wrong with which file (no traceback, exit 0)."""
+    from edgebot.cli import main
+
+    site = cli_home / "site"
+    site.mkdir()
+    (site / "prices.html").write_text("<title>Prices</title><h2>Prices<p>Adults pay <b>£5<p>Children pay £2")
+    (site / "sizes.html").write_text("<title>Sizes</title><table><tr><th>Size</th><th>Price</th></tr>"
+                                     "<tr><td>S</td></tr><tr><td>L</td><td>£31</td><td>+ VAT</td></tr></table>")
+    (site / "tools.md").write_text("# Tools\n\n" + "".join(f"{'  ' * i}- level {i}\n" for i in range(10)))
+    assert main(["kb", "ingest", str(site)]) == 0
+    err = capsys.readouterr().err
+    warnings = [line for line in err.splitlines() if line.startswith("warning: ")]
+    assert any("prices.html" in w and "unclosed tags" in w for w in warnings), err
+    assert any("sizes.html" in w and "another number of cells" in w for w in warnings), err
+    assert any("tools.md" in w and "nested 10 deep" in w for w in warnings), err
+    assert "Traceback" not in err
+    assert main(["kb", "list", "--json"]) == 0
+    assert sorted(d["title"] for d in json.loads(capsys.readouterr().out)) == ["Prices", "Sizes", "Tools"]
+    assert main(["kb", "search", "what do children pay", "--json"]) == 0
+    assert "£2" in json.loads(capsys.readouterr().out)[0]["text"]
+
+
 def test_cli_reingesting_a_folder_removes_deleted_files(cli_home: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from edgebot.cli import main
 
