@@ -8,6 +8,7 @@ import queue
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -57,6 +58,7 @@ class Server:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.data_dir = data_dir
+        self.settings = settings  # what it was started with (another replica like it takes the same)
         data_dir.mkdir(parents=True, exist_ok=True)
         # Its own config file and data dir: nothing of the user's config or EDGEBOT_ variables reaches it.
         env = cli_env(data_dir, models_dir, **({"server_rate_limit_per_minute": "0",
@@ -129,7 +131,18 @@ def database_env(data_dir: Path) -> dict[str, str]:
     key = str(Path(data_dir).resolve())
     if key not in _DATABASES:
         _DATABASES[key] = fresh_pg_database(cluster)
-    return {"EDGEBOT_PATHS_DATABASE": _DATABASES[key]}
+    return {"EDGEBOT_PATHS_DATABASE": _DATABASES[key], "EDGEBOT_PRIVACY_SEAL_KEY_FILE": str(seal_key_file())}
+
+
+def seal_key_file() -> Path:
+    """One sealing key for every process the tests start on PostgreSQL (a shared database refuses to start
+    without one: privacy.seal_key_file)."""
+    from cryptography.fernet import Fernet
+
+    path = Path(tempfile.gettempdir()) / f"edgebot-test-seal-{os.getpid()}.key"
+    if not path.exists():
+        path.write_bytes(Fernet.generate_key())
+    return path
 
 
 def cli_env(data_dir: Path, models_dir: Path | None = None, **settings: str) -> dict[str, str]:

@@ -36,7 +36,7 @@ def test_the_expected_commands_exist() -> None:
     assert {" ".join(c) for c in COMMANDS} == {
         "init", "serve", "chat", "models list", "models pull", "models verify", "models add", "models info", "models quantize", "config path",
         "config show", "intents train", "intents eval", "intents predict", "intents matrix", "test",
-        "privacy detect", "privacy redact", "privacy eval", "privacy export", "privacy erase", "privacy purge", "privacy vault-key", "audit verify", "audit list", "keys create", "keys list", "keys revoke", "report",
+        "privacy detect", "privacy redact", "privacy eval", "privacy export", "privacy erase", "privacy purge", "privacy vault-key", "privacy seal-key", "audit verify", "audit list", "keys create", "keys list", "keys revoke", "report",
         "intents review", "bench", "doctor", "eval answers", "variants add", "variants list", "variants promote", "variants retire",
         "kb ingest", "kb list", "kb remove", "kb search", "kb eval",
     }

@@ -20,7 +20,7 @@ from edgebot.llm import GenerationOptions, LlamaCppProvider, ModelProvider, Sche
 from edgebot.modelstore import ModelStore
 from edgebot.nlu import Encoder, LazyEncoder, SentenceEncoder
 from edgebot.privacy import Detector, Redactor, StorageGate
-from edgebot.privacy.vault import Vault, load_key
+from edgebot.privacy.vault import Vault, load_key, read_key_file
 from edgebot.settings import Settings
 from edgebot.storage import SessionStore, SqlDatabase, open_database
 from edgebot.storage.turnlock import turn_locks_for
@@ -190,6 +190,28 @@ def open_gate(settings: Settings, key: bytes | None, encoder: object | None = No
     return StorageGate(redactor(settings, encoder), key, keep=[settings.server.host], logs=logs)
 
 
+def sealing_key(settings: Settings, vault_key: bytes | None, db: SqlDatabase) -> bytes | None:
+    """The key that seals dialogue state: privacy.seal_key_file's, else the vault key, else (None) one held in
+    memory, which a shared database refuses: each replica would seal with its own and lose the others' slots."""
+    if settings.privacy.seal_key_file:
+        return read_key_file(settings.privacy.seal_key_file, "privacy.seal_key_file", "seal-key")
+    if vault_key is None and db.shared:
+        raise ConfigError(
+            f"the database {db.name} is shared by every replica, so they must all seal dialogue state "
+            "(a flow's slot values) with one key: create it once with `edgebot privacy seal-key --file PATH`, copy "
+            "it to every replica and set privacy.seal_key_file = \"PATH\" on each (or EDGEBOT_PRIVACY_SEAL_KEY_FILE)")
+    return vault_key
+
+
+def check_sealing(db: SqlDatabase, gate: StorageGate) -> None:
+    """On a shared database: refuse to start with a sealing key that does not open what the other replicas seal."""
+    if db.shared and not DialogueStore(db, gate).seal_matches():
+        raise ConfigError(
+            f"the dialogue state on {db.name} is sealed with another key than this process's "
+            "privacy.seal_key_file (or vault key): every replica needs the same key file; copy the one the other "
+            "replicas use (a new key would make them lose every unfinished flow's slots)")
+
+
 @dataclass
 class Runtime:
     settings: Settings
@@ -221,21 +243,27 @@ class Runtime:
                 f"llm.max_tokens ({llm.max_tokens}) must be smaller than llm.n_ctx ({llm.n_ctx}) to leave room for the prompt"
             )
         llm_provided = provider is not None
+        db = open_database(settings.database_target)
+        try:
+            key = load_key(settings.privacy.vault_key_file)
+            seal = sealing_key(settings, key, db)
+            check_sealing(db, StorageGate(None, seal))
+        except ConfigError:
+            db.close()
+            raise
         if provider is None:
             provider = open_provider(settings, llm.model)
-        db = open_database(settings.database_target)
         sessions = SessionStore(db)
         scheduler = open_scheduler(settings, provider)
         kb_store = KnowledgeStore(db)
         encoder = encoder or lazy_encoder(settings)
         searcher = Searcher(kb_store, encoder) if settings.kb.enabled else None
-        key = load_key(settings.privacy.vault_key_file)
-        gate = open_gate(settings, key, encoder)
+        gate = open_gate(settings, seal, encoder)
         audit = AuditLog(db, gate)
         vault = Vault(db, key) if key and settings.privacy.redact else None
         dialogue = (open_dialogue(settings, encoder, scheduler, db, sessions, audit=audit, gate=gate)
                     if settings.dialogue.catalog else None)
-        metrics = Metrics(queue_depth=lambda: scheduler.depth)
+        metrics = Metrics(queue_depth=lambda: scheduler.depth, unseal_failures=lambda: gate.unseal_failures)
         alerts = Alerts(db, webhook_sender(settings.kpi.alert_webhook_url, settings.dialogue.webhook_secret))
         drift = open_drift(settings, dialogue, db, alerts)
         composer = open_composer(settings, encoder, model_bytes(settings, given=llm_provided), kb_store)

@@ -154,6 +154,10 @@ class PrivacySettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
     redact: Annotated[bool, _doc("Replace PII with [TYPE_N] placeholders before messages and handoffs are stored.")] = True
     vault_key_file: Annotated[str, _doc(
         "Key file of the token vault (originals of redacted values, encrypted); empty: no vault.")] = ""
+    seal_key_file: Annotated[str, _doc(
+        "Key file that seals dialogue state at rest (a flow's slot values); every replica on a shared (PostgreSQL) "
+        "database needs the same one (`edgebot privacy seal-key`). Empty: the vault key when set, else a key held "
+        "in memory (on SQLite; an unfinished flow then starts over after a restart).")] = ""
     custom_patterns: Annotated[dict[str, str], _doc(
         "More PII types as {TYPE = \"regex\"}, e.g. {ORDER_ID = \"NW-\\\\d{5}\"} to treat order ids as sensitive.")] = {}
     tagger: Annotated[bool, _doc(

@@ -17,7 +17,7 @@ from edgebot.bench.servers import llama_server
 from edgebot.modelstore import ModelStore
 from tests.conftest import LLM
 from tests.e2e.test_pool import _tools_or_skip
-from tests.support import Server, fresh_pg_database, say
+from tests.support import Server, fresh_pg_database, say, seal_key_file
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +27,8 @@ def cluster(tmp_path_factory: pytest.TempPathFactory, models_dir: Path, pg_clust
     workers = [llama_server(model, 1, 2, 2048, tmp_path_factory.mktemp(f"cworker{i}")) for i in range(2)]
     settings = {"paths_database": fresh_pg_database(pg_cluster), "llm_provider": "openai",
                 "llm_endpoints": ",".join(w.url for w in workers), "llm_max_tokens": "48", "llm_temperature": "0",
-                "dialogue_catalog": "demo", "server_turn_wait_s": "300"}
+                "dialogue_catalog": "demo", "server_turn_wait_s": "300",
+                "privacy_seal_key_file": str(seal_key_file())}
     replicas = [Server(tmp_path_factory.mktemp(f"creplica{i}"), models_dir, **settings) for i in range(2)]
     yield {"workers": workers, "replicas": replicas}
     for srv in replicas:

@@ -21,7 +21,7 @@ def test_wal_foreign_keys_and_migrations(tmp_path: Path) -> None:
                      "m007_create_bridge", "m008_create_audit_log",
                      "m009_create_api_keys", "m010_create_vault", "m011_create_operations",
                      "m012_create_telemetry_meta", "m013_create_kb_vectors", "m014_create_rate_buckets",
-                     "m015_create_kb_units"]
+                     "m015_create_kb_units", "m016_create_seal_check"]
     assert db.migrate() == []  # idempotent
     with pytest.raises(sqlite3.IntegrityError), db.write() as conn:
         conn.execute("INSERT INTO messages (session_id, role, content) VALUES ('nope', 'user', 'x')")

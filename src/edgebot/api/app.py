@@ -59,7 +59,7 @@ def create_app(runtime: Runtime) -> Litestar:
     tasks: list[asyncio.Task[None]] = []
 
     server = runtime.settings.server
-    shared = runtime.db.dialect == "postgresql"  # several replicas may share this database
+    shared = runtime.db.shared
     events = NotifiedSessionEvents(str(runtime.db.path)) if shared else SessionEvents()
 
     def limiter_of(per_minute: int) -> RateLimiter | SharedRateLimiter | None:

@@ -104,6 +104,15 @@ def cmd_privacy_vault_key(args: argparse.Namespace, loaded: LoadedSettings) -> i
     return 0
 
 
+def cmd_privacy_seal_key(args: argparse.Namespace, loaded: LoadedSettings) -> int:
+    from edgebot.privacy.vault import new_key_file
+
+    path = new_key_file(Path(args.file) if args.file else loaded.settings.data_dir / "seal.key")
+    print(f"wrote a new sealing key to {path} (mode 600). Set privacy.seal_key_file = \"{path}\" on every replica "
+          "that shares the database (copy the same file to each); unfinished flows survive restarts with it")
+    return 0
+
+
 def register(sub: Any, add: Add) -> None:
     privacy = sub.add_parser("privacy", help="Detect, redact and evaluate personal data (PII).",
                              description="PII detection with typed placeholders; nothing needs the network. Names "
@@ -126,3 +135,6 @@ def register(sub: Any, add: Add) -> None:
     p.add_argument("--days", type=float, help="override privacy.retention_days")
     p = add(psub, "vault-key", cmd_privacy_vault_key, "Create a key file for the token vault (off until configured).")
     p.add_argument("--file", metavar="PATH", help="where to write it (default: DATA_DIR/vault.key)")
+    p = add(psub, "seal-key", cmd_privacy_seal_key,
+            "Create the key that seals dialogue state; every replica on a shared database needs the same one.")
+    p.add_argument("--file", metavar="PATH", help="where to write it (default: DATA_DIR/seal.key)")

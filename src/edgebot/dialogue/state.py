@@ -10,6 +10,7 @@ from edgebot.errors import EdgebotError
 from edgebot.privacy import StorageGate
 from edgebot.storage import SqlDatabase
 
+SEAL_CHECK = "edgebot seal check"
 PRIVATE = ("slots", "results", "actions", "switch_text")  # what the visitor said or an action returned
 
 
@@ -60,6 +61,14 @@ class DialogueStore:
     def __init__(self, db: SqlDatabase, gate: StorageGate) -> None:
         self.db = db
         self.gate = gate
+
+    def seal_matches(self) -> bool:
+        """Whether this process's sealing key opens what the database's other processes seal: the first process
+        to ask stores a sealed marker, every later one must open it (replicas of a shared database)."""
+        with self.db.write() as conn:
+            conn.execute("INSERT INTO seal_check (name, token) VALUES ('dialogue_state', ?) ON CONFLICT (name) DO NOTHING",
+                         (self.gate.seal(SEAL_CHECK),))
+        return self.gate.opens(self.db.query("SELECT token FROM seal_check WHERE name = 'dialogue_state'")[0][0])
 
     def load(self, session_id: str) -> DialogueState:
         rows = self.db.query("SELECT state FROM dialogue_state WHERE session_id = ?", (session_id,))

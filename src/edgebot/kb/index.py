@@ -120,4 +120,4 @@ class ReplicaIndex:
 
 
 def index_for(db: SqlDatabase) -> SearchIndex:
-    return ReplicaIndex(db) if db.dialect == "postgresql" else SqliteIndex(db)
+    return ReplicaIndex(db) if db.shared else SqliteIndex(db)

@@ -22,7 +22,7 @@ def new_key_file(path: Path) -> Path:
     from cryptography.fernet import Fernet
 
     if path.exists():
-        raise ConfigError(f"{path} exists; the vault key is not overwritten (values encrypted with it would be lost)")
+        raise ConfigError(f"{path} exists; a key is not overwritten (values encrypted with it would be lost)")
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as fh:
@@ -35,12 +35,15 @@ def load_key(key_file: str, environ: dict[str, str] | None = None) -> bytes | No
     env = os.environ if environ is None else environ
     if env.get(ENV_KEY):
         return env[ENV_KEY].encode()
-    if not key_file:
-        return None
+    return read_key_file(key_file, "privacy.vault_key_file", "vault-key") if key_file else None
+
+
+def read_key_file(key_file: str, setting: str, command: str) -> bytes:
+    """The key in KEY_FILE (named in SETTING; `edgebot privacy COMMAND` makes one)."""
     try:
         return Path(key_file).expanduser().read_bytes().strip()
     except OSError as exc:
-        raise ConfigError(f"privacy.vault_key_file {key_file}: {exc}; create one with `edgebot privacy vault-key`") from None
+        raise ConfigError(f"{setting} {key_file}: {exc}; create one with `edgebot privacy {command}`") from None
 
 
 class Vault:

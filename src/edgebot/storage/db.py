@@ -25,6 +25,12 @@ class SqlDatabase:
 
     path: Any
     dialect = "sqlite"  # or "postgresql": which SQL the database speaks underneath
+    shared = False  # True where several processes (replicas) may use the database at once
+
+    @property
+    def name(self) -> str:
+        """The database as messages name it (a URL without its password)."""
+        return str(self.path)
 
     def write(self) -> AbstractContextManager[Any]:
         """A write transaction; the connection it yields has execute(sql, params)."""

@@ -241,6 +241,12 @@ m015_create_kb_units = [
      " ordinal INTEGER NOT NULL, text TEXT NOT NULL, embedding BLOB NOT NULL, PRIMARY KEY (chunk_id, ordinal))"),
 ]
 
+# A value sealed by the first process with a configured sealing key (dialogue/state.py): every replica on a shared
+# database must open it, or it refuses to start (a replica with another key would lose every flow's slots).
+m016_create_seal_check = [
+    "CREATE TABLE seal_check (name TEXT PRIMARY KEY, token TEXT NOT NULL)",
+]
+
 MIGRATIONS: list[tuple[int, str, Sequence[str | Dialects]]] = [
     (1, "m001_create_sessions", m001_create_sessions),
     (2, "m002_create_messages", m002_create_messages),
@@ -257,4 +263,5 @@ MIGRATIONS: list[tuple[int, str, Sequence[str | Dialects]]] = [
     (13, "m013_create_kb_vectors", m013_create_kb_vectors),
     (14, "m014_create_rate_buckets", m014_create_rate_buckets),
     (15, "m015_create_kb_units", m015_create_kb_units),
+    (16, "m016_create_seal_check", m016_create_seal_check),
 ]

@@ -95,6 +95,7 @@ class PostgresDatabase(SqlDatabase):
     """One connection per process, serialised by a lock (as the SQLite `Database`)."""
 
     dialect = "postgresql"
+    shared = True
 
     def __init__(self, url: str) -> None:
         try:
@@ -109,6 +110,10 @@ class PostgresDatabase(SqlDatabase):
             raise StorageError(f"cannot connect to the database {_safe(url)}: {str(exc).strip()}") from None
         self._lock = threading.RLock()
         self.migrate()
+
+    @property
+    def name(self) -> str:
+        return _safe(self.url)
 
     @contextmanager
     def write(self) -> Iterator[Any]:

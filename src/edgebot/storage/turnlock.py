@@ -150,4 +150,4 @@ def lock_key(session_id: str) -> int:
 
 def turn_locks_for(db: SqlDatabase, wait_s: float = 30.0) -> TurnLock:
     """One process on SQLite: the in-process lock; PostgreSQL: the lock that spans replicas."""
-    return PostgresTurnLocks(str(db.path), wait_s=wait_s) if db.dialect == "postgresql" else TurnLocks(wait_s=wait_s)
+    return PostgresTurnLocks(str(db.path), wait_s=wait_s) if db.shared else TurnLocks(wait_s=wait_s)

@@ -22,7 +22,8 @@ LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 
 
 class Metrics:
-    def __init__(self, queue_depth: Callable[[], float] | None = None) -> None:
+    def __init__(self, queue_depth: Callable[[], float] | None = None,
+                 unseal_failures: Callable[[], float] | None = None) -> None:
         self.registry = CollectorRegistry()
         r = self.registry
         self.requests = Histogram("edgebot_http_request_seconds", "HTTP request duration (streams: until the end)",
@@ -54,6 +55,10 @@ class Metrics:
         self.queue = Gauge("edgebot_queue_depth", "Requests waiting for the model", registry=r)
         if queue_depth is not None:
             self.queue.set_function(queue_depth)
+        self.unsealed = Gauge("edgebot_unseal_failures", "Sealed dialogue states this process could not open since "
+                              "start (sealed before a restart or by a replica with another key)", registry=r)
+        if unseal_failures is not None:
+            self.unsealed.set_function(unseal_failures)
 
     def observe_request(self, route: str, method: str, status: int, seconds: float) -> None:
         self.requests.labels(route, method, str(status)).observe(seconds)
