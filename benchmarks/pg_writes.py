@@ -1,70 +1,130 @@
-"""How many turn writes per second one PostgreSQL takes through edgebot's stores, with the write lock every
-write transaction holds (storage/postgres.py), from PROCESSES processes at once (as replicas would): each
-process stores user + assistant messages (2 write transactions each, as a turn does twice besides the dialogue
-state, decision and observation rows). Prints write transactions per second. The throwaway cluster runs with
-fsync off, so this is the lock and round-trip bound, not the disk's.
+"""How many answered turns per second one PostgreSQL stores through edgebot's stores, from PROCESSES processes
+at once (as replicas would), with fsync off (the lock and round-trip bound) and on (a real commit's cost).
 
-    .venv/bin/python benchmarks/pg_writes.py --out benchmarks/results/pg_writes.json
+Each process stores turns on its own sessions exactly as an answered turn does (`store_turn` below mirrors
+dialogue/engine.py and dialogue/manager.py: the user's message, the dialogue state, the decision, the drift
+observation, the reply). Prints write transactions/s and turns/s per mode and process count, medians of ROUNDS.
+
+    .venv/bin/python benchmarks/pg_writes.py --out benchmarks/results/pg_writes_before.json
 """
 
 from __future__ import annotations
 
 import argparse
 import multiprocessing
+import os
+import statistics
 import subprocess
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from _common import ROOT, command, machine, write_result
 
 
-def worker(url: str, n: int, ready: object, go: object) -> None:
+class Counted:
+    """The database, counting its write transactions."""
+
+    def __init__(self, db: Any) -> None:
+        self.db = db
+        self.writes = 0
+        inner = db.write
+
+        @contextmanager
+        def write() -> Any:
+            self.writes += 1
+            with inner() as conn:
+                yield conn
+        db.write = write
+
+
+def store_turn(sessions: Any, dialogue: Any, db: Any, sid: str, n: int) -> None:
+    """The writes of one answered turn, as the engine makes them."""
+    from edgebot.dialogue.state import DialogueState
+
+    sessions.add_message(sid, "user", f"what is your return policy {n}?")
+    dialogue.save(sid, DialogueState(last_scores=[["return_policy", 0.91]]))
+    dialogue.log_decision(sid, "answer", "return_policy", 0.91, "confident")
+    with db.write() as conn:  # telemetry/drift.py's observation row
+        conn.execute("INSERT INTO nlu_observations (session_id, text, intent, confidence, out_of_scope, similarity)"
+                     " VALUES (?, ?, ?, ?, ?, ?)", (sid, "what is your return policy", "return_policy", 0.91, 0, 0.8))
+    sessions.add_message(sid, "assistant", "Unused items can be returned within 30 days.", decision="answer",
+                         intent="return_policy", finish_reason="stop")
+
+
+def worker(url: str, turns: int, ready: Any, go: Any, out: Any) -> None:
+    from edgebot.dialogue.state import DialogueStore
+    from edgebot.privacy import StorageGate
     from edgebot.storage import SessionStore, open_database
 
-    store = SessionStore(open_database(url))
-    sid = store.create()[0]
-    ready.set()  # type: ignore[attr-defined]
-    go.wait()  # type: ignore[attr-defined]
-    for i in range(n):
-        store.add_message(sid, "user" if i % 2 == 0 else "assistant", f"message {i}")
+    db = open_database(url)
+    counted = Counted(db)
+    sessions, dialogue = SessionStore(db), DialogueStore(db, StorageGate(None))
+    sid = sessions.create()[0]
+    counted.writes = 0
+    ready.set()
+    go.wait()
+    for n in range(turns):
+        store_turn(sessions, dialogue, db, sid, n)
+    out.put(counted.writes)
+    db.close()
+
+
+def run(url: str, processes: int, turns: int) -> dict[str, float]:
+    ctx = multiprocessing.get_context("spawn")
+    readies = [ctx.Event() for _ in range(processes)]
+    go, out = ctx.Event(), ctx.Queue()
+    procs = [ctx.Process(target=worker, args=(url, turns, readies[i], go, out)) for i in range(processes)]
+    for p in procs:
+        p.start()
+    for r in readies:
+        r.wait(120)
+    started = time.perf_counter()
+    go.set()
+    writes = sum(out.get(timeout=600) for _ in procs)
+    seconds = time.perf_counter() - started
+    for p in procs:
+        p.join()
+    return {"seconds": seconds, "write_transactions_per_s": writes / seconds,
+            "turns_per_s": processes * turns / seconds, "write_transactions_per_turn": writes / (processes * turns)}
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--processes", type=int, default=4)
-    parser.add_argument("--writes", type=int, default=500, help="write transactions per process")
+    parser.add_argument("--processes", default="1,2,4,8", help="process counts to run, comma-separated")
+    parser.add_argument("--turns", type=int, default=150, help="turns per process")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--fsync", default="off,on", help="modes to run: off, on or both")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
-    folder = Path(tempfile.mkdtemp(prefix="edgebot-pg-"))
-    folder.chmod(0o755)
-    url = subprocess.run([str(ROOT / "scripts" / "pg-throwaway"), "start", str(folder)], capture_output=True,
-                         text=True, check=True).stdout.strip()
-    try:
-        from edgebot.storage import open_database
+    counts = [int(c) for c in args.processes.split(",")]
+    rows = []
+    for fsync in args.fsync.split(","):
+        folder = Path(tempfile.mkdtemp(prefix=f"edgebot-pg-{fsync}-"))
+        folder.chmod(0o755)
+        env = os.environ | {"PG_FSYNC": fsync}
+        url = subprocess.run([str(ROOT / "scripts" / "pg-throwaway"), "start", str(folder)], capture_output=True,
+                             text=True, check=True, env=env).stdout.strip()
+        try:
+            from edgebot.storage import open_database
 
-        open_database(url).close()  # migrations, before the clock starts
-        ctx = multiprocessing.get_context("spawn")
-        readies = [ctx.Event() for _ in range(args.processes)]
-        go = ctx.Event()
-        procs = [ctx.Process(target=worker, args=(url, args.writes, readies[i], go)) for i in range(args.processes)]
-        for p in procs:
-            p.start()
-        for r in readies:
-            r.wait(60)
-        started = time.perf_counter()
-        go.set()
-        for p in procs:
-            p.join()
-        seconds = time.perf_counter() - started
-    finally:
-        subprocess.run([str(ROOT / "scripts" / "pg-throwaway"), "stop", str(folder)], check=False)
-    total = args.processes * args.writes
-    rate = total / seconds
-    print(f"{total} write transactions from {args.processes} processes in {seconds:.2f} s: {rate:.0f} per second")
-    write_result(args.out, {"command": command("pg_writes.py"), "machine": machine(), "processes": args.processes,
-                            "write_transactions": total, "seconds": round(seconds, 2),
-                            "write_transactions_per_s": round(rate)})
+            open_database(url).close()  # migrations, before the clock starts
+            results: dict[int, list[dict[str, float]]] = {c: [] for c in counts}
+            for _ in range(args.rounds):  # the process counts alternate within each round
+                for c in counts:
+                    results[c].append(run(url, c, args.turns))
+        finally:
+            subprocess.run([str(ROOT / "scripts" / "pg-throwaway"), "stop", str(folder)], check=False)
+        for c in counts:
+            row = {"fsync": fsync, "processes": c, "turns_per_process": args.turns, "rounds": args.rounds}
+            for key in ("write_transactions_per_s", "turns_per_s", "write_transactions_per_turn"):
+                row[key] = round(statistics.median(r[key] for r in results[c]), 1)
+            rows.append(row)
+            print(f"fsync {fsync:3} {c} processes: {row['write_transactions_per_s']:7.0f} write transactions/s, "
+                  f"{row['turns_per_s']:6.0f} turns/s ({row['write_transactions_per_turn']:.0f} per turn)")
+    write_result(args.out, {"command": command("pg_writes.py"), "machine": machine(), "rows": rows})
     return 0
 
 

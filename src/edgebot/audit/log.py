@@ -50,7 +50,7 @@ class AuditLog:
     def append(self, actor: str, action: str, subject: str = "", details: dict[str, Any] | None = None) -> int:
         text = json.dumps(redact_data(details or {}, self.redact), sort_keys=True, separators=(",", ":"),
                           ensure_ascii=False)
-        with self.db.write() as conn:
+        with self.db.write(lock="audit") as conn:  # the chain's head: one appender at a time
             last = conn.execute("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
             seq, prev = (int(last[0]) + 1, str(last[1])) if last else (1, GENESIS)
             at = conn.execute("SELECT strftime('%Y-%m-%dT%H:%M:%fZ','now')").fetchone()[0]

@@ -102,7 +102,8 @@ def verify(db: SqlDatabase, secret: str, method: str, path: str, headers: dict[s
                              f"(more than {max_skew_s} s): check both machines' time")
     with db.write() as conn:
         conn.execute("DELETE FROM bridge_nonces WHERE seen_at < ?", (now - 2 * max_skew_s,))
-        if conn.execute("SELECT 1 FROM bridge_nonces WHERE nonce = ?", (nonce,)).fetchone():
-            raise SignatureError("replayed_nonce", "this nonce was already used: a replayed request")
-        conn.execute("INSERT INTO bridge_nonces (nonce, seen_at) VALUES (?, ?)", (nonce, now))
+        seen = conn.execute("INSERT INTO bridge_nonces (nonce, seen_at) VALUES (?, ?) ON CONFLICT (nonce) DO NOTHING",
+                            (nonce, now)).rowcount == 0  # the key decides, also between replicas at once
+    if seen:
+        raise SignatureError("replayed_nonce", "this nonce was already used: a replayed request")
     return _claims(user, visitor_ip)

@@ -227,8 +227,16 @@ class DialogueStore:
                     continue
                 state = self._decode(rows[0][0]) if rows else DialogueState()
                 state.outcome = "abandoned"
-                self.save(sid, state, conn)
-                marked += 1
+                # only if no turn changed the state since it was read (a replica's turn may be storing it now)
+                if rows:
+                    changed = conn.execute("UPDATE dialogue_state SET state = ?, outcome = ?, updated_at = "
+                                           "strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE session_id = ? AND state = ?",
+                                           (self._encode(state), "abandoned", sid, rows[0][0])).rowcount
+                else:
+                    changed = conn.execute("INSERT INTO dialogue_state (session_id, state, outcome) VALUES (?, ?, ?)"
+                                           " ON CONFLICT (session_id) DO NOTHING",
+                                           (sid, self._encode(state), "abandoned")).rowcount
+                marked += changed
         return marked
 
 

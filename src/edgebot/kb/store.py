@@ -110,7 +110,7 @@ class KnowledgeStore:
     def upsert_many(self, docs: Sequence[NewDocument]) -> list[tuple[int, Status]]:
         """Store DOCS in one transaction (all or none); an unchanged document (same content hash) is skipped."""
         out: list[tuple[int, Status]] = []
-        with self.db.write() as conn:
+        with self.db.write(lock="kb") as conn:
             for doc in docs:
                 out.append(self._write(conn, doc))
             if any(status != "unchanged" for _, status in out):
@@ -153,7 +153,7 @@ class KnowledgeStore:
         conn.execute("DELETE FROM kb_chunks WHERE document_id = ?", (doc_id,))
 
     def delete(self, doc_id: int) -> bool:
-        with self.db.write() as conn:
+        with self.db.write(lock="kb") as conn:
             if not conn.execute("SELECT 1 FROM kb_documents WHERE id = ?", (doc_id,)).fetchone():
                 return False
             self._delete_chunks(conn, doc_id)

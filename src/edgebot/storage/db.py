@@ -32,8 +32,10 @@ class SqlDatabase:
         """The database as messages name it (a URL without its password)."""
         return str(self.path)
 
-    def write(self) -> AbstractContextManager[Any]:
-        """A write transaction; the connection it yields has execute(sql, params)."""
+    def write(self, lock: str | None = None) -> AbstractContextManager[Any]:
+        """A write transaction; the connection it yields has execute(sql, params). LOCK names a lock for writes
+        that read what another process may write at the same time (the audit chain's head): such writes run one
+        at a time across every process on the database."""
         raise NotImplementedError
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
@@ -51,14 +53,14 @@ class SqlDatabase:
     def migrate(self) -> list[str]:
         """Apply the migrations this database has not seen yet, each in its own write transaction (so processes
         starting together take turns), in this database's dialect."""
-        with self.write() as conn:
+        with self.write(lock="migrations") as conn:
             conn.execute(
                 "CREATE TABLE IF NOT EXISTS schema_migrations (number INTEGER PRIMARY KEY, name TEXT NOT NULL,"
                 " applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')))"
             )
         applied = []
         for number, name, statements in MIGRATIONS:
-            with self.write() as conn:
+            with self.write(lock="migrations") as conn:
                 if conn.execute("SELECT 1 FROM schema_migrations WHERE number = ?", (number,)).fetchone():
                     continue
                 for statement in statements:
@@ -121,8 +123,9 @@ class Database(SqlDatabase):
         self.migrate()
 
     @contextmanager
-    def write(self) -> Iterator[Any]:
-        """A write transaction taken with BEGIN IMMEDIATE: committed on success, rolled back on error."""
+    def write(self, lock: str | None = None) -> Iterator[Any]:
+        """A write transaction taken with BEGIN IMMEDIATE: committed on success, rolled back on error (SQLite has
+        one writer at a time: LOCK needs nothing more)."""
         with self._lock:
             self._conn.execute("BEGIN IMMEDIATE")
             try:

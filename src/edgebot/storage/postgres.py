@@ -2,14 +2,16 @@
 every store runs on either. The stores' SQL is SQLite's dialect, translated once per statement
 (storage/dialect.py); the migrations are the same list.
 
-Writes keep SQLite's guarantee that one write transaction runs at a time: each takes a transaction-scoped
-advisory lock, across every process on the database (a turn writes a few rows, so this costs little and
-keeps read-then-write sequences such as the audit chain's append correct with several replicas)."""
+Write transactions run side by side, from a pool of connections per process (psycopg_pool): what one
+session's turn writes is serialised by the session's turn lock, rows that must be unique are kept so by their
+constraints, and the few writes that read what another process may write at the same time (the audit chain's
+head, migrations, knowledge-base ingestion, alerts, variants) name a lock (`write(lock="audit")`), a
+transaction-scoped advisory lock taken by those writers only."""
 
 from __future__ import annotations
 
 import re
-import threading
+import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
@@ -19,7 +21,8 @@ from edgebot.storage.db import SqlDatabase, StorageError
 from edgebot.storage.dialect import Dialects, inserted_table, to_postgres
 from edgebot.storage.migrations import MIGRATIONS
 
-WRITE_LOCK = 0x6564676562  # "edgeb": the advisory lock every write transaction holds
+LOCK_SPACE = 0x6564  # "ed": the high half of every advisory lock key edgebot's named writes take
+POOL_SIZE = 8  # connections per process at most (a turn holds one only while it reads or writes)
 IDENTITY = re.compile(r"CREATE TABLE ([a-z_]+) \(\s*id INTEGER PRIMARY KEY", re.IGNORECASE)
 
 
@@ -92,7 +95,7 @@ class _Connection:
 
 
 class PostgresDatabase(SqlDatabase):
-    """One connection per process, serialised by a lock (as the SQLite `Database`)."""
+    """A pool of connections per process; write transactions of different sessions run at once."""
 
     dialect = "postgresql"
     shared = True
@@ -100,15 +103,17 @@ class PostgresDatabase(SqlDatabase):
     def __init__(self, url: str) -> None:
         try:
             import psycopg
+            from psycopg_pool import ConnectionPool
         except ImportError:
-            raise StorageError("PostgreSQL storage needs psycopg: pip install 'edgebot[postgres]'") from None
+            raise StorageError("PostgreSQL storage needs psycopg and psycopg_pool: pip install 'edgebot[postgres]'") from None
         self.url = url
-        self.path = url  # what messages name
-        try:
-            self._conn = psycopg.connect(url, autocommit=True, row_factory=_row_factory)
+        self.path = url
+        try:  # one connection first: its error names the cause (the pool would only time out)
+            psycopg.connect(url, autocommit=True).close()
         except psycopg.Error as exc:
             raise StorageError(f"cannot connect to the database {_safe(url)}: {str(exc).strip()}") from None
-        self._lock = threading.RLock()
+        self._pool = ConnectionPool(url, min_size=1, max_size=POOL_SIZE, open=True, name="edgebot",
+                                    kwargs={"autocommit": True, "row_factory": _row_factory})
         self.migrate()
 
     @property
@@ -116,29 +121,34 @@ class PostgresDatabase(SqlDatabase):
         return _safe(self.url)
 
     @contextmanager
-    def write(self) -> Iterator[Any]:
-        """A write transaction, alone among all writers of the database: committed on success, rolled back on
-        error."""
-        with self._lock, self._conn.transaction():
-            self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
-            yield _Connection(self._conn)
+    def write(self, lock: str | None = None) -> Iterator[Any]:
+        """A write transaction, committed on success, rolled back on error; with LOCK, alone among the writers
+        that name the same lock (a transaction-scoped advisory lock)."""
+        with self._pool.connection() as conn, conn.transaction():
+            if lock is not None:
+                conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", (LOCK_SPACE, _lock_key(lock)))
+            yield _Connection(conn)
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        with self._lock:
-            return _Connection(self._conn).execute(sql, params).fetchall()
+        with self._pool.connection() as conn:
+            return _Connection(conn).execute(sql, params).fetchall()
 
     def forget(self) -> None:
         """After deleting personal data: VACUUM the tables that hold it, so their dead row versions are reclaimed
         (PostgreSQL then reuses that space; unlike SQLite's secure_delete it does not zero it at once)."""
-        with self._lock:
-            self._conn.execute("VACUUM sessions, messages, dialogue_state, vault")
+        with self._pool.connection() as conn:
+            conn.execute("VACUUM sessions, messages, dialogue_state, vault")
 
     def journal_mode(self) -> str:
         return "postgresql"
 
     def close(self) -> None:
-        with self._lock:
-            self._conn.close()
+        self._pool.close()
+
+
+def _lock_key(name: str) -> int:
+    """A lock name as the low half of an advisory lock key (a signed 32-bit int)."""
+    return zlib.crc32(name.encode()) - (1 << 31)
 
 
 def _safe(url: str) -> str:

@@ -17,9 +17,9 @@ class Alerts:
 
     def raise_(self, kind: str, details: dict[str, Any]) -> int | None:
         """Open an alert of KIND unless one is already open (then None); tell the webhook in the background."""
-        if self.active(kind):
-            return None
-        with self.db.write() as conn:
+        with self.db.write(lock="alerts") as conn:  # replicas at once raise it once
+            if conn.execute("SELECT 1 FROM alerts WHERE kind = ? AND resolved_at IS NULL", (kind,)).fetchone():
+                return None
             alert_id = int(conn.execute("INSERT INTO alerts (kind, details) VALUES (?, ?)",
                                         (kind, json.dumps(details))).lastrowid or 0)
         if self.send is not None:

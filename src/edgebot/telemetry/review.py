@@ -72,7 +72,7 @@ def import_labels(db: SqlDatabase, text: str, known: set[str] | None, source: st
     sessions = SessionStore(db)
     kept = {sid for sid in {r["session_id"] for r in rows if r["session_id"]} if sessions.exists(sid)}
     added = skipped = 0
-    with db.write() as conn:
+    with db.write(lock="intent_reviews") as conn:
         for r in rows:
             sid = r["session_id"] if r["session_id"] in kept else None  # erased since: keep the label without it
             params = (sid, r["text"], r["predicted"].strip() or OOS, r["label"].strip())

@@ -72,7 +72,7 @@ class VariantStore:
             if taken + weight > 1 + 1e-9:
                 raise UsageError(f"live variants would take {taken + weight:.2f} of the traffic; the shares add up "
                                  f"to at most 1 (free: {max(0.0, 1 - taken):.2f})")
-        with self.db.write() as conn:
+        with self.db.write(lock="variants") as conn:
             conn.execute("INSERT INTO variants (name, system_prompt, model, weight, mode) VALUES (?, ?, ?, ?, ?)",
                          (name, system_prompt, model, weight, mode))
         return self.get(name)
@@ -82,7 +82,7 @@ class VariantStore:
         v = self.get(name)
         if v.mode == "control":
             raise UsageError(f"{name!r} is already the control")
-        with self.db.write() as conn:
+        with self.db.write(lock="variants") as conn:
             conn.execute("UPDATE variants SET mode = 'retired', updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now')"
                          " WHERE mode = 'control'")
             conn.execute("UPDATE variants SET mode = 'control', weight = 1,"
