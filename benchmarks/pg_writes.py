@@ -1,11 +1,11 @@
 """How many answered turns per second one PostgreSQL stores through edgebot's stores, from PROCESSES processes
 at once (as replicas would), with fsync off (the lock and round-trip bound) and on (a real commit's cost).
 
-Each process stores turns on its own sessions exactly as an answered turn does (`store_turn` below mirrors
-dialogue/engine.py and dialogue/manager.py: the user's message, the dialogue state, the decision, the drift
-observation, the reply). Prints write transactions/s and turns/s per mode and process count, medians of ROUNDS.
+Each process stores turns on its own sessions as an answered turn does (`store_turn` below: the user's
+message, the dialogue state, the decision and the drift observation kept during the turn, then stored with the
+reply by dialogue/turn.py's Turn; before that change each was a write transaction of its own, 5 a turn). Prints write transactions/s and turns/s per mode and process count, medians of ROUNDS.
 
-    .venv/bin/python benchmarks/pg_writes.py --out benchmarks/results/pg_writes_before.json
+    .venv/bin/python benchmarks/pg_writes.py --out benchmarks/results/pg_writes_after.json
 """
 
 from __future__ import annotations
@@ -41,17 +41,23 @@ class Counted:
 
 
 def store_turn(sessions: Any, dialogue: Any, db: Any, sid: str, n: int) -> None:
-    """The writes of one answered turn, as the engine makes them."""
+    """The writes of one answered turn, as the engine makes them: kept during the turn (dialogue/engine.py,
+    manager.py, telemetry/drift.py), then stored with the reply by the Turn (dialogue/turn.py)."""
     from edgebot.dialogue.state import DialogueState
+    from edgebot.dialogue.turn import FixedReply, Turn
+    from edgebot.storage.unit import Later, write
 
-    sessions.add_message(sid, "user", f"what is your return policy {n}?")
-    dialogue.save(sid, DialogueState(last_scores=[["return_policy", 0.91]]))
-    dialogue.log_decision(sid, "answer", "return_policy", 0.91, "confident")
-    with db.write() as conn:  # telemetry/drift.py's observation row
-        conn.execute("INSERT INTO nlu_observations (session_id, text, intent, confidence, out_of_scope, similarity)"
-                     " VALUES (?, ?, ?, ?, ?, ?)", (sid, "what is your return policy", "return_policy", 0.91, 0, 0.8))
-    sessions.add_message(sid, "assistant", "Unused items can be returned within 30 days.", decision="answer",
-                         intent="return_policy", finish_reason="stop")
+    later = Later()
+    dialogue.save(sid, DialogueState(last_scores=[["return_policy", 0.91]]), later)
+    dialogue.log_decision(sid, "answer", "return_policy", 0.91, "confident", later)
+    write(db, later, lambda conn: conn.execute(  # telemetry/drift.py's observation row
+        "INSERT INTO nlu_observations (session_id, text, intent, confidence, out_of_scope, similarity)"
+        " VALUES (?, ?, ?, ?, ?, ?)", (sid, "what is your return policy", "return_policy", 0.91, 0, 0.8)))
+    later.add(lambda conn: sessions.add_message(sid, "user", f"what is your return policy {n}?", conn=conn))
+    turn = Turn(sessions, sid, FixedReply("Unused items can be returned within 30 days.", "stop"),
+                meta={"decision": "answer", "intent": "return_policy"}, later=later)
+    for _ in turn.events_sync():
+        pass
 
 
 def worker(url: str, turns: int, ready: Any, go: Any, out: Any) -> None:

@@ -32,6 +32,7 @@ from edgebot.privacy.vault import Vault
 from edgebot.settings import KbSettings, LlmSettings
 from edgebot.storage import SessionStore
 from edgebot.storage.turnlock import TurnLock
+from edgebot.storage.unit import Later
 from edgebot.telemetry import tracing
 
 log = logging.getLogger("edgebot.dialogue.engine")
@@ -116,19 +117,14 @@ class Engine:
         """TEXT redacted, and {placeholder: original} (the storage gate; identity without one)."""
         return self.gate.split(text) if self.gate is not None else (text, {})
 
-    def _store_user(self, session_id: str, redacted: str, values: dict[str, str]) -> None:
-        """Store the user's (redacted) message; with the token vault on, keep the originals encrypted."""
-        message_id = self.sessions.add_message(session_id, "user", redacted)
-        if self.vault is not None:
-            self.vault.put(session_id, message_id, values)
-
-    def _store_user_or_cancel(self, session_id: str, redacted: str, values: dict[str, str], source: Any) -> None:
-        """Store the user's message after its reply was queued; if that fails, the reply is cancelled."""
-        try:
-            self._store_user(session_id, redacted, values)
-        except BaseException:
-            source.cancel()
-            raise
+    def _store_user(self, session_id: str, redacted: str, values: dict[str, str], later: Later) -> None:
+        """Keep the user's (redacted) message for the turn's write transaction (with its reply); with the token
+        vault on, the originals too, encrypted."""
+        def store(conn: Any) -> None:
+            message_id = self.sessions.add_message(session_id, "user", redacted, conn=conn)
+            if self.vault is not None:
+                self.vault.put(session_id, message_id, values, conn)
+        later.add(store)
 
     def check_text(self, text: str) -> str:
         text = text.strip()
@@ -255,12 +251,13 @@ class Engine:
         # transcript is read for those only)
         query = (contextual_query(self.sessions.messages(session_id, last=2 * MAX_LOOKBACK), text)
                  if leans_on_previous(text) else text)
-        plan = self.dialogue.plan(session_id, text, query) if self.dialogue is not None else None
+        later = Later()  # what this turn stores, written with its reply in one transaction (dialogue/turn.py)
+        plan = self.dialogue.plan(session_id, text, query, later) if self.dialogue is not None else None
         redacted, values = self._split(text)  # once: for storage and for the model's prompt
         if plan is not None and plan.classification is not None and self.drift is not None and not plan.answers_bot:
             intent, confidence = plan.classification.best
             self.drift.observe(session_id, redacted, None if plan.classification.oos else intent, confidence,
-                               plan.classification.oos, plan.embedding)
+                               plan.classification.oos, plan.embedding, later)
         meta: dict[str, Any] = {}
         pre = plan.preface if plan is not None else ""  # an expired handoff: the bot says it is back
         if plan is not None:
@@ -268,17 +265,18 @@ class Engine:
                     "quick_replies": plan.quick_replies, "handoff_id": plan.handoff_id, "actions": plan.actions,
                     "slots": plan.slots, "outcome": plan.outcome}
             if plan.kind != "answer":
-                self._store_user(session_id, redacted, values)
+                self._store_user(session_id, redacted, values, later)
                 if plan.kind == "relay":  # a person has the conversation: no bot reply
-                    return self._turn(session_id, FixedReply("", "handoff"), meta, store_reply=False)
-                return self._turn(session_id, FixedReply(plan.text, "stop"), meta, preface=pre)
+                    return self._turn(session_id, FixedReply("", "handoff"), meta, later, store_reply=False)
+                return self._turn(session_id, FixedReply(plan.text, "stop"), meta, later, preface=pre)
         question = plan.query if plan is not None and plan.query else query
         hits = plan.hits if plan is not None and plan.hits else self.retrieve(question, plan.vector if plan else None)
         if hits is not None and not hits:
-            self._store_user(session_id, redacted, values)
+            self._store_user(session_id, redacted, values, later)
             meta["decision"] = "dont_know"
             if self.dialogue is not None and self.dialogue.agents():
-                self.dialogue.offer_human(session_id, "nothing relevant in the knowledge base")
+                self.dialogue.offer_human(session_id, "nothing relevant in the knowledge base",
+                                          plan.state if plan is not None else None, later)
                 meta["quick_replies"] = [YES_HUMAN, NO_HUMAN]
                 reply = f"{self.dont_know()} {OFFER_HUMAN}"
             else:  # nobody could take the conversation: what the pages cover, where the site's people can be reached
@@ -286,7 +284,7 @@ class Engine:
                 covered = self.topics() if self.dialogue is None else ""  # a catalog says it in its own `help`
                 reply = " ".join(part for part in (self.dont_know(), TOPICS.format(topics=covered) if covered else "",
                                                    CONTACT.format(contact=found) if found else "") if part)
-            return self._turn(session_id, FixedReply(reply), meta, preface=pre)
+            return self._turn(session_id, FixedReply(reply), meta, later, preface=pre)
         # The model sees the message with the same placeholders as the stored history (privacy.redact):
         # flows and integrations already used the real values.
         shown = redacted if question == text else self.redact(question)
@@ -302,8 +300,8 @@ class Engine:
                 focus=text if question != text else "", submit=lambda messages, options: scheduler.submit(messages, options, loop))
             if route is not None:
                 meta["variant"] = route.name
-            self._store_user_or_cancel(session_id, redacted, values, answer.source)
-            return self._turn(session_id, answer.source, meta, answer.citations, guard=guard,
+            self._store_user(session_id, redacted, values, later)
+            return self._turn(session_id, answer.source, meta, later, answer.citations, guard=guard,
                               observer=self._ending(composing), preface=pre)
         messages = self.build_prompt(session_id, shown, hits, instructions=route.instructions if route else None,
                                      scheduler=scheduler)
@@ -311,7 +309,7 @@ class Engine:
         job = scheduler.submit(messages, self.options, loop)
         if route is not None:
             meta["variant"] = route.name
-        self._store_user_or_cancel(session_id, redacted, values, job)
+        self._store_user(session_id, redacted, values, later)
         citations = []
         for hit in hits or []:
             citation = Citation(hit.chunk.title, hit.chunk.url, hit.chunk.heading)
@@ -325,7 +323,7 @@ class Engine:
             if self.shadow is not None and done.finish_reason in ("stop", "length"):
                 self.shadow.after(session_id, shown, messages, done.text,
                                   lambda instructions: self._system_prompt(hits, instructions))
-        return self._turn(session_id, job, meta, citations, guard=guard, observer=observer, preface=pre)
+        return self._turn(session_id, job, meta, later, citations, guard=guard, observer=observer, preface=pre)
 
     def _ending(self, span: Any) -> Callable[[TurnDone], None]:
         """The metrics observer that first ends SPAN (a compose or generate step) with how the reply ended."""
@@ -336,11 +334,11 @@ class Engine:
                 self.observer(done)
         return observer
 
-    def _turn(self, session_id: str, source: Any, meta: dict[str, Any], citations: list[Citation] | None = None,
-              **kwargs: Any) -> Turn:
-        """A Turn that stores its reply redacted and reports to the metrics observer; with a PREFACE (kwargs), that
-        is said first."""
+    def _turn(self, session_id: str, source: Any, meta: dict[str, Any], later: Later,
+              citations: list[Citation] | None = None, **kwargs: Any) -> Turn:
+        """A Turn that stores its reply redacted, with what the turn kept in LATER, and reports to the metrics
+        observer; with a PREFACE (kwargs), that is said first."""
         kwargs.setdefault("observer", self.observer)
         preface = kwargs.pop("preface", "")
         source = Prefaced(preface, source) if preface else source
-        return Turn(self.sessions, session_id, source, citations, meta=meta, redact=self.redact, **kwargs)
+        return Turn(self.sessions, session_id, source, citations, meta=meta, redact=self.redact, later=later, **kwargs)

@@ -32,6 +32,7 @@ from edgebot.dialogue.slots import SlotFiller, yes_no
 from edgebot.dialogue.state import DialogueState, DialogueStore, Handoff
 from edgebot.nlu.classifier import IntentClassifierProtocol
 from edgebot.storage import SessionStore
+from edgebot.storage.unit import Later
 from edgebot.telemetry import tracing
 
 YES_HUMAN, NO_HUMAN = "Yes, connect me", "No, thanks"
@@ -63,6 +64,7 @@ class Plan:
     answers_bot: bool = False  # the message answered the bot's own question (a slot value, a yes or no):
     # not a question of the visitor's, so drift detection leaves it out
     preface: str = ""  # said before the reply (an open handoff nobody took: the bot is back)
+    state: DialogueState | None = None  # the session's state after this plan (what `plan` stores)
 
 
 def _age_s(stamp: str) -> float:
@@ -148,9 +150,10 @@ class Dialogue:
                     value = self.filler.extract(slot, text)
         return text
 
-    def plan(self, session_id: str, text: str, query: str | None = None) -> Plan:
+    def plan(self, session_id: str, text: str, query: str | None = None, later: Later | None = None) -> Plan:
         """The plan for TEXT; QUERY: TEXT with the previous question's subject when it leans on it
-        (dialogue/context.py), classified and searched instead of TEXT unless a flow is in progress."""
+        (dialogue/context.py), classified and searched instead of TEXT unless a flow is in progress. The new
+        state and the decision are stored now, or kept in LATER (the turn's one write transaction)."""
         state = self.store.load(session_id)
         plan, preface = self._during_handoff(state, text) if state.handoff_id is not None else (None, "")
         if plan is None:
@@ -171,8 +174,9 @@ class Dialogue:
             if not plan.slots:
                 plan.slots = dict(state.slots)
             plan.preface = preface
-        self.store.save(session_id, state)
-        self.store.log_decision(session_id, plan.decision, plan.intent, plan.confidence, plan.reason)
+        self.store.save(session_id, state, later)
+        self.store.log_decision(session_id, plan.decision, plan.intent, plan.confidence, plan.reason, later)
+        plan.state = state
         return plan
 
     def _during_handoff(self, state: DialogueState, text: str) -> tuple[Plan | None, str]:
@@ -206,12 +210,14 @@ class Dialogue:
             return query
         return text
 
-    def offer_human(self, session_id: str, reason: str) -> None:
-        """After an "I don't know" answer: a "yes" on the next turn hands the conversation to a person."""
-        state = self.store.load(session_id)
+    def offer_human(self, session_id: str, reason: str, state: DialogueState | None = None,
+                    later: Later | None = None) -> None:
+        """After an "I don't know" answer: a "yes" on the next turn hands the conversation to a person. STATE:
+        the session's state as this turn's plan left it (else loaded); stored now or kept in LATER."""
+        state = state if state is not None else self.store.load(session_id)
         state.pending = "offer_human"
-        self.store.save(session_id, state)
-        self.store.log_decision(session_id, "offer_human", None, None, reason)
+        self.store.save(session_id, state, later)
+        self.store.log_decision(session_id, "offer_human", None, None, reason, later)
 
     # -- the decision tree -------------------------------------------------------------------------------
     def _plan(self, session_id: str, state: DialogueState, text: str, cls: Classification,

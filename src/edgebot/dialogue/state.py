@@ -9,6 +9,7 @@ import msgspec
 from edgebot.errors import EdgebotError
 from edgebot.privacy import StorageGate
 from edgebot.storage import SqlDatabase
+from edgebot.storage.unit import Later, write
 
 SEAL_CHECK = "edgebot seal check"
 PRIVATE = ("slots", "results", "actions", "switch_text")  # what the visitor said or an action returned
@@ -87,22 +88,19 @@ class DialogueStore:
                                          sealed=self.gate.seal(private))
         return msgspec.json.encode(stored).decode()
 
-    def save(self, session_id: str, state: DialogueState, conn: Any | None = None) -> None:
-        sql = ("INSERT INTO dialogue_state (session_id, state, outcome) VALUES (?, ?, ?) ON CONFLICT(session_id) DO "
-               "UPDATE SET state = excluded.state, outcome = excluded.outcome,"
-               " updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now')")
+    def save(self, session_id: str, state: DialogueState, later: Later | None = None) -> None:
+        """Store STATE (sealed now: what is kept for LATER is the state as it is now)."""
         params = (session_id, self._encode(state), state.outcome)
-        if conn is not None:
-            conn.execute(sql, params)
-            return
-        with self.db.write() as c:
-            c.execute(sql, params)
+        write(self.db, later, lambda conn: conn.execute(
+            "INSERT INTO dialogue_state (session_id, state, outcome) VALUES (?, ?, ?) ON CONFLICT(session_id) DO "
+            "UPDATE SET state = excluded.state, outcome = excluded.outcome,"
+            " updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now')", params))
 
     def log_decision(self, session_id: str, decision: str, intent: str | None, confidence: float | None,
-                     reason: str) -> None:
-        with self.db.write() as conn:
-            conn.execute("INSERT INTO dialogue_decisions (session_id, decision, intent, confidence, reason)"
-                         " VALUES (?, ?, ?, ?, ?)", (session_id, decision, intent, confidence, reason))
+                     reason: str, later: Later | None = None) -> None:
+        write(self.db, later, lambda conn: conn.execute(
+            "INSERT INTO dialogue_decisions (session_id, decision, intent, confidence, reason) VALUES (?, ?, ?, ?, ?)",
+            (session_id, decision, intent, confidence, reason)))
 
     def decisions(self, session_id: str) -> list[dict[str, Any]]:
         rows = self.db.query("SELECT decision, intent, confidence, reason, created_at FROM dialogue_decisions"

@@ -14,6 +14,7 @@ import msgspec
 from edgebot.dialogue.guard import REFUSAL, OutputGuard
 from edgebot.llm import Completion, Token
 from edgebot.storage import SessionStore
+from edgebot.storage.unit import Later
 
 
 class Citation(msgspec.Struct, frozen=True):
@@ -161,14 +162,17 @@ def _ms(seconds: float | None) -> float | None:
 class Turn:
     """A reply in progress. Iterate `events()` (or `events_sync()`) for Tokens then one TurnDone.
 
-    Whatever happens (normal end, client gone, error) the reply received so far is stored once.
+    Whatever happens (normal end, client gone, error) the reply received so far is stored once, in one write
+    transaction with what the turn kept in LATER (the user's message, the dialogue state, the decision).
     """
 
     def __init__(
         self, sessions: SessionStore, session_id: str, job: ReplySource, citations: list[Citation] | None = None,
         *, meta: dict[str, Any] | None = None, store_reply: bool = True, redact: Callable[[str], str] | None = None,
         guard: OutputGuard | None = None, observer: Callable[[TurnDone], None] | None = None,
+        later: Later | None = None,
     ) -> None:
+        self._later = later
         self._redact = redact
         self._observer = observer
         self.guard = guard
@@ -210,23 +214,26 @@ class Turn:
             decode_tokens_per_s=round(rate, 2) if rate else None,
         )
         message_id = 0
-        if not self._stored and not self.store_reply:
-            self._stored = True
         if not self._stored:
             self._stored = True
-            message_id = self._sessions.add_message(
-                self._session_id,
-                "assistant",
-                self._redact(text) if self._redact else text,
-                finish_reason=finish_reason,
-                prompt_tokens=usage.prompt_tokens,
-                completion_tokens=usage.completion_tokens,
-                ttft_ms=timings.ttft_ms,
-                total_ms=timings.total_ms,
-                citations=msgspec.json.encode(self.citations).decode() if self.citations else None,
-                decision=self.meta.get("decision") or ("dont_know" if finish_reason == "no_answer" else None),
-                intent=self.meta.get("intent"),
-            )
+            with self._sessions.db.write() as conn:
+                if self._later is not None:
+                    self._later.run(conn)
+                if self.store_reply:
+                    message_id = self._sessions.add_message(
+                        self._session_id,
+                        "assistant",
+                        self._redact(text) if self._redact else text,
+                        finish_reason=finish_reason,
+                        prompt_tokens=usage.prompt_tokens,
+                        completion_tokens=usage.completion_tokens,
+                        ttft_ms=timings.ttft_ms,
+                        total_ms=timings.total_ms,
+                        citations=msgspec.json.encode(self.citations).decode() if self.citations else None,
+                        decision=self.meta.get("decision") or ("dont_know" if finish_reason == "no_answer" else None),
+                        intent=self.meta.get("intent"),
+                        conn=conn,
+                    )
         offered = self.meta.get("decision") == "offer_human" or (finish_reason == "no_answer"
                                                                  and bool(self.meta.get("quick_replies")))
         done = TurnDone(message_id=message_id, text=text, finish_reason=finish_reason, usage=usage, timings=timings,

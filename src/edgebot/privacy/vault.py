@@ -57,13 +57,17 @@ class Vault:
                               "create one with `edgebot privacy vault-key`") from None
         self.db = db
 
-    def put(self, session_id: str, message_id: int, values: dict[str, str]) -> None:
+    def put(self, session_id: str, message_id: int, values: dict[str, str], conn: Any = None) -> None:
+        """Keep VALUES (a message's originals) encrypted; in CONN's write transaction when given."""
         if not values:
             return
         token = self.fernet.encrypt(json.dumps(values).encode())
-        with self.db.write() as conn:
-            conn.execute("INSERT INTO vault (session_id, message_id, ciphertext) VALUES (?, ?, ?)",
-                         (session_id, message_id, token))
+        sql, params = "INSERT INTO vault (session_id, message_id, ciphertext) VALUES (?, ?, ?)", (session_id, message_id, token)
+        if conn is not None:
+            conn.execute(sql, params)
+            return
+        with self.db.write() as own:
+            own.execute(sql, params)
 
     def get(self, session_id: str) -> list[dict[str, Any]]:
         from cryptography.fernet import InvalidToken

@@ -203,18 +203,23 @@ class SessionStore:
         citations: str | None = None,
         decision: str | None = None,
         intent: str | None = None,
+        conn: Any = None,
     ) -> int:
-        with self.db.write() as conn:
-            cur = conn.execute(
-                "INSERT INTO messages (session_id, role, content, finish_reason, prompt_tokens, completion_tokens,"
-                " ttft_ms, total_ms, citations, decision, intent) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (session_id, role, content, finish_reason, prompt_tokens, completion_tokens, ttft_ms, total_ms,
-                 citations, decision, intent),
-            )
-            conn.execute(
-                "UPDATE sessions SET updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id = ?", (session_id,)
-            )
-            return int(cur.lastrowid or 0)
+        """Store a message; its id. CONN: a write transaction's connection to store it in (else one of its own)."""
+        if conn is None:
+            with self.db.write() as own:
+                return self.add_message(session_id, role, content, finish_reason=finish_reason,
+                                        prompt_tokens=prompt_tokens, completion_tokens=completion_tokens,
+                                        ttft_ms=ttft_ms, total_ms=total_ms, citations=citations, decision=decision,
+                                        intent=intent, conn=own)
+        cur = conn.execute(
+            "INSERT INTO messages (session_id, role, content, finish_reason, prompt_tokens, completion_tokens,"
+            " ttft_ms, total_ms, citations, decision, intent) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (session_id, role, content, finish_reason, prompt_tokens, completion_tokens, ttft_ms, total_ms,
+             citations, decision, intent),
+        )
+        conn.execute("UPDATE sessions SET updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id = ?", (session_id,))
+        return int(cur.lastrowid or 0)
 
     def messages(self, session_id: str, *, last: int | None = None) -> list[StoredMessage]:
         """The session's messages in order; with LAST, only the newest LAST of them."""

@@ -14,6 +14,7 @@ import numpy as np
 from edgebot.nlu.drift import DriftSignals, DriftThresholds, nearest_centroid_similarity, signals
 from edgebot.settings import DriftSettings
 from edgebot.storage import SqlDatabase
+from edgebot.storage.unit import Later, write
 from edgebot.telemetry.alerts import Alerts
 
 log = logging.getLogger("edgebot.drift")
@@ -41,13 +42,13 @@ class DriftMonitor:
         self.last: DriftSignals | None = None
 
     def observe(self, session_id: str, text: str, intent: str | None, confidence: float, out_of_scope: bool,
-                vector: np.ndarray) -> DriftSignals | None:
-        """Record one classified message (TEXT already redacted); the check's signals when one ran."""
+                vector: np.ndarray, later: Later | None = None) -> DriftSignals | None:
+        """Record one classified message (TEXT already redacted; the row stored now or kept in LATER, the turn's
+        write transaction); the check's signals when one ran."""
         similarity = float(nearest_centroid_similarity(self.reference, np.asarray(vector)[None, :])[0])
-        with self.db.write() as conn:
-            conn.execute("INSERT INTO nlu_observations (session_id, text, intent, confidence, out_of_scope, similarity)"
-                         " VALUES (?, ?, ?, ?, ?, ?)",
-                         (session_id, text, intent, confidence, int(out_of_scope), round(similarity, 4)))
+        write(self.db, later, lambda conn: conn.execute(
+            "INSERT INTO nlu_observations (session_id, text, intent, confidence, out_of_scope, similarity)"
+            " VALUES (?, ?, ?, ?, ?, ?)", (session_id, text, intent, confidence, int(out_of_scope), round(similarity, 4))))
         with self._lock:
             self.window.append((similarity, confidence, out_of_scope))
             self.since_check += 1
