@@ -290,7 +290,7 @@ class Engine:
         shown = redacted if question == text else self.redact(question)
         if self.dialogue is not None:  # the catalog's slot policies (e.g. order ids as [ORDER_ID])
             shown = self.dialogue.for_model(shown)
-        route = self.variants.route(session_id) if self.variants is not None else None
+        route = self.variants.route(session_id, later) if self.variants is not None else None
         scheduler, guard = (route.scheduler, route.guard) if route is not None else (self.scheduler, self.guard)
         if hits and self.composer is not None:
             composing = tracing.start("compose", variant=route.name if route is not None else "default")

@@ -12,6 +12,7 @@ import msgspec
 
 from edgebot.errors import EdgebotError
 from edgebot.storage.db import SqlDatabase
+from edgebot.storage.unit import Later, write
 
 
 class SessionNotFoundError(EdgebotError):
@@ -161,9 +162,9 @@ class SessionStore:
         rows = self.db.query("SELECT variant FROM sessions WHERE id = ?", (session_id,))
         return str(rows[0][0]) if rows and rows[0][0] else None
 
-    def set_variant(self, session_id: str, name: str) -> None:
-        with self.db.write() as conn:
-            conn.execute("UPDATE sessions SET variant = ? WHERE id = ?", (name, session_id))
+    def set_variant(self, session_id: str, name: str, later: Later | None = None) -> None:
+        """Keep NAME as the session's variant (now, or in LATER: the turn's write transaction)."""
+        write(self.db, later, lambda conn: conn.execute("UPDATE sessions SET variant = ? WHERE id = ?", (name, session_id)))
 
     def erase(self, session_ids: list[str]) -> int:
         """Delete sessions with everything stored for them (messages, state, handoffs, feedback, vault entries),
@@ -182,12 +183,12 @@ class SessionStore:
 
     def authenticate(self, session_id: str, token: str | None) -> StoredSession:
         """The session, if TOKEN is its token; SessionNotFoundError or BadTokenError otherwise."""
-        rows = self.db.query("SELECT token_sha256 FROM sessions WHERE id = ?", (session_id,))
+        rows = self.db.query("SELECT id, created_at, updated_at, token_sha256 FROM sessions WHERE id = ?", (session_id,))
         if not rows:
             raise SessionNotFoundError(f"no session {session_id}")
         if not token or not hmac.compare_digest(rows[0]["token_sha256"], _digest(token)):
             raise BadTokenError("the token does not belong to this session")
-        return self.get(session_id)
+        return StoredSession(id=rows[0]["id"], created_at=rows[0]["created_at"], updated_at=rows[0]["updated_at"])
 
     def add_message(
         self,

@@ -15,6 +15,7 @@ from typing import Any
 
 from edgebot.llm import ChatMessage, Completion, GenerationOptions, Scheduler
 from edgebot.storage import SessionStore, SqlDatabase
+from edgebot.storage.unit import Later
 from edgebot.variants.store import DEFAULT, Variant, VariantStore, assign
 
 log = logging.getLogger("edgebot.variants")
@@ -72,8 +73,9 @@ class VariantRouter:
                 self._routes[key] = Route(variant.name, instructions, guard, self.schedulers[variant.model])
             return self._routes[key]
 
-    def assigned(self, session_id: str) -> str:
-        """The session's variant name, chosen on first use and kept (sessions.variant)."""
+    def assigned(self, session_id: str, later: Later | None = None) -> str:
+        """The session's variant name, chosen on first use and kept (sessions.variant; stored now or in LATER,
+        the turn's write transaction)."""
         self._reload()
         name = self._sticky.get(session_id)
         if name is None:
@@ -81,15 +83,15 @@ class VariantRouter:
             if name is None:
                 control = self.control
                 name = assign(session_id, [v for v in self._variants if v.mode == "live"], control.name)
-                self.sessions.set_variant(session_id, name)
+                self.sessions.set_variant(session_id, name, later)
             self._sticky[session_id] = name
             if len(self._sticky) > STICKY_CACHE:
                 self._sticky.popitem(last=False)
         return name
 
-    def route(self, session_id: str) -> Route:
+    def route(self, session_id: str, later: Later | None = None) -> Route:
         """What answers the session's turns: its variant's prompt, guard and model."""
-        variant = self._variant(self.assigned(session_id))
+        variant = self._variant(self.assigned(session_id, later))
         if variant.mode == "retired":  # retired since the session started: the control takes over
             variant = self.control
         return self.route_for(variant)
