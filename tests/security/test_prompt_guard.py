@@ -60,8 +60,8 @@ class Sessions:
     def __init__(self) -> None:
         self.stored: list[tuple[str, str]] = []
 
-    def add_message(self, session_id: str, role: str, content: str, **kw: object) -> int:
-        self.stored.append((role, content))
+    def store_turn(self, session_id: str, later: object, reply: str | None, **kw: object) -> int:
+        self.stored.append(("assistant", reply or ""))
         return 1
 
 

@@ -3,6 +3,7 @@ the handoff queue and the unanswered questions grouped by similarity."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from dataclasses import dataclass, field
@@ -12,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from edgebot.dialogue.state import DialogueStore
-from edgebot.storage import SessionStore, SqlDatabase
+from edgebot.storage import SessionStore, SqlDatabase, ago_iso
 
 FALLBACKS = ("clarify", "offer_human", "help", "dont_know")
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -44,7 +45,7 @@ def daily(sessions: SessionStore, days: int) -> list[dict[str, Any]]:
 def confidence_histogram(db: SqlDatabase, days: int, bins: int = 10) -> list[int]:
     from edgebot.telemetry.drift import confidences_since
 
-    counts, _ = np.histogram(confidences_since(db, f"-{days} days"), bins=bins, range=(0.0, 1.0))
+    counts, _ = np.histogram(confidences_since(db, ago_iso(days * 86400)), bins=bins, range=(0.0, 1.0))
     return [int(c) for c in counts]
 
 
@@ -62,8 +63,18 @@ class Filters:
         return Filters(
             self.intent[:64], self.outcome if self.outcome in OUTCOMES else "",
             self.rating if self.rating in ("1", "2", "3", "4", "5", "rated", "unrated") else "",
-            self.date_from if DATE_RE.match(self.date_from) else "", self.date_to if DATE_RE.match(self.date_to) else "",
-            self.variant[:40])
+            _date(self.date_from), _date(self.date_to), self.variant[:40])
+
+
+def _date(text: str) -> str:
+    """TEXT when it is a real date (YYYY-MM-DD), else ""."""
+    if not DATE_RE.match(text):
+        return ""
+    try:
+        dt.date.fromisoformat(text)
+    except ValueError:
+        return ""
+    return text
 
 
 def conversations(sessions: SessionStore, dialogue: DialogueStore, f: Filters, limit: int = 100,
@@ -115,7 +126,7 @@ def handoff_queue(dialogue: DialogueStore) -> list[dict[str, Any]]:
 
 def unanswered_texts(sessions: SessionStore, days: int, limit: int = 500) -> list[dict[str, Any]]:
     """User messages answered by a fallback (clarification, an offer of a person, "I don't know")."""
-    return sessions.fallback_questions(f"-{days} days", FALLBACKS, limit)
+    return sessions.fallback_questions(ago_iso(days * 86400), FALLBACKS, limit)
 
 
 @dataclass

@@ -66,11 +66,11 @@ async def logout() -> Response[Any]:
 @get("/admin", operation_id="adminOverview", opt=ADMIN, summary="Dashboard: KPIs, charts, alerts",
      include_in_schema=False)
 async def overview(request: Request, since: str = "7d") -> Response[str]:
-    from edgebot.telemetry.report import kpis, since_modifier
+    from edgebot.telemetry.report import kpis, since_time
 
     runtime = request.app.state.runtime
     try:
-        since_modifier(since)
+        since_time(since)
     except Exception:  # noqa: BLE001 - a hand-edited URL: fall back to the default period
         since = "7d"
     result, days, hist = await asyncio.to_thread(lambda: (kpis(runtime.db, runtime.settings.kpi, since),

@@ -13,7 +13,7 @@ from typing import Any
 import msgspec
 
 from edgebot.privacy.redact import redact_data
-from edgebot.storage import SqlDatabase
+from edgebot.storage import SqlDatabase, now_iso
 
 GENESIS = "0" * 64
 
@@ -53,7 +53,7 @@ class AuditLog:
         with self.db.write(lock="audit") as conn:  # the chain's head: one appender at a time
             last = conn.execute("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
             seq, prev = (int(last[0]) + 1, str(last[1])) if last else (1, GENESIS)
-            at = conn.execute("SELECT strftime('%Y-%m-%dT%H:%M:%fZ','now')").fetchone()[0]
+            at = now_iso()
             digest = record_hash(prev, seq, at, actor, action, subject, text)
             conn.execute("INSERT INTO audit_log (seq, at, actor, action, subject, details, prev_hash, hash)"
                          " VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (seq, at, actor, action, subject, text, prev, digest))

@@ -152,11 +152,11 @@ def prediction_threshold(model: str) -> float:
 
 def cmd_intents_review(args: argparse.Namespace, loaded: LoadedSettings) -> int:
     from edgebot.storage import open_database
-    from edgebot.telemetry.report import since_modifier
+    from edgebot.telemetry.report import since_time
     from edgebot.telemetry.review import drifting, import_labels, to_csv
 
     settings = loaded.settings
-    since = since_modifier(args.since)
+    since = since_time(args.since)
     out = output_file(args.out, "--out")
     catalog = _configured_catalog(loaded)
     if args.import_file:

@@ -12,9 +12,9 @@ from edgebot.settings import LoadedSettings
 
 def cmd_report(args: argparse.Namespace, loaded: LoadedSettings) -> int:
     from edgebot.storage import open_database
-    from edgebot.telemetry.report import kpis, since_modifier
+    from edgebot.telemetry.report import kpis, since_time
 
-    since_modifier(args.since)  # a bad --since is reported before the database opens
+    since_time(args.since)  # a bad --since is reported before the database opens
     db = open_database(loaded.settings.database_target)
     result = kpis(db, loaded.settings.kpi, args.since)
     if args.alert:

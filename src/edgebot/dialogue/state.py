@@ -8,7 +8,7 @@ import msgspec
 
 from edgebot.errors import EdgebotError
 from edgebot.privacy import StorageGate
-from edgebot.storage import SqlDatabase
+from edgebot.storage import SqlDatabase, now_iso
 from edgebot.storage.unit import Later, write
 
 SEAL_CHECK = "edgebot seal check"
@@ -90,11 +90,11 @@ class DialogueStore:
 
     def save(self, session_id: str, state: DialogueState, later: Later | None = None) -> None:
         """Store STATE (sealed now: what is kept for LATER is the state as it is now)."""
-        params = (session_id, self._encode(state), state.outcome)
+        params = (session_id, self._encode(state), state.outcome, now_iso())
         write(self.db, later, lambda conn: conn.execute(
-            "INSERT INTO dialogue_state (session_id, state, outcome) VALUES (?, ?, ?) ON CONFLICT(session_id) DO "
-            "UPDATE SET state = excluded.state, outcome = excluded.outcome,"
-            " updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now')", params))
+            "INSERT INTO dialogue_state (session_id, state, outcome, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT"
+            " (session_id) DO UPDATE SET state = excluded.state, outcome = excluded.outcome,"
+            " updated_at = excluded.updated_at", params))
 
     def log_decision(self, session_id: str, decision: str, intent: str | None, confidence: float | None,
                      reason: str, later: Later | None = None) -> None:
@@ -110,9 +110,9 @@ class DialogueStore:
     # handoffs
     def create_handoff(self, session_id: str, reason: str, bundle: dict[str, Any]) -> int:
         with self.db.write() as conn:
-            cur = conn.execute("INSERT INTO handoffs (session_id, status, reason, bundle) VALUES (?, 'open', ?, ?)",
+            cur = conn.execute("INSERT INTO handoffs (session_id, status, reason, bundle) VALUES (?, 'open', ?, ?) RETURNING id",
                                (session_id, reason, msgspec.json.encode(self.gate.data(bundle)).decode()))
-            return int(cur.lastrowid or 0)
+            return int(cur.fetchone()[0])
 
     def handoff(self, handoff_id: int) -> Handoff:
         rows = self.db.query("SELECT * FROM handoffs WHERE id = ?", (handoff_id,))
@@ -129,18 +129,17 @@ class DialogueStore:
 
     def set_handoff_status(self, handoff_id: int, status: str, agent: str | None = None) -> Handoff:
         with self.db.write() as conn:
-            cur = conn.execute("UPDATE handoffs SET status = ?, agent = coalesce(?, agent),"
-                               " updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id = ?",
-                               (status, agent, handoff_id))
+            cur = conn.execute("UPDATE handoffs SET status = ?, agent = coalesce(?, agent), updated_at = ? WHERE id = ?",
+                               (status, agent, now_iso(), handoff_id))
             if cur.rowcount == 0:
                 raise HandoffNotFoundError(f"no handoff with id {handoff_id}")
         return self.handoff(handoff_id)
 
     def add_feedback(self, session_id: str, rating: int | None, thumbs: str | None, comment: str) -> int:
         with self.db.write() as conn:
-            cur = conn.execute("INSERT INTO feedback (session_id, rating, thumbs, comment) VALUES (?, ?, ?, ?)",
+            cur = conn.execute("INSERT INTO feedback (session_id, rating, thumbs, comment) VALUES (?, ?, ?, ?) RETURNING id",
                                (session_id, rating, thumbs, self.gate.text(comment)))
-            return int(cur.lastrowid or 0)
+            return int(cur.fetchone()[0])
 
     # -- read models for reports (telemetry, admin): plain values by session id ------------------------------
     def decisions_of(self, session_ids: list[str]) -> list[str]:
@@ -181,9 +180,12 @@ class DialogueStore:
         for r in self.db.query_in("SELECT session_id, COALESCE(outcome, '') FROM dialogue_state"
                                   " WHERE session_id IN ({ids})", session_ids):
             out[r[0]]["outcome"] = r[1]
-        for r in self.db.query_in("SELECT session_id, group_concat(DISTINCT intent) FROM dialogue_decisions"
-                                  " WHERE session_id IN ({ids}) GROUP BY session_id", session_ids):
-            out[r[0]]["intents"] = r[1]
+        intents: dict[str, dict[str, None]] = {}
+        for r in self.db.query_in("SELECT session_id, intent FROM dialogue_decisions WHERE intent IS NOT NULL"
+                                  " AND session_id IN ({ids}) ORDER BY id", session_ids):
+            intents.setdefault(r[0], {})[r[1]] = None
+        for sid, names in intents.items():
+            out[sid]["intents"] = ",".join(names)
         for r in self.db.query_in("SELECT session_id, max(rating) FROM feedback WHERE session_id IN ({ids})"
                                   " GROUP BY session_id", session_ids):
             out[r[0]]["rating"] = r[1]
@@ -227,9 +229,9 @@ class DialogueStore:
                 state.outcome = "abandoned"
                 # only if no turn changed the state since it was read (a replica's turn may be storing it now)
                 if rows:
-                    changed = conn.execute("UPDATE dialogue_state SET state = ?, outcome = ?, updated_at = "
-                                           "strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE session_id = ? AND state = ?",
-                                           (self._encode(state), "abandoned", sid, rows[0][0])).rowcount
+                    changed = conn.execute("UPDATE dialogue_state SET state = ?, outcome = ?, updated_at = ?"
+                                           " WHERE session_id = ? AND state = ?",
+                                           (self._encode(state), "abandoned", now_iso(), sid, rows[0][0])).rowcount
                 else:
                     changed = conn.execute("INSERT INTO dialogue_state (session_id, state, outcome) VALUES (?, ?, ?)"
                                            " ON CONFLICT (session_id) DO NOTHING",

@@ -216,24 +216,19 @@ class Turn:
         message_id = 0
         if not self._stored:
             self._stored = True
-            with self._sessions.db.write() as conn:
-                if self._later is not None:
-                    self._later.run(conn)
-                if self.store_reply:
-                    message_id = self._sessions.add_message(
-                        self._session_id,
-                        "assistant",
-                        self._redact(text) if self._redact else text,
-                        finish_reason=finish_reason,
-                        prompt_tokens=usage.prompt_tokens,
-                        completion_tokens=usage.completion_tokens,
-                        ttft_ms=timings.ttft_ms,
-                        total_ms=timings.total_ms,
-                        citations=msgspec.json.encode(self.citations).decode() if self.citations else None,
-                        decision=self.meta.get("decision") or ("dont_know" if finish_reason == "no_answer" else None),
-                        intent=self.meta.get("intent"),
-                        conn=conn,
-                    )
+            message_id = self._sessions.store_turn(
+                self._session_id,
+                self._later,
+                (self._redact(text) if self._redact else text) if self.store_reply else None,
+                finish_reason=finish_reason,
+                prompt_tokens=usage.prompt_tokens,
+                completion_tokens=usage.completion_tokens,
+                ttft_ms=timings.ttft_ms,
+                total_ms=timings.total_ms,
+                citations=msgspec.json.encode(self.citations).decode() if self.citations else None,
+                decision=self.meta.get("decision") or ("dont_know" if finish_reason == "no_answer" else None),
+                intent=self.meta.get("intent"),
+            )
         offered = self.meta.get("decision") == "offer_human" or (finish_reason == "no_answer"
                                                                  and bool(self.meta.get("quick_replies")))
         done = TurnDone(message_id=message_id, text=text, finish_reason=finish_reason, usage=usage, timings=timings,

@@ -14,7 +14,7 @@ import numpy as np
 
 from edgebot.kb.chunking import Chunk
 from edgebot.kb.index import SearchIndex, index_for
-from edgebot.storage import SqlDatabase
+from edgebot.storage import SqlDatabase, now_iso
 
 Status = Literal["added", "updated", "unchanged"]
 
@@ -123,22 +123,21 @@ class KnowledgeStore:
             return int(row[0]), "unchanged"
         if row is None:
             cur = conn.execute(
-                "INSERT INTO kb_documents (source, url, title, modified, content_sha256) VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO kb_documents (source, url, title, modified, content_sha256) VALUES (?, ?, ?, ?, ?) RETURNING id",
                 (doc.source, doc.url, doc.title, doc.modified, doc.content_sha256))
-            doc_id, status = int(cur.lastrowid), "added"
+            doc_id, status = int(cur.fetchone()[0]), "added"
         else:
             doc_id, status = int(row[0]), "updated"
             self._delete_chunks(conn, doc_id)
             conn.execute(
-                "UPDATE kb_documents SET url = ?, title = ?, modified = ?, content_sha256 = ?,"
-                " updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id = ?",
-                (doc.url, doc.title, doc.modified, doc.content_sha256, doc_id))
+                "UPDATE kb_documents SET url = ?, title = ?, modified = ?, content_sha256 = ?, updated_at = ? WHERE id = ?",
+                (doc.url, doc.title, doc.modified, doc.content_sha256, now_iso(), doc_id))
         units = list(doc.units) or [([], np.zeros((0, 0), np.float32))] * len(doc.chunks)
         for ordinal, (chunk, vector, (texts, unit_vectors)) in enumerate(zip(doc.chunks, doc.vectors, units,
                                                                                strict=True)):
-            cur = conn.execute("INSERT INTO kb_chunks (document_id, ordinal, heading, text) VALUES (?, ?, ?, ?)",
+            cur = conn.execute("INSERT INTO kb_chunks (document_id, ordinal, heading, text) VALUES (?, ?, ?, ?) RETURNING id",
                                (doc_id, ordinal, chunk.heading, chunk.text))
-            chunk_id = int(cur.lastrowid)
+            chunk_id = int(cur.fetchone()[0])
             self._search.add(conn, chunk_id, doc.title, chunk.heading, chunk.text, vector)
             for n, (text, unit_vector) in enumerate(zip(texts, unit_vectors, strict=True)):
                 conn.execute("INSERT INTO kb_units (chunk_id, ordinal, text, embedding) VALUES (?, ?, ?, ?)",

@@ -13,7 +13,7 @@ import secrets
 import msgspec
 
 from edgebot.errors import UsageError
-from edgebot.storage import SqlDatabase
+from edgebot.storage import SqlDatabase, now_iso
 
 SCOPES = ("chat", "ingest", "agent", "admin", "compliance", "vault")
 
@@ -45,9 +45,9 @@ class KeyStore:
             raise UsageError("give the key a name (who or what uses it)")
         secret = secrets.token_urlsafe(32)
         with self.db.write() as conn:
-            cur = conn.execute("INSERT INTO api_keys (name, scopes, key_sha256) VALUES (?, ?, '')",
+            cur = conn.execute("INSERT INTO api_keys (name, scopes, key_sha256) VALUES (?, ?, '') RETURNING id",
                                (name.strip(), ",".join(sorted(set(scopes)))))
-            key_id = int(cur.lastrowid or 0)
+            key_id = int(cur.fetchone()[0])
             plain = f"eb_{key_id}_{secret}"
             conn.execute("UPDATE api_keys SET key_sha256 = ? WHERE id = ?", (_digest(plain), key_id))
         return self.get(key_id), plain
@@ -64,8 +64,7 @@ class KeyStore:
     def revoke(self, key_id: int) -> ApiKey:
         self.get(key_id)
         with self.db.write() as conn:
-            conn.execute("UPDATE api_keys SET revoked_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id = ? AND"
-                         " revoked_at IS NULL", (key_id,))
+            conn.execute("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", (now_iso(), key_id))
         return self.get(key_id)
 
     def has_scope(self, scope: str) -> bool:

@@ -1,5 +1,6 @@
 """Storage: the SQLite database (WAL, numbered migrations), sessions and their messages."""
 
+from edgebot.storage.clock import ago_iso, now_iso
 from edgebot.storage.db import Database, SqlDatabase, StorageError, open_database
 from edgebot.storage.sessions import (
     BadTokenError,
@@ -18,5 +19,7 @@ __all__ = [
     "StorageError",
     "StoredMessage",
     "StoredSession",
+    "ago_iso",
+    "now_iso",
     "open_database",
 ]

@@ -50,14 +50,18 @@ class SqlDatabase:
             rows += self.query(sql.format(ids=", ".join("?" * len(part))), (*params, *part))
         return rows
 
+    def ddl(self, sql: str) -> str:
+        """A migration's DDL as this database speaks it (SQLite: as written)."""
+        return sql
+
     def migrate(self) -> list[str]:
         """Apply the migrations this database has not seen yet, each in its own write transaction (so processes
         starting together take turns), in this database's dialect."""
         with self.write(lock="migrations") as conn:
-            conn.execute(
+            conn.execute(self.ddl(
                 "CREATE TABLE IF NOT EXISTS schema_migrations (number INTEGER PRIMARY KEY, name TEXT NOT NULL,"
                 " applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')))"
-            )
+            ))
         applied = []
         for number, name, statements in MIGRATIONS:
             with self.write(lock="migrations") as conn:
@@ -66,7 +70,7 @@ class SqlDatabase:
                 for statement in statements:
                     text = statement.text(self.dialect) if isinstance(statement, Dialects) else statement
                     if text:
-                        conn.execute(text)
+                        conn.execute(self.ddl(text))
                 conn.execute("INSERT INTO schema_migrations (number, name) VALUES (?, ?)", (number, name))
             applied.append(name)
         return applied

@@ -1,6 +1,6 @@
 """PostgreSQL storage (`paths.database = "postgresql://..."`): the same surface as the SQLite `Database`, so
-every store runs on either. The stores' SQL is SQLite's dialect, translated once per statement
-(storage/dialect.py); the migrations are the same list.
+every store runs on either. The stores' SQL is the subset both speak (storage/dialect.py: only `?` becomes `%s`);
+the migrations are the same list, their DDL given PostgreSQL's types when they run.
 
 Write transactions run side by side, from a pool of connections per process (psycopg_pool): what one
 session's turn writes is serialised by the session's turn lock, rows that must be unique are kept so by their
@@ -14,27 +14,13 @@ import re
 import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from functools import lru_cache
 from typing import Any, Self
 
 from edgebot.storage.db import SqlDatabase, StorageError
-from edgebot.storage.dialect import Dialects, inserted_table, to_postgres
-from edgebot.storage.migrations import MIGRATIONS
+from edgebot.storage.dialect import ddl, for_postgres
 
 LOCK_SPACE = 0x6564  # "ed": the high half of every advisory lock key edgebot's named writes take
 POOL_SIZE = 8  # connections per process at most (a turn holds one only while it reads or writes)
-IDENTITY = re.compile(r"CREATE TABLE ([a-z_]+) \(\s*id INTEGER PRIMARY KEY", re.IGNORECASE)
-
-
-@lru_cache(maxsize=1)
-def identity_tables() -> frozenset[str]:
-    """Tables whose `id` the database assigns: an INSERT into one returns it (SQLite's lastrowid)."""
-    found = set()
-    for _, _, statements in MIGRATIONS:
-        for statement in statements:
-            text = statement.postgres if isinstance(statement, Dialects) else statement
-            found |= set(IDENTITY.findall(text or ""))
-    return frozenset(found)
 
 
 class Row(tuple[Any, ...]):
@@ -62,9 +48,8 @@ def _row_factory(cursor: Any) -> Any:
 
 
 class _Cursor:
-    def __init__(self, cursor: Any, lastrowid: int | None) -> None:
+    def __init__(self, cursor: Any) -> None:
         self._cursor = cursor
-        self.lastrowid = lastrowid
         self.rowcount = cursor.rowcount
 
     def fetchone(self) -> Any:
@@ -84,14 +69,8 @@ class _Connection:
         self._conn = conn
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> _Cursor:
-        translated = to_postgres(sql)
-        returning = inserted_table(sql) in identity_tables() and "RETURNING" not in sql.upper()
-        if returning:
-            translated += " RETURNING id"
         # SQLite stores a bool as 0/1 in an INTEGER column; so do we
-        cursor = self._conn.execute(translated, tuple(int(p) if isinstance(p, bool) else p for p in params))
-        lastrowid = int(cursor.fetchone()[0]) if returning else None
-        return _Cursor(cursor, lastrowid)
+        return _Cursor(self._conn.execute(for_postgres(sql), tuple(int(p) if isinstance(p, bool) else p for p in params)))
 
 
 class PostgresDatabase(SqlDatabase):
@@ -119,6 +98,9 @@ class PostgresDatabase(SqlDatabase):
     @property
     def name(self) -> str:
         return _safe(self.url)
+
+    def ddl(self, sql: str) -> str:
+        return ddl(sql)
 
     @contextmanager
     def write(self, lock: str | None = None) -> Iterator[Any]:

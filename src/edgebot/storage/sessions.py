@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import secrets
@@ -11,6 +12,7 @@ from typing import Any
 import msgspec
 
 from edgebot.errors import EdgebotError
+from edgebot.storage.clock import ago_iso, now_iso
 from edgebot.storage.db import SqlDatabase
 from edgebot.storage.unit import Later, write
 
@@ -42,11 +44,6 @@ class StoredSession(msgspec.Struct, frozen=True, kw_only=True):
     updated_at: str
 
 
-def _seconds_ago(days: float) -> str:
-    """A date modifier both SQLite and PostgreSQL read, in plain decimals (never 6.9e-05)."""
-    return f"-{float(days) * 86400:.3f} seconds"
-
-
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
@@ -71,27 +68,27 @@ class SessionStore:
 
     def idle_since(self, days: float, *, active_within_days: float | None = None) -> list[str]:
         """Sessions whose last activity is older than DAYS (and, with ACTIVE_WITHIN_DAYS, newer than that)."""
-        sql = "SELECT id FROM sessions WHERE updated_at < strftime('%Y-%m-%dT%H:%M:%fZ','now', ?)"
-        params = [_seconds_ago(days)]
+        sql = "SELECT id FROM sessions WHERE updated_at < ?"
+        params = [ago_iso(days * 86400)]
         if active_within_days is not None:
-            sql += " AND updated_at >= strftime('%Y-%m-%dT%H:%M:%fZ','now', ?)"
-            params.append(_seconds_ago(active_within_days))
+            sql += " AND updated_at >= ?"
+            params.append(ago_iso(active_within_days * 86400))
         return [str(r[0]) for r in self.db.query(sql, params)]
 
     # -- read models for reports (telemetry, admin): plain rows by session id ---------------------------------
-    def started(self, modifier: str, variant: str | None = None) -> list[str]:
-        """Sessions created in the period (MODIFIER: SQLite's '-7 days'), only VARIANT's when given."""
-        sql = "SELECT id FROM sessions WHERE created_at >= strftime('%Y-%m-%dT%H:%M:%fZ','now', ?)"
-        params: tuple[Any, ...] = (modifier,)
+    def started(self, since: str, variant: str | None = None) -> list[str]:
+        """Sessions created since SINCE (an ISO time, storage/clock.py), only VARIANT's when given."""
+        sql = "SELECT id FROM sessions WHERE created_at >= ?"
+        params: tuple[Any, ...] = (since,)
         if variant is not None:
-            sql, params = sql + " AND variant = ?", (modifier, variant)
+            sql, params = sql + " AND variant = ?", (since, variant)
         return [str(r[0]) for r in self.db.query(sql, params)]
 
-    def variants_started(self, modifier: str) -> list[str]:
+    def variants_started(self, since: str) -> list[str]:
         """The variants of the sessions created in the period, by name."""
         return [str(r[0]) for r in self.db.query(
             "SELECT DISTINCT variant FROM sessions WHERE variant IS NOT NULL"
-            " AND created_at >= strftime('%Y-%m-%dT%H:%M:%fZ','now', ?) ORDER BY variant", (modifier,))]
+            " AND created_at >= ? ORDER BY variant", (since,))]
 
     def replies(self, session_ids: list[str]) -> list[dict[str, Any]]:
         """The assistant messages of these sessions: session_id, total_ms, ttft_ms, prompt_tokens, completion_tokens."""
@@ -99,17 +96,17 @@ class SessionStore:
             "SELECT session_id, total_ms, ttft_ms, prompt_tokens, completion_tokens FROM messages"
             " WHERE role = 'assistant' AND session_id IN ({ids})", session_ids)]
 
-    def daily_counts(self, modifier: str) -> dict[str, int]:
+    def daily_counts(self, since: str) -> dict[str, int]:
         """Sessions created per day (YYYY-MM-DD) in the period."""
         return {str(r[0]): int(r[1]) for r in self.db.query(
             "SELECT substr(created_at, 1, 10) AS day, count(*) FROM sessions"
-            " WHERE created_at >= strftime('%Y-%m-%dT%H:%M:%fZ','now', ?) GROUP BY day", (modifier,))}
+            " WHERE created_at >= ? GROUP BY day", (since,))}
 
-    def replies_since(self, modifier: str) -> list[dict[str, Any]]:
+    def replies_since(self, since: str) -> list[dict[str, Any]]:
         """The assistant messages of the period: day, total_ms, decision."""
         return [dict(r) for r in self.db.query(
             "SELECT substr(created_at, 1, 10) AS day, total_ms, decision FROM messages WHERE role = 'assistant'"
-            " AND created_at >= strftime('%Y-%m-%dT%H:%M:%fZ','now', ?)", (modifier,))]
+            " AND created_at >= ?", (since,))]
 
     def browse(self, *, date_from: str = "", date_to: str = "", variant: str = "") -> list[str]:
         """Session ids, newest first, created from DATE_FROM to DATE_TO (YYYY-MM-DD, both included), of VARIANT."""
@@ -118,8 +115,8 @@ class SessionStore:
             where.append("created_at >= ?")
             params.append(date_from)
         if date_to:
-            where.append("created_at < date(?, '+1 day')")
-            params.append(date_to)
+            where.append("created_at < ?")  # the day after DATE_TO
+            params.append((dt.date.fromisoformat(date_to) + dt.timedelta(days=1)).isoformat())
         if variant:
             where.append("variant = ?")
             params.append(variant)
@@ -144,15 +141,15 @@ class SessionStore:
             " WHERE session_id = ? ORDER BY id", (session_id,))]
         return {**dict(rows[0]), "messages": messages}
 
-    def fallback_questions(self, modifier: str, decisions: tuple[str, ...], limit: int) -> list[dict[str, Any]]:
+    def fallback_questions(self, since: str, decisions: tuple[str, ...], limit: int) -> list[dict[str, Any]]:
         """User messages of the period whose reply was one of DECISIONS: session_id, text, decision, created_at."""
         return [dict(r) for r in self.db.query(
             "SELECT u.session_id, u.content AS text, a.decision, a.created_at FROM messages a JOIN messages u"
             " ON u.id = (SELECT max(id) FROM messages p WHERE p.session_id = a.session_id AND p.id < a.id"
             " AND p.role = 'user')"
             f" WHERE a.role = 'assistant' AND a.decision IN ({', '.join('?' * len(decisions))})"
-            " AND a.created_at >= strftime('%Y-%m-%dT%H:%M:%fZ','now', ?) ORDER BY a.id DESC LIMIT ?",
-            (*decisions, modifier, limit))]
+            " AND a.created_at >= ? ORDER BY a.id DESC LIMIT ?",
+            (*decisions, since, limit))]
 
     def exists(self, session_id: str) -> bool:
         return bool(self.db.query("SELECT 1 FROM sessions WHERE id = ?", (session_id,)))
@@ -215,12 +212,20 @@ class SessionStore:
                                         intent=intent, conn=own)
         cur = conn.execute(
             "INSERT INTO messages (session_id, role, content, finish_reason, prompt_tokens, completion_tokens,"
-            " ttft_ms, total_ms, citations, decision, intent) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " ttft_ms, total_ms, citations, decision, intent) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (session_id, role, content, finish_reason, prompt_tokens, completion_tokens, ttft_ms, total_ms,
              citations, decision, intent),
         )
-        conn.execute("UPDATE sessions SET updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id = ?", (session_id,))
-        return int(cur.lastrowid or 0)
+        conn.execute("UPDATE sessions SET updated_at = ? WHERE id = ?", (now_iso(), session_id))
+        return int(cur.fetchone()[0])
+
+    def store_turn(self, session_id: str, later: Later | None, reply: str | None, **fields: Any) -> int:
+        """One write transaction: what the turn kept in LATER (its user message, dialogue state, decision), then
+        the REPLY (an assistant message with FIELDS; None: no reply to store). The reply's id, or 0."""
+        with self.db.write() as conn:
+            if later is not None:
+                later.run(conn)
+            return self.add_message(session_id, "assistant", reply, conn=conn, **fields) if reply is not None else 0
 
     def messages(self, session_id: str, *, last: int | None = None) -> list[StoredMessage]:
         """The session's messages in order; with LAST, only the newest LAST of them."""

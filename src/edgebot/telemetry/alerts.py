@@ -7,7 +7,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from edgebot.storage import SqlDatabase
+from edgebot.storage import SqlDatabase, now_iso
 
 
 class Alerts:
@@ -20,8 +20,8 @@ class Alerts:
         with self.db.write(lock="alerts") as conn:  # replicas at once raise it once
             if conn.execute("SELECT 1 FROM alerts WHERE kind = ? AND resolved_at IS NULL", (kind,)).fetchone():
                 return None
-            alert_id = int(conn.execute("INSERT INTO alerts (kind, details) VALUES (?, ?)",
-                                        (kind, json.dumps(details))).lastrowid or 0)
+            alert_id = int(conn.execute("INSERT INTO alerts (kind, details) VALUES (?, ?) RETURNING id",
+                                        (kind, json.dumps(details))).fetchone()[0])
         if self.send is not None:
             payload = {"event": f"{kind}.alert", "alert_id": alert_id, "details": details}
             threading.Thread(target=self.send, args=(payload,), daemon=True, name="edgebot-alert").start()
@@ -29,8 +29,8 @@ class Alerts:
 
     def resolve(self, kind: str) -> int:
         with self.db.write() as conn:
-            return conn.execute("UPDATE alerts SET resolved_at = strftime('%Y-%m-%dT%H:%M:%fZ','now')"
-                                " WHERE kind = ? AND resolved_at IS NULL", (kind,)).rowcount
+            return conn.execute("UPDATE alerts SET resolved_at = ? WHERE kind = ? AND resolved_at IS NULL",
+                                (now_iso(), kind)).rowcount
 
     def active(self, kind: str | None = None) -> list[dict[str, Any]]:
         sql = "SELECT id, kind, details, created_at FROM alerts WHERE resolved_at IS NULL"

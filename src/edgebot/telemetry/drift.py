@@ -20,10 +20,9 @@ from edgebot.telemetry.alerts import Alerts
 log = logging.getLogger("edgebot.drift")
 
 
-def confidences_since(db: SqlDatabase, modifier: str) -> list[float]:
-    """The intent confidence of every message observed in the period (MODIFIER: SQLite's '-7 days')."""
-    return [float(r[0]) for r in db.query("SELECT confidence FROM nlu_observations WHERE created_at >= "
-                                          "strftime('%Y-%m-%dT%H:%M:%fZ','now', ?)", (modifier,))]
+def confidences_since(db: SqlDatabase, since: str) -> list[float]:
+    """The intent confidence of every message observed since SINCE (an ISO time, storage/clock.py)."""
+    return [float(r[0]) for r in db.query("SELECT confidence FROM nlu_observations WHERE created_at >= ?", (since,))]
 
 
 class DriftMonitor:

@@ -10,19 +10,19 @@ import numpy as np
 
 from edgebot.errors import UsageError
 from edgebot.settings import KpiSettings
-from edgebot.storage import SqlDatabase
+from edgebot.storage import SqlDatabase, ago_iso
 from edgebot.telemetry.review import reviewed_f1
 
 SINCE_RE = re.compile(r"^(\d+)([hdw])$")
 
 
-def since_modifier(since: str) -> str:
-    """'7d' -> SQLite's '-7 days' (h, d, w)."""
+def since_time(since: str) -> str:
+    """'7d' -> the time 7 days ago, as the stores compare it (storage/clock.py; h, d, w)."""
     m = SINCE_RE.match(since.strip())
     if not m:
         raise UsageError(f"--since {since!r}: use a number and h, d or w, e.g. 24h, 7d, 4w")
     n, unit = int(m.group(1)), m.group(2)
-    return f"-{n * 7 if unit == 'w' else n} {'hours' if unit == 'h' else 'days'}"
+    return ago_iso(n * {"h": 3600, "d": 86400, "w": 7 * 86400}[unit])
 
 
 def _p95(values: list[float]) -> float | None:
@@ -99,7 +99,7 @@ def shadow_summary(db: SqlDatabase, mod: str) -> dict[str, dict[str, Any]]:
 
 
 def kpis(db: SqlDatabase, targets: KpiSettings, since: str = "7d") -> dict[str, Any]:
-    mod = since_modifier(since)
+    mod = since_time(since)
     values = measure(db, mod)
     f1, reviews = reviewed_f1(db, mod)
     values["intent_f1"] = f1

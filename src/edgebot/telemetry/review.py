@@ -29,7 +29,7 @@ def drifting(db: SqlDatabase, reference: dict[str, Any], since: str, *, everythi
     low_sim = _quantile(reference.get("similarity", []), LOW_QUANTILE)
     low_conf = _quantile(reference.get("confidence", []), LOW_QUANTILE)
     rows = db.query("SELECT id, session_id, created_at, text, intent, confidence, out_of_scope, similarity"
-                    " FROM nlu_observations WHERE created_at >= strftime('%Y-%m-%dT%H:%M:%fZ','now', ?)"
+                    " FROM nlu_observations WHERE created_at >= ?"
                     " ORDER BY id DESC", (since,))
     out = []
     for r in rows:
@@ -76,8 +76,9 @@ def import_labels(db: SqlDatabase, text: str, known: set[str] | None, source: st
         for r in rows:
             sid = r["session_id"] if r["session_id"] in kept else None  # erased since: keep the label without it
             params = (sid, r["text"], r["predicted"].strip() or OOS, r["label"].strip())
-            if conn.execute("SELECT 1 FROM intent_reviews WHERE session_id IS ? AND text = ? AND predicted = ?"
-                            " AND label = ?", params).fetchone():
+            same_session = "session_id IS NULL" if sid is None else "session_id = ?"
+            if conn.execute(f"SELECT 1 FROM intent_reviews WHERE {same_session} AND text = ? AND predicted = ?"
+                            " AND label = ?", params if sid is not None else params[1:]).fetchone():
                 skipped += 1
                 continue
             conn.execute("INSERT INTO intent_reviews (session_id, text, predicted, label) VALUES (?, ?, ?, ?)", params)
@@ -90,7 +91,7 @@ def reviewed_f1(db: SqlDatabase, since: str) -> tuple[float | None, int]:
     from edgebot.nlu.metrics import intent_metrics
 
     rows = db.query("SELECT predicted, label FROM intent_reviews"
-                    " WHERE created_at >= strftime('%Y-%m-%dT%H:%M:%fZ','now', ?)", (since,))
+                    " WHERE created_at >= ?", (since,))
     if not rows:
         return None, 0
     return intent_metrics([r["label"] for r in rows], [r["predicted"] for r in rows])["macro_f1"], len(rows)

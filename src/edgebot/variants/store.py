@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from edgebot.errors import UsageError
-from edgebot.storage import SqlDatabase
+from edgebot.storage import SqlDatabase, now_iso
 
 DEFAULT = "default"
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
@@ -83,10 +83,9 @@ class VariantStore:
         if v.mode == "control":
             raise UsageError(f"{name!r} is already the control")
         with self.db.write(lock="variants") as conn:
-            conn.execute("UPDATE variants SET mode = 'retired', updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now')"
-                         " WHERE mode = 'control'")
-            conn.execute("UPDATE variants SET mode = 'control', weight = 1,"
-                         " updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE name = ?", (name,))
+            conn.execute("UPDATE variants SET mode = 'retired', updated_at = ? WHERE mode = 'control'", (now_iso(),))
+            conn.execute("UPDATE variants SET mode = 'control', weight = 1, updated_at = ? WHERE name = ?",
+                         (now_iso(), name))
         return self.get(name)
 
     def retire(self, name: str) -> Variant:
@@ -94,8 +93,7 @@ class VariantStore:
         if v.mode == "control":
             raise UsageError(f"{name!r} is the control; promote another variant instead")
         with self.db.write() as conn:
-            conn.execute("UPDATE variants SET mode = 'retired', updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now')"
-                         " WHERE name = ?", (name,))
+            conn.execute("UPDATE variants SET mode = 'retired', updated_at = ? WHERE name = ?", (now_iso(), name))
         return self.get(name)
 
     # -- shadow replies (the shadow_replies table belongs here too) --------------------------------------------
@@ -109,9 +107,9 @@ class VariantStore:
                 (session_id, variant, user_text, content, live_content, prompt_tokens, completion_tokens, ttft_ms,
                  total_ms))
 
-    def shadow_replies(self, modifier: str) -> list[dict[str, Any]]:
-        """Shadow replies stored in the period (MODIFIER: SQLite's '-7 days'): variant, total_ms, ttft_ms,
+    def shadow_replies(self, since: str) -> list[dict[str, Any]]:
+        """Shadow replies stored in the period (SINCE: SQLite's '-7 days'): variant, total_ms, ttft_ms,
         prompt_tokens, completion_tokens."""
         rows = self.db.query("SELECT variant, total_ms, ttft_ms, prompt_tokens, completion_tokens FROM shadow_replies"
-                             " WHERE created_at >= strftime('%Y-%m-%dT%H:%M:%fZ','now', ?)", (modifier,))
+                             " WHERE created_at >= ?", (since,))
         return [dict(r) for r in rows]
