@@ -130,7 +130,7 @@ def open_composer(settings: Settings, encoder: SentenceEncoder, size: int | None
 def open_scheduler(settings: Settings, provider: ModelProvider) -> Scheduler:
     """The bounded queue in front of PROVIDER, with one worker per sequence it can decode at once."""
     llm = settings.llm
-    workers = getattr(provider, "parallel", 1)
+    workers = provider.capabilities.parallel
     return Scheduler(provider, queue_size=llm.queue_size, flush_interval=llm.stream_interval_ms / 1000,
                      workers=workers, flushes_per_s=llm.stream_flushes_per_s)
 
@@ -142,8 +142,7 @@ def open_drift(settings: Settings, dialogue: Dialogue | None, db: SqlDatabase, a
         return None
     from edgebot.telemetry.drift import DriftMonitor
 
-    head = getattr(dialogue.classifier, "head", None)
-    reference = head.meta.reference if head is not None else {}
+    reference = dialogue.classifier.drift_reference
     return DriftMonitor(db, reference, settings.drift, alerts) if reference.get("centroids") else None
 
 
@@ -283,7 +282,5 @@ class Runtime:
         if self.engine.variants is not None:
             self.engine.variants.close(self.scheduler)
         self.scheduler.close()
-        closer = getattr(self.provider, "close", None)
-        if closer is not None:
-            closer()
+        self.provider.close()
         self.db.close()

@@ -21,8 +21,11 @@ CATALOG = load_catalog(demo_catalog_path())
 
 
 class TableClassifier:
+    encoder = None
+
     def __init__(self, table: dict[str, tuple[str | None, float]]) -> None:
         self.table = table
+        self.drift_reference: dict = {}
 
     def predict(self, texts, embeddings=None):
         out = []

@@ -16,6 +16,7 @@ from edgebot.llm import (
     GenerationOptions,
     Job,
     ModelProvider,
+    ProviderDefaults,
     QueueFullError,
     Scheduler,
     Token,
@@ -25,7 +26,7 @@ MSG = [ChatMessage("user", "hi")]
 OPTS = GenerationOptions(max_tokens=8)
 
 
-class GatedProvider:
+class GatedProvider(ProviderDefaults):
     """Emits one token per `gate` release; fails when asked to say 'boom'."""
 
     name = "fake"

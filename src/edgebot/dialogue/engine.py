@@ -100,11 +100,8 @@ class Engine:
         engine): otherwise the first visitor after a start waits for it (about 100 ms for the default prompt
         on 2 cores), and every later one copies it from the cache. Other providers are left alone: a graph run
         on this thread would give llama.cpp a second OpenMP team (see llm/compute.py)."""
-        warm = getattr(self.scheduler.provider, "warm", None)
-        if warm is None:
-            return
         try:
-            warm([ChatMessage("system", self.instructions), ChatMessage("user", "Hello")])
+            self.scheduler.provider.warm([ChatMessage("system", self.instructions), ChatMessage("user", "Hello")])
         except Exception as exc:  # noqa: BLE001 - only a head start: each turn reports its own problems
             log.warning("the system prompt could not be evaluated at start (%s); each turn evaluates its own prompt", exc)
 

@@ -117,7 +117,7 @@ class Dialogue:
         self.bundle_messages = bundle_messages
         self.responses = catalog.responses
         self.knowledge: Knowledge | None = None  # the knowledge base, asked when a flow or handoff is not sure
-        encoder = getattr(classifier, "encoder", None)
+        encoder = classifier.encoder
         self.coverage = Coverage(catalog, encoder) if encoder is not None else None
 
     def classify(self, text: str) -> tuple[Classification, Any]:
@@ -125,7 +125,7 @@ class Dialogue:
         clicked = quick_reply_intent(self.catalog, text)
         if clicked is not None:
             return Classification([(clicked.name, 1.0)]), None
-        encoder = getattr(self.classifier, "encoder", None)
+        encoder = self.classifier.encoder
         with tracing.span("classify") as sp:
             # one text: the encoder keeps this run, and the PII tagger reads the same message's word pieces
             vectors = encoder.embed_one(text)[None, :] if encoder is not None else None

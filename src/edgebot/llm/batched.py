@@ -34,7 +34,16 @@ from typing import Any
 
 from edgebot.llm.compute import COMPUTE
 from edgebot.llm.native import LogitsView, NativeModel, attach_threadpool, free_threadpool, grammar_text
-from edgebot.llm.provider import ChatMessage, Completion, GenerationOptions, StreamItem, Token, collect
+from edgebot.llm.provider import (
+    Capabilities,
+    ChatMessage,
+    Completion,
+    GenerationOptions,
+    ProviderDefaults,
+    StreamItem,
+    Token,
+    collect,
+)
 
 log = logging.getLogger("edgebot.llm.batched")
 MIN_COPY = 8  # copy another slot's prefix only when it saves at least this many tokens
@@ -123,7 +132,7 @@ def _holdback(text: str, stops: Sequence[str]) -> int:
     return best
 
 
-class BatchedProvider:
+class BatchedProvider(ProviderDefaults):
     """A ModelProvider that decodes up to PARALLEL sequences per llama.cpp step."""
 
     name = "llama.cpp (batched)"
@@ -155,6 +164,7 @@ class BatchedProvider:
         b = self.batch  # its arrays, fetched once: each attribute read makes a new ctypes pointer object
         self._arrays = (b.token, b.pos, b.n_seq_id, b.seq_id, b.logits)
         self.n_ctx, self.parallel, self.n_batch = n_ctx, parallel, n_batch
+        self.capabilities = Capabilities(parallel=parallel)
         self.model_path = model_path
         self.slots = [_Slot(i) for i in range(parallel)]
         self._incoming: deque[_Request] = deque()

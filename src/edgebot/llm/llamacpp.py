@@ -10,10 +10,18 @@ from pathlib import Path
 from typing import Any, cast
 
 from edgebot.llm.chat_template import ChatTemplate
-from edgebot.llm.provider import ChatMessage, Completion, GenerationOptions, StreamItem, Token, collect
+from edgebot.llm.provider import (
+    ChatMessage,
+    Completion,
+    GenerationOptions,
+    ProviderDefaults,
+    StreamItem,
+    Token,
+    collect,
+)
 
 
-class LlamaCppProvider:
+class LlamaCppProvider(ProviderDefaults):
     """Loads the model once; `stream` must be called from one thread at a time (the scheduler's)."""
 
     name = "llama.cpp"

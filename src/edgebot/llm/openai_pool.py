@@ -29,7 +29,16 @@ from typing import Any
 import httpx
 
 from edgebot.errors import EdgebotError
-from edgebot.llm.provider import ChatMessage, Completion, GenerationOptions, StreamItem, Token, collect
+from edgebot.llm.provider import (
+    Capabilities,
+    ChatMessage,
+    Completion,
+    GenerationOptions,
+    ProviderDefaults,
+    StreamItem,
+    Token,
+    collect,
+)
 
 log = logging.getLogger("edgebot.llm.pool")
 
@@ -60,7 +69,7 @@ class Worker:
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
 
-class OpenAIPoolProvider:
+class OpenAIPoolProvider(ProviderDefaults):
     def __init__(self, endpoints: Sequence[str], *, model: str = "", n_ctx: int = 2048, api_key: str = "",
                  connect_timeout_s: float = 3.0, first_token_timeout_s: float = 60.0, parallel: int = 4,
                  health_interval_s: float = 5.0, client: httpx.Client | None = None) -> None:
@@ -71,6 +80,7 @@ class OpenAIPoolProvider:
         self.workers = [Worker(url.rstrip("/")) for url in endpoints]
         self._n_ctx = n_ctx
         self.parallel = parallel * len(self.workers)  # the scheduler runs this many requests at once
+        self.capabilities = Capabilities(parallel=self.parallel)
         self.first_token_timeout_s = first_token_timeout_s
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._client = client or httpx.Client(

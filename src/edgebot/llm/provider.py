@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Literal, Protocol, runtime_checkable
 
 import msgspec
@@ -56,11 +56,18 @@ class Completion(msgspec.Struct, frozen=True, kw_only=True):
 StreamItem = Token | Completion
 
 
+class Capabilities(msgspec.Struct, frozen=True):
+    """What a provider declares about itself (read, never probed)."""
+
+    parallel: int = 1  # sequences it decodes at once: the scheduler runs this many requests together
+
+
 @runtime_checkable
 class ModelProvider(Protocol):
     """A text-generation backend. Only the scheduler calls `stream` and `generate`, from one thread."""
 
     name: str
+    capabilities: Capabilities
 
     @property
     def context_size(self) -> int: ...
@@ -80,6 +87,39 @@ class ModelProvider(Protocol):
     def health(self) -> dict[str, Any]:
         """At least ``{"ok": bool}``: whether the model can generate now."""
         ...
+
+    def stream_into(self, messages: Sequence[ChatMessage], options: GenerationOptions,
+                    cancel: threading.Event | None, sink: Callable[[StreamItem], None]) -> None:
+        """Generate, calling SINK with each Token and then the Completion; return when done."""
+        ...
+
+    def warm(self, messages: Sequence[ChatMessage]) -> None:
+        """Evaluate MESSAGES' prompt ahead of the first visitor where the provider keeps a prefix cache."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class ProviderDefaults:
+    """What a provider does unless it says otherwise: one sequence at a time, `stream_into` over `stream`, no
+    prefix cache to warm, nothing to close."""
+
+    capabilities = Capabilities()
+
+    def stream(self, messages: Sequence[ChatMessage], options: GenerationOptions,
+               cancel: threading.Event | None = None) -> Iterator[StreamItem]:
+        raise NotImplementedError
+
+    def stream_into(self, messages: Sequence[ChatMessage], options: GenerationOptions,
+                    cancel: threading.Event | None, sink: Callable[[StreamItem], None]) -> None:
+        for item in self.stream(messages, options, cancel):
+            sink(item)
+
+    def warm(self, messages: Sequence[ChatMessage]) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
 
 
 def collect(items: Iterator[StreamItem]) -> Completion:

@@ -195,12 +195,9 @@ class Scheduler:
                 if job.cancelled:
                     self.cancelled += 1
                     continue
-                into = getattr(self.provider, "stream_into", None)
-                if into is not None:  # the provider calls back on its own thread: no wake-up here per token
-                    into(job.messages, job.options, job.cancel_event, functools.partial(self._forward, job, started=started))
-                else:
-                    for item in self.provider.stream(job.messages, job.options, job.cancel_event):
-                        self._forward(job, item, started=started)
+                # a provider that decodes on a thread of its own calls back from there: no wake-up here per token
+                self.provider.stream_into(job.messages, job.options, job.cancel_event,
+                                          functools.partial(self._forward, job, started=started))
             except Exception as exc:  # noqa: BLE001 - the failure travels to the waiting request
                 job._emit(_Failure(exc))
             finally:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import msgspec
 import numpy as np
@@ -35,6 +35,16 @@ class IntentPrediction(msgspec.Struct, frozen=True, kw_only=True):
 
 @runtime_checkable
 class IntentClassifierProtocol(Protocol):
+    """What the dialogue manager classifies with. `encoder`: the sentence encoder behind it (its vectors are reused
+    for retrieval and drift; None for one without); `drift_reference`: the training data's centroids that drift
+    detection compares live messages with ({} when the model has none)."""
+
+    @property
+    def encoder(self) -> Encoder | None: ...
+
+    @property
+    def drift_reference(self) -> dict[str, Any]: ...
+
     def predict(self, texts: Sequence[str], embeddings: np.ndarray | None = None) -> list[IntentPrediction]: ...
 
 
@@ -50,6 +60,10 @@ class IntentClassifier:
             )
         self.labels = self.head.meta.labels
         self.threshold = self.head.meta.threshold
+
+    @property
+    def drift_reference(self) -> dict[str, Any]:
+        return dict(self.head.meta.reference or {})
 
     def predict(self, texts: Sequence[str], embeddings: np.ndarray | None = None, k: int = 3) -> list[IntentPrediction]:
         """Top K in-scope intents per text; pass EMBEDDINGS when the caller already encoded TEXTS."""

@@ -104,9 +104,7 @@ class VariantRouter:
         for scheduler in self.schedulers.values():
             if scheduler is not main:
                 scheduler.close()
-                closer = getattr(scheduler.provider, "close", None)
-                if closer is not None:
-                    closer()
+                scheduler.provider.close()
 
 
 class ShadowRunner:
