@@ -22,7 +22,7 @@ from _common import command, machine, write_result
 
 from edgebot.dialogue.catalog import demo_catalog_path
 from edgebot.dialogue.stories import load_stories
-from edgebot.dialogue.turn import TurnDone
+from edgebot.events import TurnDone
 from edgebot.kb import Ingestor, find_files, parse_file
 from edgebot.runtime import Runtime
 from edgebot.settings import load_settings

@@ -17,8 +17,8 @@ from edgebot.actions.http import HttpAction
 from edgebot.actions.orders import OrdersAction
 from edgebot.bridge import sign
 from edgebot.dialogue.catalog import Catalog, Integration, Intent
-from edgebot.dialogue.webhook import post_signed, signature
 from edgebot.errors import UsageError
+from edgebot.webhooks import post_signed, signature
 from tests.support import LocalServer, QuietHandler
 
 

@@ -13,6 +13,7 @@ from edgebot.audit import AuditLog
 from edgebot.bridge.signing import SignatureError, sign, verify
 from edgebot.dialogue.state import DialogueState, DialogueStore
 from edgebot.keys.store import KeyStore
+from edgebot.kpi import kpis
 from edgebot.privacy import StorageGate
 from edgebot.privacy.vault import Vault
 from edgebot.settings import KpiSettings
@@ -20,7 +21,6 @@ from edgebot.storage import BadTokenError, SessionStore
 from edgebot.storage.migrations import MIGRATIONS
 from edgebot.telemetry.alerts import Alerts
 from edgebot.telemetry.drift import confidences_since
-from edgebot.telemetry.report import kpis
 from edgebot.variants.store import VariantStore
 
 

@@ -4,14 +4,39 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from importlib.metadata import entry_points
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import msgspec
 
 from edgebot.errors import UsageError
 
-if TYPE_CHECKING:  # the catalog imports the dialogue package, which imports this one
-    from edgebot.dialogue.catalog import Catalog, Integration
+
+class Integration(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """How an integration named in contracts is reached: `type` is `http`, `orders`, or an action registered
+    by a plugin (entry point group `edgebot.actions`)."""
+
+    type: str
+    url: str = ""  # http: may hold {slot} fields; orders: the WordPress bridge's order endpoint
+    method: str = "GET"
+    key: str = ""  # sent as a bearer token; prefer key_env
+    key_env: str = ""  # environment variable holding the key
+    timeout: float = 5.0
+    failure_threshold: int = 3  # consecutive failures that open the circuit breaker
+    reset_seconds: float = 30.0  # how long an open breaker refuses calls
+    fixtures: str = ""  # orders: a JSON file of orders served locally ("demo" = the built-in demo orders)
+
+
+class Integrations(Protocol):
+    """What `build_actions` reads of an intent catalog (dialogue/catalog.py)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def source(self) -> str: ...
+
+    @property
+    def integrations(self) -> dict[str, Integration]: ...
 
 
 class ActionResult(msgspec.Struct, frozen=True, kw_only=True):
@@ -47,7 +72,7 @@ def factories() -> dict[str, Factory]:
     return found
 
 
-def build_actions(catalog: Catalog) -> dict[str, Action]:
+def build_actions(catalog: Integrations) -> dict[str, Action]:
     known = factories()
     actions: dict[str, Action] = {}
     for name, config in catalog.integrations.items():

@@ -8,13 +8,10 @@ import os
 import urllib.error
 import urllib.parse
 import urllib.request
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from edgebot.actions.base import ActionResult
+from edgebot.actions.base import ActionResult, Integration
 from edgebot.actions.breaker import CircuitBreaker
-
-if TYPE_CHECKING:
-    from edgebot.dialogue.catalog import Integration
 
 
 class HttpAction:

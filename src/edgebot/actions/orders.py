@@ -13,15 +13,12 @@ import re
 import urllib.parse
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from edgebot.actions.base import ActionResult
+from edgebot.actions.base import ActionResult, Integration
 from edgebot.actions.http import HttpAction
 from edgebot.bridge.signing import sign
 from edgebot.errors import UsageError
-
-if TYPE_CHECKING:
-    from edgebot.dialogue.catalog import Integration
 
 
 def normalise_id(order_id: str) -> str:

@@ -66,7 +66,7 @@ async def logout() -> Response[Any]:
 @get("/admin", operation_id="adminOverview", opt=ADMIN, summary="Dashboard: KPIs, charts, alerts",
      include_in_schema=False)
 async def overview(request: Request, since: str = "7d") -> Response[str]:
-    from edgebot.telemetry.report import kpis, since_time
+    from edgebot.kpi import kpis, since_time
 
     runtime = request.app.state.runtime
     try:

@@ -151,8 +151,8 @@ def prediction_threshold(model: str) -> float:
 
 
 def cmd_intents_review(args: argparse.Namespace, loaded: LoadedSettings) -> int:
+    from edgebot.kpi import since_time
     from edgebot.storage import open_database
-    from edgebot.telemetry.report import since_time
     from edgebot.telemetry.review import drifting, import_labels, to_csv
 
     settings = loaded.settings

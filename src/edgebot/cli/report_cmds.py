@@ -11,8 +11,8 @@ from edgebot.settings import LoadedSettings
 
 
 def cmd_report(args: argparse.Namespace, loaded: LoadedSettings) -> int:
+    from edgebot.kpi import kpis, since_time
     from edgebot.storage import open_database
-    from edgebot.telemetry.report import kpis, since_time
 
     since_time(args.since)  # a bad --since is reported before the database opens
     db = open_database(loaded.settings.database_target)
@@ -50,8 +50,8 @@ def send_alert(db: Any, loaded: LoadedSettings, result: dict[str, Any]) -> str:
     """POST a signed alert about breached KPIs, at most once per kpi.alert_min_interval_minutes."""
     import time
 
-    from edgebot.dialogue.webhook import post_signed
     from edgebot.telemetry.alerts import Alerts
+    from edgebot.webhooks import post_signed
 
     kpi = loaded.settings.kpi
     breached = {name: k for name, k in result["kpis"].items() if k["status"] == "breach"}

@@ -14,6 +14,7 @@ from typing import Literal
 
 import msgspec
 
+from edgebot.actions.base import Integration
 from edgebot.errors import UsageError
 from edgebot.nlu.data import OOS, Examples
 
@@ -69,21 +70,6 @@ class Intent(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     responses: list[str] = []  # smalltalk replies (the first is used; {name}-style fields are not filled)
     contract: Contract = Contract()
     steps: list[Step] = []
-
-
-class Integration(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """How an integration named in contracts is reached: `type` is `http`, `orders`, or an action registered
-    by a plugin (entry point group `edgebot.actions`)."""
-
-    type: str
-    url: str = ""  # http: may hold {slot} fields; orders: the WordPress bridge's order endpoint
-    method: str = "GET"
-    key: str = ""  # sent as a bearer token; prefer key_env
-    key_env: str = ""  # environment variable holding the key
-    timeout: float = 5.0
-    failure_threshold: int = 3  # consecutive failures that open the circuit breaker
-    reset_seconds: float = 30.0  # how long an open breaker refuses calls
-    fixtures: str = ""  # orders: a JSON file of orders served locally ("demo" = the built-in demo orders)
 
 
 class Defaults(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

@@ -23,8 +23,9 @@ from edgebot.dialogue.guard import OutputGuard, canary_line, new_canary
 from edgebot.dialogue.manager import NO_HUMAN, YES_HUMAN, Dialogue
 from edgebot.dialogue.pages import PagesMatch
 from edgebot.dialogue.policy import one_of
-from edgebot.dialogue.turn import Citation, FixedReply, Prefaced, Turn, TurnDone
+from edgebot.dialogue.turn import FixedReply, Prefaced, Turn
 from edgebot.errors import EdgebotError
+from edgebot.events import Citation, TurnDone
 from edgebot.kb import Hit, Searcher
 from edgebot.llm import ChatMessage, GenerationOptions, Scheduler, fit_history
 from edgebot.privacy import StorageGate

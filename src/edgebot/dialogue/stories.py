@@ -28,8 +28,8 @@ import msgspec
 import numpy as np
 
 from edgebot.dialogue.engine import Engine
-from edgebot.dialogue.turn import TurnDone
 from edgebot.errors import UsageError
+from edgebot.events import TurnDone
 
 FALLBACK_DECISIONS = {"clarify", "offer_human", "help"}  # not understood, or out of scope (a KB miss is not)
 

@@ -12,17 +12,10 @@ from typing import Any, Protocol
 import msgspec
 
 from edgebot.dialogue.guard import REFUSAL, OutputGuard
+from edgebot.events import Citation, Timings, TurnDone, Usage
 from edgebot.llm import Completion, Token
 from edgebot.storage import SessionStore
 from edgebot.storage.unit import Later
-
-
-class Citation(msgspec.Struct, frozen=True):
-    """Where a grounded answer came from."""
-
-    title: str
-    url: str | None
-    heading: str
 
 
 class ReplySource(Protocol):
@@ -118,41 +111,6 @@ def _pieces(text: str, words: int) -> list[str]:
     pieces = ["".join(parts[i:i + words]) for i in range(0, len(parts), words)]
     pieces[0] = lead + pieces[0]
     return pieces
-
-
-class Usage(msgspec.Struct, frozen=True):
-    prompt_tokens: int
-    completion_tokens: int
-
-
-class Timings(msgspec.Struct, frozen=True):
-    queue_ms: float
-    ttft_ms: float | None
-    total_ms: float
-    decode_tokens_per_s: float | None
-
-
-class TurnDone(msgspec.Struct, frozen=True, kw_only=True):
-    """The end of a turn, after the reply was stored."""
-
-    message_id: int
-    text: str
-    finish_reason: str
-    usage: Usage
-    timings: Timings
-    citations: list[Citation] = []
-    handoff_offered: bool = False
-    decision: str | None = None  # what the dialogue policy decided (answer, flow, clarify, handoff, ...)
-    intent: str | None = None
-    confidence: float | None = None
-    quick_replies: list[str] = []
-    handoff_id: int | None = None
-    actions: list[str] = []
-    slots: dict[str, str] = {}
-    variant: str | None = None  # the prompt/model variant that answered (variants/)
-    outcome: str | None = None  # when this turn ended the conversation: resolved or handoff
-    answer_mode: str | None = None  # for answers from the pages: extractive, generative, or fallback (a generative
-    # reply that failed its check, replaced by the extractive one)
 
 
 def _ms(seconds: float | None) -> float | None:

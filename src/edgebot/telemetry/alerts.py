@@ -57,6 +57,6 @@ def webhook_sender(url: str, secret: str) -> Callable[[dict[str, Any]], object] 
     """A sender posting signed alerts to URL (None when no URL is configured)."""
     if not url:
         return None
-    from edgebot.dialogue.webhook import post_signed
+    from edgebot.webhooks import post_signed
 
     return lambda payload: post_signed(url, secret, payload, attempts=3)

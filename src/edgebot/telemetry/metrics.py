@@ -12,7 +12,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
-from edgebot.dialogue.turn import TurnDone
+from edgebot.events import TurnDone
 from edgebot.telemetry import logs
 
 log = logging.getLogger("edgebot.http")

@@ -22,7 +22,8 @@ import msgspec
 from edgebot.dialogue.answer import text as tx
 from edgebot.dialogue.answer.evidence import Evidence, EvidenceSelector
 from edgebot.dialogue.answer.verify import MAX_SENTENCES, MAX_WORDS, disagrees, repeated, shorten, unsupported
-from edgebot.dialogue.turn import Citation, FixedReply, ReplySource
+from edgebot.dialogue.turn import FixedReply, ReplySource
+from edgebot.events import Citation
 from edgebot.kb import Hit
 from edgebot.llm import ChatMessage, Completion, GenerationOptions, Token
 
