@@ -1,7 +1,8 @@
-"""One turn of one session at a time (pure logic: threads and a condition)."""
+"""One turn of one session at a time (pure logic: threads, and the event loop for the API's wait)."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 
@@ -49,6 +50,42 @@ def test_a_turn_that_never_ended_gives_the_lock_up_after_its_lease() -> None:
     fresh()
     fresh()  # twice is harmless
     assert locks.busy() == 0
+
+
+def test_the_api_waits_on_the_event_loop_not_on_a_thread() -> None:
+    """A second message of a busy session waits in a coroutine: the loop keeps serving others meanwhile, and the
+    lock is taken as soon as the first turn releases it (from another thread, as a turn's end does)."""
+    locks = TurnLocks(wait_s=5)
+
+    async def scenario() -> tuple[int, float]:
+        release = locks.hold("s1")
+        ticks = 0
+
+        async def other_requests() -> None:
+            nonlocal ticks
+            while True:
+                ticks += 1
+                await asyncio.sleep(0.01)
+
+        others = asyncio.ensure_future(other_requests())
+        threading.Timer(0.2, release).start()
+        started = time.monotonic()
+        second = await locks.wait("s1")
+        waited = time.monotonic() - started
+        others.cancel()
+        second()
+        return ticks, waited
+
+    ticks, waited = asyncio.run(scenario())
+    assert 0.15 < waited < 1.0 and ticks >= 10  # the loop ran other work while the message waited
+    assert locks.busy() == 0
+
+
+def test_waiting_on_the_event_loop_too_long_is_the_same_clear_error() -> None:
+    locks = TurnLocks(wait_s=0.1)
+    locks.hold("s1")
+    with pytest.raises(SessionBusyError, match="still being answered"):
+        asyncio.run(locks.wait("s1"))
 
 
 def test_two_replicas_on_postgresql_take_turns_and_a_dead_one_frees_its_lock(pg_cluster: str) -> None:

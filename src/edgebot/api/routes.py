@@ -98,8 +98,9 @@ async def post_message(
     check_rate(request, request.app.state.limiter)
     engine = runtime_of(request).engine
     loop = asyncio.get_running_loop()
-    # in a thread: the turn may wait for this session's previous one, and planning may call integrations
-    turn = await asyncio.to_thread(engine.start_turn, session_id, data.text, loop)
+    # the session's previous turn is waited for here, on the event loop; planning may call integrations: a thread
+    held = await engine.turn_lock.wait(session_id) if engine.turn_lock is not None else None
+    turn = await asyncio.to_thread(engine.start_turn, session_id, data.text, loop, held)
     if "text/event-stream" in request.headers.get("accept", ""):
         return ServerSentEvent(_sse(turn), headers=SSE_HEADERS)
     done = await _until_done_or_gone(turn, request)

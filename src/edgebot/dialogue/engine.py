@@ -220,13 +220,19 @@ class Engine:
         budget = provider.context_size - self.settings.max_tokens
         return fit_history(system, history, ChatMessage("user", text), budget=budget, count=provider.count_tokens)
 
-    def start_turn(self, session_id: str, text: str, loop: asyncio.AbstractEventLoop | None = None) -> Turn:
-        """Validate, wait for the session's previous turn (SessionBusyError when it takes too long), plan (intent,
-        policy, flows), then either reply at once or queue the generation (QueueFullError when busy); the user's
-        message is stored either way."""
-        text = self.check_text(text)
+    def start_turn(self, session_id: str, text: str, loop: asyncio.AbstractEventLoop | None = None,
+                   held: Callable[[], None] | None = None) -> Turn:
+        """Validate, wait for the session's previous turn (SessionBusyError when it takes too long; HELD: the
+        caller already holds the session's turn lock, this releases it), plan (intent, policy, flows), then either
+        reply at once or queue the generation (QueueFullError when busy)."""
         started = time.perf_counter()
-        release = self.turn_lock.hold(session_id) if self.turn_lock is not None else None
+        try:
+            text = self.check_text(text)
+        except BaseException:
+            if held is not None:
+                held()
+            raise
+        release = held if held is not None else self.turn_lock.hold(session_id) if self.turn_lock is not None else None
         with tracing.span_until("turn", session_id=session_id) as sp:
             try:
                 turn = self._start_turn(session_id, text, loop)

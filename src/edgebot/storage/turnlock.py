@@ -9,10 +9,14 @@ it (up to `wait_s`, then SessionBusyError: the API answers 409 with Retry-After)
 other processes' writers wait too); `PostgresTurnLocks` adds an advisory lock per session for several replicas on
 one PostgreSQL. A lock whose turn never ended (a reply stream nobody read) is given up after `lease_s`, so a
 session can never stay locked.
+
+Both are taken with `try_hold` (at once, or None); `hold` waits on a thread, `wait` on the event loop (the API:
+a message waiting for its session's previous turn parks no executor thread).
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import threading
 import time
@@ -36,48 +40,86 @@ class SessionBusyError(EdgebotError):
 
 
 class TurnLock(Protocol):
+    def try_hold(self, session_id: str) -> Release | None:
+        """The session's lock now, or None when another turn has it; the returned function releases it and may be
+        called more than once."""
+        ...
+
     def hold(self, session_id: str) -> Release:
-        """Wait for the session's lock (SessionBusyError when it takes too long); the returned function releases
-        it and may be called more than once."""
+        """Wait on this thread for the session's lock (SessionBusyError when it takes too long)."""
+        ...
+
+    async def wait(self, session_id: str) -> Release:
+        """Wait on the event loop for the session's lock (SessionBusyError when it takes too long)."""
         ...
 
 
-class TurnLocks:
-    def __init__(self, *, wait_s: float = 30.0, lease_s: float = 300.0) -> None:
-        self.wait_s = wait_s
-        self.lease_s = lease_s
-        self._changed = threading.Condition()
-        self._held: dict[str, tuple[object, float]] = {}  # session -> (owner token, since: monotonic)
+POLL_S = (0.005, 0.01, 0.02, 0.05)  # how often a waiting turn tries again: soon at first, then every 50 ms
+
+
+class Waiting:
+    """`hold` and `wait` over a lock's `try_hold`, for at most `wait_s`."""
+
+    wait_s: float
+
+    def try_hold(self, session_id: str) -> Release | None:
+        raise NotImplementedError
 
     def hold(self, session_id: str) -> Release:
         started = time.monotonic()
-        with self._changed:
-            while True:
-                now = time.monotonic()
-                current = self._held.get(session_id)
-                if current is None or now - current[1] > self.lease_s:
-                    break
-                left = min(self.wait_s - (now - started), self.lease_s - (now - current[1]))
-                if now - started >= self.wait_s:
-                    raise SessionBusyError(session_id, now - started)
-                self._changed.wait(max(0.001, left))
+        for attempt in range(1_000_000):
+            release = self.try_hold(session_id)
+            if release is not None:
+                return release
+            self._give_up_after(session_id, started)
+            time.sleep(POLL_S[min(attempt, len(POLL_S) - 1)])
+        raise AssertionError("unreachable")
+
+    async def wait(self, session_id: str) -> Release:
+        started = time.monotonic()
+        for attempt in range(1_000_000):
+            release = self.try_hold(session_id)
+            if release is not None:
+                return release
+            self._give_up_after(session_id, started)
+            await asyncio.sleep(POLL_S[min(attempt, len(POLL_S) - 1)])
+        raise AssertionError("unreachable")
+
+    def _give_up_after(self, session_id: str, started: float) -> None:
+        waited = time.monotonic() - started
+        if waited >= self.wait_s:
+            raise SessionBusyError(session_id, waited)
+
+
+class TurnLocks(Waiting):
+    def __init__(self, *, wait_s: float = 30.0, lease_s: float = 300.0) -> None:
+        self.wait_s = wait_s
+        self.lease_s = lease_s
+        self._guard = threading.Lock()
+        self._held: dict[str, tuple[object, float]] = {}  # session -> (owner token, since: monotonic)
+
+    def try_hold(self, session_id: str) -> Release | None:
+        with self._guard:
+            now = time.monotonic()
+            current = self._held.get(session_id)
+            if current is not None and now - current[1] <= self.lease_s:
+                return None
             token = object()
-            self._held[session_id] = (token, time.monotonic())
+            self._held[session_id] = (token, now)
 
         def release() -> None:
-            with self._changed:
+            with self._guard:
                 if self._held.get(session_id, (None, 0.0))[0] is token:
                     del self._held[session_id]
-                    self._changed.notify_all()
         return release
 
     def busy(self) -> int:
         """How many sessions have a turn in progress."""
-        with self._changed:
+        with self._guard:
             return len(self._held)
 
 
-class PostgresTurnLocks:
+class PostgresTurnLocks(Waiting):
     """Several replicas on one PostgreSQL: the in-process lock first (this replica's threads), then a
     session-level advisory lock on a connection kept for the turn (the other replicas). A replica that dies
     mid-turn loses its connection, and PostgreSQL frees its locks with it."""
@@ -90,21 +132,19 @@ class PostgresTurnLocks:
         self._idle: list[Any] = []  # connections not holding a lock
         self._held: dict[str, tuple[object, Any]] = {}  # session -> (owner token, connection)
 
-    def hold(self, session_id: str) -> Release:
-        started = time.monotonic()
-        release_local = self.local.hold(session_id)
+    def try_hold(self, session_id: str) -> Release | None:
+        release_local = self.local.try_hold(session_id)
+        if release_local is None:
+            return None
         with self._guard:
             stale = self._held.pop(session_id, None)  # its turn outlived the lease in this process
         if stale is not None:
             self._unlock(session_id, stale[1])
         conn = self._connection()
-        key = lock_key(session_id)
-        while not conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()[0]:
-            if time.monotonic() - started >= self.wait_s:
-                self._put_back(conn)
-                release_local()
-                raise SessionBusyError(session_id, time.monotonic() - started)
-            time.sleep(0.05)
+        if not conn.execute("SELECT pg_try_advisory_lock(%s)", (lock_key(session_id),)).fetchone()[0]:
+            self._put_back(conn)  # another replica's turn: no connection is kept while waiting
+            release_local()
+            return None
         token = object()
         with self._guard:
             self._held[session_id] = (token, conn)
