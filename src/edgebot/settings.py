@@ -111,7 +111,7 @@ class KbSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     k: Annotated[int, _doc("Chunks put into the prompt for one answer.", ge=1, le=20)] = 3
     floor: Annotated[float, _doc(
         "Least cosine similarity a chunk, or one of its sentences, needs to count as relevant.", ge=-1.0, le=1.0)] = 0.35
-    max_context_chars: Annotated[int, _doc("Most characters of retrieved text put into the prompt.", ge=200)] = 2400
+    max_context_chars: Annotated[int, _doc("No longer read: answers from the pages are composed from the chosen sentences (answer.*); kept so that older configs load.", ge=200)] = 2400
     dont_know: Annotated[str, _doc(
         "The reply when nothing relevant is found (no model call); followed by an offer of a person where someone "
         "can take a handoff, else by the site's contact details from its pages.")] = (

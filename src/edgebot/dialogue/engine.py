@@ -71,7 +71,7 @@ class Engine:
         vault: Vault | None = None,
         observer: Callable[[TurnDone], None] | None = None,
         drift: Any = None,
-        composer: Composer | None = None,
+        composer: Composer,
         turn_lock: TurnLock | None = None,
     ) -> None:
         self.turn_lock = turn_lock  # one turn of one session at a time (storage/turnlock.py)
@@ -144,21 +144,14 @@ class Engine:
         relevant; None when there is no knowledge base to ask (then the model answers freely)."""
         if not self.has_pages():
             return None
-        if self.composer is not None:
-            found = self.match(text, vector)
-            return found.hits if found is not None else []
-        assert self.searcher is not None
-        with tracing.span("retrieve") as sp:
-            hits = self.searcher.search(text, vector=vector, k=self.kb.k, floor=self.kb.floor)
-            if sp is not None:
-                sp.set_attribute("hits", len(hits))
-        return hits
+        found = self.match(text, vector)
+        return found.hits if found is not None else []
 
     def match(self, text: str, vector: Any) -> PagesMatch | None:
         """The pages for TEXT (the best kb.k chunks) and how well their best sentence matches it
         (dialogue/pages.py); None when neither a chunk nor a sentence reaches kb.floor (cosine), or there is no
-        knowledge base or composer."""
-        if not self.has_pages() or self.composer is None:
+        knowledge base."""
+        if not self.has_pages():
             return None
         assert self.searcher is not None
         with tracing.span("retrieve") as sp:
@@ -191,31 +184,17 @@ class Engine:
         docs = sorted(self.searcher.store.documents(), key=lambda d: -d.chunks)
         return one_of(list(dict.fromkeys(d.title.strip() for d in docs if d.title.strip()))[:most])
 
-    def _system_prompt(self, hits: list[Hit] | None, instructions: str | None = None) -> str:
-        base = self.instructions if instructions is None else instructions
-        if not hits:
-            return base
-        parts: list[str] = []
-        used = 0
-        for n, hit in enumerate(hits, start=1):
-            where = f"{hit.chunk.title} > {hit.chunk.heading}" if hit.chunk.heading else hit.chunk.title
-            part = f"[{n}] {where}: {hit.chunk.text}"
-            if used + len(part) > self.kb.max_context_chars and parts:
-                break
-            parts.append(part)
-            used += len(part)
-        return f"{base}\n\n" + GROUNDING.format(sources="\n\n".join(parts))
-
-    def build_prompt(self, session_id: str, text: str, hits: list[Hit] | None = None, *,
-                     instructions: str | None = None, scheduler: Scheduler | None = None) -> list[ChatMessage]:
-        """System prompt (with sources) + as much recent history as fits + the new message (never shortened)."""
+    def build_prompt(self, session_id: str, text: str, *, instructions: str | None = None,
+                     scheduler: Scheduler | None = None) -> list[ChatMessage]:
+        """A free conversation's prompt (no knowledge base: answers from the pages are the composer's): the system
+        prompt + as much recent history as fits + the new message (never shortened)."""
         provider = (scheduler or self.scheduler).provider
         history = [
             ChatMessage(m.role, m.content)  # type: ignore[arg-type]
             for m in self.sessions.messages(session_id, last=self.settings.history_messages)
             if m.content and m.role in ("user", "assistant")
         ]
-        system_text = self._system_prompt(hits, instructions)
+        system_text = self.instructions if instructions is None else instructions
         system = ChatMessage("system", system_text) if system_text else None
         budget = provider.context_size - self.settings.max_tokens
         return fit_history(system, history, ChatMessage("user", text), budget=budget, count=provider.count_tokens)
@@ -296,7 +275,7 @@ class Engine:
             shown = self.dialogue.for_model(shown)
         route = self.variants.route(session_id, later) if self.variants is not None else None
         scheduler, guard = (route.scheduler, route.guard) if route is not None else (self.scheduler, self.guard)
-        if hits and self.composer is not None:
+        if hits:
             composing = tracing.start("compose", variant=route.name if route is not None else "default")
             answer = self.composer.compose(
                 question, shown, hits, vector=plan.vector if plan is not None else None,
@@ -307,27 +286,21 @@ class Engine:
             self._store_user(session_id, redacted, values, later)
             return self._turn(session_id, answer.source, meta, later, answer.citations, guard=guard,
                               observer=self._ending(composing), preface=pre)
-        messages = self.build_prompt(session_id, shown, hits, instructions=route.instructions if route else None,
+        messages = self.build_prompt(session_id, shown, instructions=route.instructions if route else None,
                                      scheduler=scheduler)
         generating = tracing.start("generate", variant=route.name if route is not None else "default")
         job = scheduler.submit(messages, self.options, loop)
         if route is not None:
             meta["variant"] = route.name
         self._store_user(session_id, redacted, values, later)
-        citations = []
-        for hit in hits or []:
-            citation = Citation(hit.chunk.title, hit.chunk.url, hit.chunk.heading)
-            if citation not in citations:
-                citations.append(citation)
-
         base = self._ending(generating)
 
         def observer(done: TurnDone) -> None:
             base(done)
             if self.shadow is not None and done.finish_reason in ("stop", "length"):
                 self.shadow.after(session_id, shown, messages, done.text,
-                                  lambda instructions: self._system_prompt(hits, instructions))
-        return self._turn(session_id, job, meta, later, citations, guard=guard, observer=observer, preface=pre)
+                                  lambda instructions: instructions)
+        return self._turn(session_id, job, meta, later, guard=guard, observer=observer, preface=pre)
 
     def _ending(self, span: Any) -> Callable[[TurnDone], None]:
         """The metrics observer that first ends SPAN (a compose or generate step) with how the reply ended."""
