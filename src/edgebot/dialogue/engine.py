@@ -1,11 +1,7 @@
-"""The dialogue engine: drives one turn from the user's text to a stored, streamed reply.
-
-It builds the prompt (system prompt, retrieved knowledge with numbered sources, recent history trimmed
-to the context, the new message), queues it on the scheduler and stores both sides of the turn. When
-the knowledge base has documents but none is relevant enough, it answers that it does not know and
-offers a person, without asking the model. With an intent catalog, the dialogue manager plans each turn
-first (dialogue/manager.py): flows, clarifications and handoffs reply at once; only `answer` intents
-reach the model.
+"""The dialogue engine: drives one turn from the user's text to a stored, streamed reply, as a pipeline of
+declared stages (dialogue/pipeline.py: understand, plan, retrieve, compose; the Turn then guards, streams and
+stores). It holds what the stages use: the session store, the dialogue manager, the knowledge base, the answer
+composer, the scheduler, the storage gate, and the session's turn lock (one turn of a session at a time).
 """
 
 from __future__ import annotations
@@ -18,12 +14,12 @@ from typing import Any
 
 from edgebot.dialogue.answer import Composer
 from edgebot.dialogue.answer.text import contact_details
-from edgebot.dialogue.context import MAX_LOOKBACK, contextual_query, leans_on_previous
 from edgebot.dialogue.guard import OutputGuard, canary_line, new_canary
-from edgebot.dialogue.manager import NO_HUMAN, YES_HUMAN, Dialogue
+from edgebot.dialogue.manager import Dialogue
 from edgebot.dialogue.pages import PagesMatch
+from edgebot.dialogue.pipeline import OFFER_HUMAN, STAGES, Stage, TurnContext
 from edgebot.dialogue.policy import one_of
-from edgebot.dialogue.turn import FixedReply, Prefaced, Turn
+from edgebot.dialogue.turn import Prefaced, Turn
 from edgebot.errors import EdgebotError
 from edgebot.events import Citation, TurnDone
 from edgebot.kb import Hit, Searcher
@@ -33,7 +29,6 @@ from edgebot.privacy.vault import Vault
 from edgebot.settings import KbSettings, LlmSettings
 from edgebot.storage import SessionStore
 from edgebot.storage.turnlock import TurnLock
-from edgebot.storage.unit import Later
 from edgebot.telemetry import tracing
 
 log = logging.getLogger("edgebot.dialogue.engine")
@@ -45,9 +40,6 @@ GROUNDING = (
 
 
 CONTACT_QUERY = "how can I contact you: phone number, e-mail address, customer service"
-OFFER_HUMAN = "Would you like me to put you in touch with a person?"
-CONTACT = "You can reach the team: {contact}"
-TOPICS = "I can help with questions about {topics}."
 
 
 class InvalidMessageError(EdgebotError):
@@ -75,6 +67,7 @@ class Engine:
         turn_lock: TurnLock | None = None,
     ) -> None:
         self.turn_lock = turn_lock  # one turn of one session at a time (storage/turnlock.py)
+        self.stages: tuple[Stage, ...] = STAGES  # what a turn goes through (dialogue/pipeline.py)
         self.composer = composer  # the compose stage: answers from retrieved pages (dialogue/answer/)
         self.drift = drift  # telemetry.drift.DriftMonitor: records each classified message
         self.variants: Any = None  # variants.router.VariantRouter: the session's prompt and model
@@ -111,18 +104,9 @@ class Engine:
         instructions = f"{system_prompt}\n{canary_line(self.canary)}"
         return instructions, OutputGuard(f"{instructions}\n{GROUNDING}", self.canary)
 
-    def _split(self, text: str) -> tuple[str, dict[str, str]]:
+    def split(self, text: str) -> tuple[str, dict[str, str]]:
         """TEXT redacted, and {placeholder: original} (the storage gate; identity without one)."""
         return self.gate.split(text) if self.gate is not None else (text, {})
-
-    def _store_user(self, session_id: str, redacted: str, values: dict[str, str], later: Later) -> None:
-        """Keep the user's (redacted) message for the turn's write transaction (with its reply); with the token
-        vault on, the originals too, encrypted."""
-        def store(conn: Any) -> None:
-            message_id = self.sessions.add_message(session_id, "user", redacted, conn=conn)
-            if self.vault is not None:
-                self.vault.put(session_id, message_id, values, conn)
-        later.add(store)
 
     def check_text(self, text: str) -> str:
         text = text.strip()
@@ -230,79 +214,39 @@ class Engine:
             return turn
 
     def _start_turn(self, session_id: str, text: str, loop: asyncio.AbstractEventLoop | None) -> Turn:
-        # a follow-up ("and on Sundays?") is searched and answered with the previous question's subject (the
-        # transcript is read for those only)
-        query = (contextual_query(self.sessions.messages(session_id, last=2 * MAX_LOOKBACK), text)
-                 if leans_on_previous(text) else text)
-        later = Later()  # what this turn stores, written with its reply in one transaction (dialogue/turn.py)
-        plan = self.dialogue.plan(session_id, text, query, later) if self.dialogue is not None else None
-        redacted, values = self._split(text)  # once: for storage and for the model's prompt
-        if plan is not None and plan.classification is not None and self.drift is not None and not plan.answers_bot:
-            intent, confidence = plan.classification.best
-            self.drift.observe(session_id, redacted, None if plan.classification.oos else intent, confidence,
-                               plan.classification.oos, plan.embedding, later)
-        meta: dict[str, Any] = {}
-        pre = plan.preface if plan is not None else ""  # an expired handoff: the bot says it is back
-        if plan is not None:
-            meta = {"decision": plan.decision, "intent": plan.intent, "confidence": plan.confidence,
-                    "quick_replies": plan.quick_replies, "handoff_id": plan.handoff_id, "actions": plan.actions,
-                    "slots": plan.slots, "outcome": plan.outcome}
-            if plan.kind != "answer":
-                self._store_user(session_id, redacted, values, later)
-                if plan.kind == "relay":  # a person has the conversation: no bot reply
-                    return self._turn(session_id, FixedReply("", "handoff"), meta, later, store_reply=False)
-                return self._turn(session_id, FixedReply(plan.text, "stop"), meta, later, preface=pre)
-        question = plan.query if plan is not None and plan.query else query
-        hits = plan.hits if plan is not None and plan.hits else self.retrieve(question, plan.vector if plan else None)
-        if hits is not None and not hits:
-            self._store_user(session_id, redacted, values, later)
-            meta["decision"] = "dont_know"
-            if self.dialogue is not None and self.dialogue.agents():
-                self.dialogue.offer_human(session_id, "nothing relevant in the knowledge base",
-                                          plan.state if plan is not None else None, later)
-                meta["quick_replies"] = [YES_HUMAN, NO_HUMAN]
-                reply = f"{self.dont_know()} {OFFER_HUMAN}"
-            else:  # nobody could take the conversation: what the pages cover, where the site's people can be reached
-                found = self.contact()
-                covered = self.topics() if self.dialogue is None else ""  # a catalog says it in its own `help`
-                reply = " ".join(part for part in (self.dont_know(), TOPICS.format(topics=covered) if covered else "",
-                                                   CONTACT.format(contact=found) if found else "") if part)
-            return self._turn(session_id, FixedReply(reply), meta, later, preface=pre)
-        # The model sees the message with the same placeholders as the stored history (privacy.redact):
-        # flows and integrations already used the real values.
-        shown = redacted if question == text else self.redact(question)
-        if self.dialogue is not None:  # the catalog's slot policies (e.g. order ids as [ORDER_ID])
-            shown = self.dialogue.for_model(shown)
-        route = self.variants.route(session_id, later) if self.variants is not None else None
-        scheduler, guard = (route.scheduler, route.guard) if route is not None else (self.scheduler, self.guard)
-        if hits:
-            composing = tracing.start("compose", variant=route.name if route is not None else "default")
-            answer = self.composer.compose(
-                question, shown, hits, vector=plan.vector if plan is not None else None,
-                instructions=route.instructions if route is not None else self.instructions, meta=meta,
-                focus=text if question != text else "", submit=lambda messages, options: scheduler.submit(messages, options, loop))
-            if route is not None:
-                meta["variant"] = route.name
-            self._store_user(session_id, redacted, values, later)
-            return self._turn(session_id, answer.source, meta, later, answer.citations, guard=guard,
-                              observer=self._ending(composing), preface=pre)
-        messages = self.build_prompt(session_id, shown, instructions=route.instructions if route else None,
-                                     scheduler=scheduler)
-        generating = tracing.start("generate", variant=route.name if route is not None else "default")
-        job = scheduler.submit(messages, self.options, loop)
-        if route is not None:
-            meta["variant"] = route.name
-        self._store_user(session_id, redacted, values, later)
-        base = self._ending(generating)
+        ctx = TurnContext(session_id, text, loop)
+        for stage in self.stages:
+            turn = stage.run(self, ctx)
+            if turn is not None:
+                return turn
+        raise AssertionError("the compose stage replies to every turn")
 
-        def observer(done: TurnDone) -> None:
-            base(done)
-            if self.shadow is not None and done.finish_reason in ("stop", "length"):
-                self.shadow.after(session_id, shown, messages, done.text,
-                                  lambda instructions: instructions)
-        return self._turn(session_id, job, meta, later, guard=guard, observer=observer, preface=pre)
+    # -- what the stages use ----------------------------------------------------------------------------------
+    def store_user(self, ctx: TurnContext) -> None:
+        """Keep the user's (redacted) message for the turn's write transaction (with its reply); with the token
+        vault on, the originals too, encrypted."""
+        def store(conn: Any) -> None:
+            message_id = self.sessions.add_message(ctx.session_id, "user", ctx.redacted, conn=conn)
+            if self.vault is not None:
+                self.vault.put(ctx.session_id, message_id, ctx.values, conn)
+        ctx.later.add(store)
 
-    def _ending(self, span: Any) -> Callable[[TurnDone], None]:
+    def shown(self, ctx: TurnContext) -> str:
+        """The question as the model may see it: with the same placeholders as the stored history
+        (privacy.redact) and the catalog's slot policies (e.g. order ids as [ORDER_ID]); flows and integrations
+        already used the real values."""
+        shown = ctx.redacted if ctx.question == ctx.text else self.redact(ctx.question)
+        return self.dialogue.for_model(shown) if self.dialogue is not None else shown
+
+    def route(self, ctx: TurnContext) -> Any:
+        """The session's prompt/model variant (variants/), None without variants; named in the reply's meta."""
+        if self.variants is None:
+            return None
+        route = self.variants.route(ctx.session_id, ctx.later)
+        ctx.meta["variant"] = route.name
+        return route
+
+    def ending(self, span: Any) -> Callable[[TurnDone], None]:
         """The metrics observer that first ends SPAN (a compose or generate step) with how the reply ended."""
         def observer(done: TurnDone) -> None:
             tracing.end(span, finish_reason=done.finish_reason, completion_tokens=done.usage.completion_tokens,
@@ -311,11 +255,10 @@ class Engine:
                 self.observer(done)
         return observer
 
-    def _turn(self, session_id: str, source: Any, meta: dict[str, Any], later: Later,
-              citations: list[Citation] | None = None, **kwargs: Any) -> Turn:
-        """A Turn that stores its reply redacted, with what the turn kept in LATER, and reports to the metrics
-        observer; with a PREFACE (kwargs), that is said first."""
+    def turn(self, ctx: TurnContext, source: Any, citations: list[Citation] | None = None, **kwargs: Any) -> Turn:
+        """A Turn that streams SOURCE (after the plan's preface, if any), stores its reply redacted with what the
+        turn kept in ctx.later, and reports to the metrics observer (unless kwargs name another observer)."""
         kwargs.setdefault("observer", self.observer)
-        preface = kwargs.pop("preface", "")
-        source = Prefaced(preface, source) if preface else source
-        return Turn(self.sessions, session_id, source, citations, meta=meta, redact=self.redact, later=later, **kwargs)
+        source = Prefaced(ctx.preface, source) if ctx.preface else source
+        return Turn(self.sessions, ctx.session_id, source, citations, meta=ctx.meta, redact=self.redact,
+                    later=ctx.later, **kwargs)
