@@ -23,7 +23,6 @@ from edgebot.privacy import Detector, Redactor, StorageGate
 from edgebot.privacy.vault import Vault, load_key, read_key_file
 from edgebot.settings import Settings
 from edgebot.storage import SessionStore, SqlDatabase, open_database
-from edgebot.storage.turnlock import turn_locks_for
 from edgebot.telemetry import Metrics
 from edgebot.telemetry.alerts import Alerts, webhook_sender
 
@@ -268,7 +267,7 @@ class Runtime:
         composer = open_composer(settings, encoder, model_bytes(settings, given=llm_provided), kb_store)
         engine = Engine(llm, scheduler, sessions, max_message_chars=settings.server.max_message_chars,
                         kb=settings.kb, searcher=searcher, dialogue=dialogue, gate=gate, vault=vault,
-                        observer=metrics.observe_turn, drift=drift, composer=composer, turn_lock=turn_locks_for(db, settings.server.turn_wait_s))
+                        observer=metrics.observe_turn, drift=drift, composer=composer, turn_lock=db.turn_locks(settings.server.turn_wait_s))
         if dialogue is not None:
             dialogue.knowledge = engine  # flows and handoffs not sure of a question let the pages answer it
         attach_variants(engine, settings, db, gate)

@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from edgebot.api.ratelimit import RateLimiter
+from edgebot.storage.ratelimit import RateLimiter
 from tests.support import Server
 
 
@@ -71,11 +71,11 @@ def test_each_api_key_has_its_own_limit(strict: Server) -> None:
 
 def test_replicas_on_postgresql_count_a_visitors_requests_together(pg_db) -> None:
     """Two limiters on one database (two replicas): 5 a minute in all, not 5 each; the bucket refills."""
-    from edgebot.api.ratelimit import SharedRateLimiter
+    from edgebot.storage.ratelimit import SharedRateLimiter
 
     db = pg_db()  # its migrations create rate_buckets
     now = [1000.0]
-    replicas = [SharedRateLimiter(str(db.path), 5, clock=lambda: now[0]) for _ in range(2)]
+    replicas = [SharedRateLimiter(db, 5, clock=lambda: now[0]) for _ in range(2)]
     waits = [replicas[i % 2].take("visitor:203.0.113.9") for i in range(8)]
     assert waits[:5] == [0.0] * 5 and all(w > 0 for w in waits[5:])
     assert replicas[0].take("visitor:198.51.100.1") == 0.0  # another visitor has their own bucket

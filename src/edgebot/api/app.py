@@ -17,9 +17,8 @@ from edgebot.api.auth import scope_guard
 from edgebot.api.bridge_routes import BRIDGE_ROUTES
 from edgebot.api.dialogue_routes import DIALOGUE_ROUTES
 from edgebot.api.errors import handle_exception
-from edgebot.api.events import NotifiedSessionEvents, SessionEvents
 from edgebot.api.kb_routes import KB_ROUTES
-from edgebot.api.ratelimit import RateLimiter, SharedRateLimiter, add_security_headers
+from edgebot.api.ratelimit import add_security_headers
 from edgebot.api.routes import ROUTES
 from edgebot.runtime import Runtime
 from edgebot.telemetry.metrics import asgi_middleware
@@ -59,27 +58,19 @@ def create_app(runtime: Runtime) -> Litestar:
     tasks: list[asyncio.Task[None]] = []
 
     server = runtime.settings.server
-    shared = runtime.db.shared
-    events = NotifiedSessionEvents(str(runtime.db.path)) if shared else SessionEvents()
-
-    def limiter_of(per_minute: int) -> RateLimiter | SharedRateLimiter | None:
-        if not per_minute:
-            return None
-        return SharedRateLimiter(str(runtime.db.path), per_minute) if shared else RateLimiter(per_minute)
+    events = runtime.db.session_events()  # the database's backend says how events reach every stream
 
     async def start() -> None:
         tasks.append(asyncio.create_task(_housekeeping(runtime)))
-        if isinstance(events, NotifiedSessionEvents):
-            events.start(asyncio.get_running_loop())
+        events.start(asyncio.get_running_loop())
 
     async def stop() -> None:
         for task in tasks:
             task.cancel()
-        if isinstance(events, NotifiedSessionEvents):
-            events.stop()
+        events.stop()
 
-    limiter = limiter_of(server.rate_limit_per_minute)
-    key_limiter = limiter_of(server.key_rate_limit_per_minute)
+    limits = (server.rate_limit_per_minute, server.key_rate_limit_per_minute)
+    limiter, key_limiter = (runtime.db.rate_limiter(n) if n else None for n in limits)
     cors = CORSConfig(allow_origins=list(server.cors_origins), allow_headers=["Authorization", "Content-Type"],
                       allow_methods=["GET", "POST"]) if server.cors_origins else None
     app = Litestar(

@@ -12,11 +12,11 @@ from litestar import Request, get, post
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from edgebot.api.errors import ApiError, check_id
-from edgebot.api.events import SessionEvents
 from edgebot.api.routes import SSE_HEADERS, authorize, runtime_of
 from edgebot.api.schemas import AgentMessage, AgentMessageStored, FeedbackCreate, FeedbackStored, HandoffClaim
 from edgebot.dialogue.state import DialogueStore, Handoff, HandoffNotFoundError
 from edgebot.runtime import Runtime
+from edgebot.storage.events import SessionEvents
 
 KEEPALIVE_S = 15.0
 

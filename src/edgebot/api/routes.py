@@ -79,7 +79,7 @@ async def _sse(turn: Turn) -> AsyncIterator[ServerSentEventMessage]:
             if isinstance(event, Token):
                 yield ServerSentEventMessage(event="token", data=_json({"text": event.text}).decode())
             else:
-                yield ServerSentEventMessage(event="done", data=_json(event).decode())
+                yield ServerSentEventMessage(event="done", data=_json(MessageReply.of(event)).decode())
     except Exception as exc:  # noqa: BLE001 - reported to the client as an `error` event
         err = as_api_error(exc)
         yield ServerSentEventMessage(event="error", data=_json(ErrorBody(err.code, err.detail)).decode())
@@ -106,7 +106,7 @@ async def post_message(
     done = await _until_done_or_gone(turn, request)
     if done is None:  # nobody is there to read a reply; the partial one is stored as cancelled
         return error_response(499, "client_closed", "the client closed the connection")
-    return Response(done)
+    return Response(MessageReply.of(done))
 
 
 async def _until_done_or_gone(turn: Turn, request: Request) -> TurnDone | None:

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from edgebot.dialogue import Citation, TurnDone
+from edgebot.events import Citation, Timings, TurnDone, Usage
 
 
 class SessionCreated(msgspec.Struct, frozen=True):
@@ -18,8 +18,31 @@ class MessageCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     text: str
 
 
-# The reply to a message is the engine's TurnDone as it is (stored id, text, usage, timings, citations).
-MessageReply = TurnDone
+class MessageReply(msgspec.Struct, frozen=True, kw_only=True):
+    """The reply to a message (JSON, or the SSE stream's `done` event): the HTTP contract, kept apart from the
+    engine's turn event (edgebot/events.py TurnDone) so that the engine can change without changing the API."""
+
+    message_id: int  # the stored reply's id (0: nothing stored, e.g. while a person has the conversation)
+    text: str
+    finish_reason: str
+    usage: Usage
+    timings: Timings
+    citations: list[Citation] = []
+    handoff_offered: bool = False
+    decision: str | None = None  # what the dialogue policy decided (answer, ask_slot, handoff, help, ...)
+    intent: str | None = None
+    confidence: float | None = None
+    quick_replies: list[str] = []
+    handoff_id: int | None = None
+    actions: list[str] = []
+    slots: dict[str, str] = {}
+    variant: str | None = None
+    outcome: str | None = None  # resolved or handoff, when this turn ended the conversation
+    answer_mode: str | None = None  # answers from the pages: extractive, generative or fallback
+
+    @classmethod
+    def of(cls, done: TurnDone) -> MessageReply:
+        return msgspec.convert(done, cls, from_attributes=True)
 
 
 class Message(msgspec.Struct, frozen=True, kw_only=True):

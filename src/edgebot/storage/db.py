@@ -7,9 +7,14 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from edgebot.errors import EdgebotError
+
+if TYPE_CHECKING:  # what the backends provide (modules of this package that import this one)
+    from edgebot.storage.events import SessionEvents
+    from edgebot.storage.ratelimit import RateLimiter
+    from edgebot.storage.turnlock import TurnLock
 from edgebot.storage.dialect import Dialects
 from edgebot.storage.driver import load_vector_extension, sqlite
 from edgebot.storage.migrations import MIGRATIONS
@@ -87,6 +92,25 @@ class SqlDatabase:
     def forget(self) -> None:
         """After deleting personal data: leave no copy of it in the database's files where the backend can."""
         raise NotImplementedError
+
+    # -- what else the backend provides: one process here, every replica on a shared database ----------------
+    def turn_locks(self, wait_s: float = 30.0) -> TurnLock:
+        """One turn of one session at a time (storage/turnlock.py)."""
+        from edgebot.storage.turnlock import TurnLocks
+
+        return TurnLocks(wait_s=wait_s)
+
+    def session_events(self) -> SessionEvents:
+        """The per-session event streams (storage/events.py)."""
+        from edgebot.storage.events import SessionEvents
+
+        return SessionEvents()
+
+    def rate_limiter(self, per_minute: int) -> RateLimiter:
+        """Token buckets of PER_MINUTE requests a minute per key (storage/ratelimit.py)."""
+        from edgebot.storage.ratelimit import RateLimiter
+
+        return RateLimiter(per_minute)
 
     def journal_mode(self) -> str:
         raise NotImplementedError

@@ -229,7 +229,7 @@ m013_create_kb_vectors: list[str | Dialects] = [
                    " embedding BLOB NOT NULL)"),
 ]
 
-# Visitor rate limits shared by every replica on PostgreSQL (api/ratelimit.py); one process keeps them in memory.
+# Visitor rate limits shared by every replica on PostgreSQL (storage/ratelimit.py); one process keeps them in memory.
 m014_create_rate_buckets: list[str | Dialects] = [
     Dialects(None, "CREATE TABLE rate_buckets (key TEXT PRIMARY KEY, tokens REAL NOT NULL, at REAL NOT NULL)"),
 ]

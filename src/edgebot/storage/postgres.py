@@ -14,9 +14,14 @@ import re
 import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from edgebot.storage.db import SqlDatabase, StorageError
+
+if TYPE_CHECKING:
+    from edgebot.storage.events import SessionEvents
+    from edgebot.storage.ratelimit import RateLimiter
+    from edgebot.storage.turnlock import TurnLock
 from edgebot.storage.dialect import ddl, for_postgres
 
 LOCK_SPACE = 0x6564  # "ed": the high half of every advisory lock key edgebot's named writes take
@@ -114,6 +119,24 @@ class PostgresDatabase(SqlDatabase):
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         with self._pool.connection() as conn:
             return _Connection(conn).execute(sql, params).fetchall()
+
+    def turn_locks(self, wait_s: float = 30.0) -> TurnLock:
+        """An advisory lock per session across the replicas (storage/turnlock.py)."""
+        from edgebot.storage.turnlock import PostgresTurnLocks
+
+        return PostgresTurnLocks(self.url, wait_s=wait_s)
+
+    def session_events(self) -> SessionEvents:
+        """Event streams that reach every replica's streams (NOTIFY, storage/events.py)."""
+        from edgebot.storage.events import NotifiedSessionEvents
+
+        return NotifiedSessionEvents(self.url)
+
+    def rate_limiter(self, per_minute: int) -> RateLimiter:
+        """Token buckets in the database, counted by every replica together (storage/ratelimit.py)."""
+        from edgebot.storage.ratelimit import SharedRateLimiter
+
+        return SharedRateLimiter(self, per_minute)
 
     def forget(self) -> None:
         """After deleting personal data: VACUUM the tables that hold it, so their dead row versions are reclaimed

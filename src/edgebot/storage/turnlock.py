@@ -24,7 +24,6 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from edgebot.errors import EdgebotError
-from edgebot.storage.db import SqlDatabase
 
 Release = Callable[[], None]
 
@@ -186,8 +185,3 @@ class PostgresTurnLocks(Waiting):
 def lock_key(session_id: str) -> int:
     """The session's advisory lock key: 64 bits of its sha256, signed as PostgreSQL's bigint."""
     return int.from_bytes(hashlib.sha256(session_id.encode()).digest()[:8], "big", signed=True)
-
-
-def turn_locks_for(db: SqlDatabase, wait_s: float = 30.0) -> TurnLock:
-    """One process on SQLite: the in-process lock; PostgreSQL: the lock that spans replicas."""
-    return PostgresTurnLocks(str(db.path), wait_s=wait_s) if db.shared else TurnLocks(wait_s=wait_s)

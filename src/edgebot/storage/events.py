@@ -1,6 +1,6 @@
 """Per-session event streams: what reaches an open `GET /v1/sessions/{id}/events` (agent messages, handoff
-status). In-process with one server; with several replicas on PostgreSQL, NOTIFY carries each event to the
-others (NotifiedSessionEvents)."""
+status). In-process with one server (SQLite's `Database.session_events`); with several replicas on PostgreSQL,
+NOTIFY carries each event to the others (NotifiedSessionEvents, `PostgresDatabase.session_events`)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import uuid
 from collections import defaultdict
 from typing import Any
 
-log = logging.getLogger("edgebot.api.events")
+log = logging.getLogger("edgebot.events")
 
 
 class SessionEvents:
@@ -29,6 +29,12 @@ class SessionEvents:
         self._queues[session_id].discard(queue)
         if not self._queues[session_id]:
             del self._queues[session_id]
+
+    def start(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Begin delivering events from elsewhere (other replicas) on LOOP; nothing to do in one process."""
+
+    def stop(self) -> None:
+        """Stop delivering them."""
 
     def publish(self, session_id: str, event: str, data: Any) -> int:
         """Send EVENT to every open stream of the session (call from the event loop); returns how many."""
