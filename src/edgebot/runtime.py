@@ -267,7 +267,8 @@ class Runtime:
         composer = open_composer(settings, encoder, model_bytes(settings, given=llm_provided), kb_store)
         engine = Engine(llm, scheduler, sessions, max_message_chars=settings.server.max_message_chars,
                         kb=settings.kb, searcher=searcher, dialogue=dialogue, gate=gate, vault=vault,
-                        observer=metrics.observe_turn, drift=drift, composer=composer, turn_lock=db.turn_locks(settings.server.turn_wait_s))
+                        drift=drift, composer=composer, turn_lock=db.turn_locks(settings.server.turn_wait_s))
+        engine.subscribe(metrics.observe_turn)
         if dialogue is not None:
             dialogue.knowledge = engine  # flows and handoffs not sure of a question let the pages answer it
         attach_variants(engine, settings, db, gate)

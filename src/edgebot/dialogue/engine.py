@@ -61,7 +61,6 @@ class Engine:
         dialogue: Dialogue | None = None,
         gate: StorageGate | None = None,
         vault: Vault | None = None,
-        observer: Callable[[TurnDone], None] | None = None,
         drift: Any = None,
         composer: Composer,
         turn_lock: TurnLock | None = None,
@@ -73,7 +72,7 @@ class Engine:
         self.variants: Any = None  # variants.router.VariantRouter: the session's prompt and model
         self.shadow: Any = None  # variants.router.ShadowRunner: replays sampled turns on shadow variants
         self.vault = vault
-        self.observer = observer
+        self.subscribers: list[Callable[[TurnDone], None]] = []  # told of every finished turn (metrics, ...)
         self.dialogue = dialogue
         self.gate = gate  # privacy.StorageGate: what is stored passes it (None: stored as given, in tests)
         self.redact: Callable[[str], str] = gate or (lambda text: text)
@@ -247,18 +246,26 @@ class Engine:
         return route
 
     def ending(self, span: Any) -> Callable[[TurnDone], None]:
-        """The metrics observer that first ends SPAN (a compose or generate step) with how the reply ended."""
+        """The turn's observer that first ends SPAN (a compose or generate step) with how the reply ended, then
+        tells the subscribers."""
         def observer(done: TurnDone) -> None:
             tracing.end(span, finish_reason=done.finish_reason, completion_tokens=done.usage.completion_tokens,
                         prompt_tokens=done.usage.prompt_tokens, answer_mode=done.answer_mode)
-            if self.observer is not None:
-                self.observer(done)
+            self.publish(done)
         return observer
+
+    def subscribe(self, subscriber: Callable[[TurnDone], None]) -> None:
+        """Tell SUBSCRIBER of every finished turn (after its reply was stored)."""
+        self.subscribers.append(subscriber)
+
+    def publish(self, done: TurnDone) -> None:
+        for subscriber in self.subscribers:
+            subscriber(done)
 
     def turn(self, ctx: TurnContext, source: Any, citations: list[Citation] | None = None, **kwargs: Any) -> Turn:
         """A Turn that streams SOURCE (after the plan's preface, if any), stores its reply redacted with what the
-        turn kept in ctx.later, and reports to the metrics observer (unless kwargs name another observer)."""
-        kwargs.setdefault("observer", self.observer)
+        turn kept in ctx.later, and tells the subscribers how it ended (through kwargs' observer when one is given)."""
+        kwargs.setdefault("observer", self.publish)
         source = Prefaced(ctx.preface, source) if ctx.preface else source
         return Turn(self.sessions, ctx.session_id, source, citations, meta=ctx.meta, redact=self.redact,
                     later=ctx.later, **kwargs)
