@@ -72,3 +72,17 @@ def test_no_two_packages_import_each_other() -> None:
     graph = import_graph()
     assert "dialogue" in graph and "storage" in graph["dialogue"]  # the graph is read
     assert cycles(graph) == []
+
+
+def test_what_tools_write_at_run_time_is_not_tracked() -> None:
+    """A schemathesis run from the project's root writes .schemathesis/: ignored, so the tree stays clean."""
+    import shutil
+    import subprocess
+
+    root = SRC.parents[1]
+    if shutil.which("git") is None or not (root / ".git").exists():
+        return
+    tracked = subprocess.run(["git", "ls-files", ".schemathesis"], cwd=root, capture_output=True, text=True).stdout
+    ignored = subprocess.run(["git", "check-ignore", "-q", ".schemathesis/default/cache/crashes/manifest.json"],
+                             cwd=root).returncode == 0
+    assert tracked == "" and ignored

@@ -55,6 +55,10 @@ class ServerSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
         "Requests one API key may make a minute on the operator routes; 0: no limit.", ge=0)] = 600
     chat_requires_key: Annotated[bool, _doc(
         "Sessions and messages need an API key with the chat scope (or the WordPress bridge's signature).")] = False
+    trusted_proxies: Annotated[list[str], _doc(
+        "Addresses of reverse proxies whose X-Forwarded-For and X-Forwarded-Proto headers are believed (e.g. "
+        "[\"127.0.0.1\"] behind nginx on this box); empty: none, every caller is its own address (the WordPress "
+        "bridge's signed visitor address is the supported channel).")] = []
     cors_origins: Annotated[list[str], _doc(
         "Browser origins allowed to call the API directly (CORS); empty: none (WordPress calls server-to-server).")] = []
 

@@ -18,7 +18,6 @@ from edgebot.api.bridge_routes import BRIDGE_ROUTES
 from edgebot.api.dialogue_routes import DIALOGUE_ROUTES
 from edgebot.api.errors import handle_exception
 from edgebot.api.kb_routes import KB_ROUTES
-from edgebot.api.ratelimit import add_security_headers
 from edgebot.api.routes import ROUTES
 from edgebot.runtime import Runtime
 from edgebot.telemetry.metrics import asgi_middleware
@@ -76,7 +75,6 @@ def create_app(runtime: Runtime) -> Litestar:
     app = Litestar(
         on_startup=[start],
         on_shutdown=[stop],
-        after_request=add_security_headers,
         middleware=[asgi_middleware(runtime.metrics)],
         cors_config=cors,
         route_handlers=[*ROUTES, *KB_ROUTES, *DIALOGUE_ROUTES, *BRIDGE_ROUTES, *ADMIN_ROUTES],

@@ -26,10 +26,11 @@ BRIDGE_SCOPES = {"chat", "ingest", "compliance"}
 
 async def scope_guard(connection: Any, handler: Any) -> None:
     scope = handler.opt.get("scope")
-    if scope is None and (connection.url.path.startswith("/schema") or connection.scope.get("method") == "OPTIONS"):
+    path = connection.scope["path"]  # not connection.url: a bad Host header makes that raise
+    if scope is None and (path.startswith("/schema") or connection.scope.get("method") == "OPTIONS"):
         return  # the OpenAPI document itself, and the OPTIONS answers Litestar generates
     if scope not in ROUTE_SCOPES:
-        raise ApiError(500, "undeclared_scope", f"route {connection.url.path} declares no scope")
+        raise ApiError(500, "undeclared_scope", f"route {path} declares no scope")
     request: Request = connection
     _check_content_type(request)
     await check_signature(request)
@@ -37,12 +38,14 @@ async def scope_guard(connection: Any, handler: Any) -> None:
         return
     runtime = request.app.state.runtime
     claims = getattr(request.state, "bridge", None)
+    request.state.caller = "wordpress" if claims is not None else "anonymous"  # who the audit log names
     if claims is not None and scope in BRIDGE_SCOPES:
         return
     if scope == "chat" and not runtime.settings.server.chat_requires_key:
         return
     given = request.headers.get("x-api-key", "")
     if not given and scope == "admin" and _admin_cookie(request):
+        request.state.caller = "admin-login"
         return
     if not given:
         raise ApiError(401, "missing_api_key", f"this route needs an API key with the {scope} scope, sent as "
@@ -54,6 +57,7 @@ async def scope_guard(connection: Any, handler: Any) -> None:
         raise ApiError(401, "bad_api_key", "the API key is unknown or revoked")
     if scope not in legacy and not (record is not None and record.allows(scope)):
         raise ApiError(403, "insufficient_scope", f"the API key lacks the {scope} scope")
+    request.state.caller = f"key:{record.name}" if record is not None else f"{min(legacy)}-key"
     limiter = request.app.state.key_limiter
     if limiter is not None:
         wait = limiter.take("key:" + hashlib.sha256(given.encode()).hexdigest()[:16])
@@ -65,7 +69,7 @@ async def scope_guard(connection: Any, handler: Any) -> None:
 def _check_content_type(request: Request) -> None:
     """A /v1 request with a body says it is JSON (415 otherwise): a body sent as text/plain or without a
     Content-Type is not read as JSON by guesswork."""
-    if not request.url.path.startswith("/v1/") or request.method not in ("POST", "PUT", "PATCH"):
+    if not request.scope["path"].startswith("/v1/") or request.method not in ("POST", "PUT", "PATCH"):
         return
     length = request.headers.get("content-length")
     if length in (None, "0") and "transfer-encoding" not in request.headers:

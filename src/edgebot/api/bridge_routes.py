@@ -21,7 +21,7 @@ SIGNATURE_HEADERS = ("x-edgebot-signature", "x-edgebot-timestamp", "x-edgebot-no
 async def check_signature(request: Request) -> None:
     """Before every handler (from the scope guard): verify a bridge signature where one is present or
     `bridge.require_signature` asks for it, and keep its claims on `request.state.bridge`."""
-    path = request.url.path
+    path = request.scope["path"]
     if not path.startswith("/v1/"):
         return
     runtime = runtime_of(request)
@@ -33,7 +33,8 @@ async def check_signature(request: Request) -> None:
     if not settings.secret:
         raise ApiError(403, "bridge_disabled", "set bridge.secret (EDGEBOT_BRIDGE_SECRET) to accept the "
                        "WordPress bridge's signed requests")
-    target = path + (f"?{request.url.query}" if request.url.query else "")
+    query = request.scope.get("query_string", b"").decode("latin-1")
+    target = path + (f"?{query}" if query else "")
     try:
         claims = verify(runtime.db, settings.secret, request.method, target, dict(request.headers),
                         await request.body(), max_skew_s=settings.max_skew_s)
@@ -92,6 +93,11 @@ async def wordpress_sync(request: Request, data: WordPressEvent) -> SyncResult:
     return SyncResult(source, status)
 
 
+def caller(request: Request) -> str:
+    """Who made this request, as the audit log names it: "key:NAME", "wordpress" (signed), "admin-login"."""
+    return str(getattr(request.state, "caller", "anonymous"))
+
+
 def _wp_user(request: Request, wp_user_id: int) -> list[str]:
     if not 0 < wp_user_id <= SQL_INT_MAX:
         raise ApiError(422, "bad_user", "wp_user_id is a WordPress user id (1 or more)")
@@ -108,7 +114,7 @@ async def privacy_export(request: Request,
         meta = sessions.get(sid)
         out.append({"session_id": sid, "created_at": meta.created_at, "messages": [
             {"role": m.role, "content": m.content, "created_at": m.created_at} for m in sessions.messages(sid)]})
-    runtime_of(request).audit.append("wordpress", "privacy.export", f"wp_user:{wp_user_id}", {"sessions": len(out)})
+    runtime_of(request).audit.append(caller(request), "privacy.export", f"wp_user:{wp_user_id}", {"sessions": len(out)})
     return {"wp_user_id": wp_user_id, "sessions": out}
 
 
@@ -119,9 +125,13 @@ class EraseRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 @post("/v1/privacy/erase", operation_id="privacyErase", opt={"scope": "compliance"}, status_code=200,
       summary="Erase a WordPress user's sessions and everything stored with them (signed; for the eraser)")
 async def privacy_erase(request: Request, data: EraseRequest) -> dict[str, int]:
+    try:  # strictly: Litestar's decoding would take "1" for 1, and an id is a number
+        msgspec.json.decode(await request.body(), type=EraseRequest)
+    except msgspec.ValidationError as exc:
+        raise ApiError(400, "invalid_body", f"the body does not match the schema: {exc}") from None
     ids = _wp_user(request, data.wp_user_id)
     erased = runtime_of(request).sessions.erase(ids)
-    runtime_of(request).audit.append("wordpress", "privacy.erase", f"wp_user:{data.wp_user_id}", {"sessions": erased})
+    runtime_of(request).audit.append(caller(request), "privacy.erase", f"wp_user:{data.wp_user_id}", {"sessions": erased})
     return {"sessions_erased": erased}
 
 
@@ -133,7 +143,7 @@ async def vault_read(request: Request, session_id: str) -> dict[str, Any]:
         raise ApiError(409, "vault_disabled", "the token vault is off: set privacy.vault_key_file")
     runtime.sessions.get(session_id)
     entries = runtime.vault.get(session_id)
-    runtime.audit.append("vault", "vault.read", session_id, {"entries": len(entries)})
+    runtime.audit.append(caller(request), "vault.read", session_id, {"entries": len(entries)})
     return {"session_id": session_id, "entries": entries}
 
 

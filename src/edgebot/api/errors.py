@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 from urllib.parse import quote
 
@@ -31,6 +32,7 @@ class ApiError(Exception):
 
 
 SQL_INT_MAX = 2**63 - 1
+MISSING_PARAMETER = re.compile(r"Missing required (query|path|header|cookie) parameter '([^']+)'")
 
 
 def check_id(value: int, what: str) -> int:
@@ -71,6 +73,10 @@ def as_api_error(exc: Exception) -> ApiError:
         return ApiError(400, "malformed_json", f"the body is not valid JSON: {exc.detail}")
     if isinstance(exc, ValidationException):
         detail = str(exc.detail)
+        missing = MISSING_PARAMETER.search(detail)
+        if missing:  # Litestar names a missing parameter in the detail only
+            where = missing.group(1)
+            return ApiError(400, f"invalid_{where}", f"the {where} parameter {missing.group(2)} is missing")
         items = [e for e in (exc.extra or []) if isinstance(e, dict)]
         extra = "; ".join(f"{e.get('key', '')}: {e.get('message', '')}" for e in items)
         sources = {str(getattr(e.get("source"), "value", e.get("source") or "body")) for e in items}
@@ -88,7 +94,7 @@ def as_api_error(exc: Exception) -> ApiError:
 
 def handle_exception(request: Request, exc: Exception) -> Response[Any]:
     err = as_api_error(exc)
-    path = request.url.path
+    path = request.scope.get("path", "")  # not request.url: a bad Host header makes that raise
     if err.status == 401 and path.startswith("/admin") and request.method == "GET" and \
             "text/html" in request.headers.get("accept", ""):  # a browser on the dashboard: to the login page
         return Redirect(f"/admin/login?next={quote(path)}")

@@ -4,8 +4,9 @@ headers every response carries."""
 from __future__ import annotations
 
 import math
+from typing import Any
 
-from litestar import Request, Response
+from litestar import Request
 
 from edgebot.api.errors import ApiError
 from edgebot.storage.ratelimit import RateLimiter
@@ -35,7 +36,20 @@ def check_rate(request: Request, limiter: RateLimiter | None) -> None:
                        {"Retry-After": str(max(1, math.ceil(wait)))})
 
 
-def add_security_headers(response: Response) -> Response:
-    for name, value in SECURITY_HEADERS.items():
-        response.headers.setdefault(name, value)
-    return response
+def with_security_headers(app: Any) -> Any:
+    """APP (ASGI) with the security headers on every HTTP response it sends, errors and 404s included."""
+    extra = [(k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
+
+    async def wrapped(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                present = {name.lower() for name, _ in message.get("headers", [])}
+                message = {**message, "headers": [*message.get("headers", []),
+                                                  *((n, v) for n, v in extra if n not in present)]}
+            await send(message)
+        await app(scope, receive, send_with_headers)
+    return wrapped

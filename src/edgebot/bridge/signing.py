@@ -37,6 +37,9 @@ class SignatureError(EdgebotError):
         self.code = code
 
 
+USER_ID_MAX = 2**63 - 1  # what the databases' BIGINT holds (WordPress's ids are far below)
+
+
 @dataclass(frozen=True)
 class BridgeClaims:
     user_id: int | None = None
@@ -70,10 +73,13 @@ def _claims(user_header: str, visitor_ip: str) -> BridgeClaims:
     try:
         padded = user_header + "=" * (-len(user_header) % 4)
         data = json.loads(base64.urlsafe_b64decode(padded))
-        return BridgeClaims(int(data["id"]), str(data.get("name", ""))[:200],
+        user_id = data["id"]
+        if not (isinstance(user_id, int) and not isinstance(user_id, bool) and 0 < user_id <= USER_ID_MAX):
+            raise ValueError(f"id {str(user_id)[:30]} is not a WordPress user id (a whole number from 1 to 2^63-1)")
+        return BridgeClaims(user_id, str(data.get("name", ""))[:200],
                             [str(r)[:64] for r in data.get("roles", [])][:20], visitor_ip)
-    except (ValueError, KeyError, TypeError) as exc:
-        raise SignatureError("bad_claim", f"X-Edgebot-User is not base64url JSON with an id ({exc})") from None
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise SignatureError("bad_claim", f"X-Edgebot-User is not base64url JSON with a user id ({exc})") from None
 
 
 def verify(db: SqlDatabase, secret: str, method: str, path: str, headers: dict[str, str], body: bytes, *,
