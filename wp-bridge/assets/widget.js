@@ -153,14 +153,15 @@ function mount(root, inline) {
   /** @param {Citation[]} citations */
   function sources(citations) {
     const box = el("p", "edgebot-sources", t("sources") + " ");
-    for (const c of citations) {
+    citations.forEach((c, n) => {
+      if (n) box.append("; ");  // read as separate sources, on screen and by a screen reader
       const label = c.heading ? c.title + " › " + c.heading.split(" > ").pop() : c.title;
       if (c.url && /^https?:\/\//.test(c.url)) {
         const a = /** @type {HTMLAnchorElement} */ (el("a", "", label));
         a.href = c.url; a.rel = "noopener"; a.target = "_blank";
-        box.append(a, " ");
-      } else box.append(el("span", "", label), " ");
-    }
+        box.append(a);
+      } else box.append(el("span", "", label));
+    });
     return box;
   }
 
@@ -208,12 +209,23 @@ function mount(root, inline) {
     }, 4000);
   }
 
+  /**
+   * Whether edgebot no longer has this session (erased, purged, its token refused). A misconfigured assistant
+   * (a 503 from WordPress) is not that: the visitor's conversation is kept for when it works again.
+   * @param {Response} res
+   */
+  async function gone(res) {
+    if (res.status !== 401 && res.status !== 404) return false;
+    const body = await res.clone().json().catch(() => ({}));
+    return body.code === "session_not_found" || body.code === "bad_token";
+  }
+
   /** The conversation so far, shown again after a page load; a session edgebot no longer has is dropped. */
   async function restore() {
     const saved = localStorage.getItem(STORE);
     if (!saved) return;
     const res = await call("state?" + new URLSearchParams(JSON.parse(saved)), { method: "GET" }).catch(() => null);
-    if (res && (res.status === 401 || res.status === 404)) { localStorage.removeItem(STORE); return; }
+    if (res && await gone(res)) { localStorage.removeItem(STORE); return; }
     if (!res || !res.ok) return;
     const state = await res.json();
     for (const m of state.messages || []) {
@@ -239,7 +251,7 @@ function mount(root, inline) {
     try {
       let info = await session();
       let res = await call("message", { method: "POST", body: JSON.stringify({ ...info, text }) });
-      if (res.status === 401 || res.status === 404) {
+      if (await gone(res)) {
         // The session was erased, purged or its token refused: say so, start a new one, send again.
         out.before(el("p", "edgebot-note", t("ended")));
         info = await session(true);

@@ -50,14 +50,18 @@ function edgebot_privacy_export( string $email ) {
 	if ( $user ) {
 		$result = Edgebot_Client::from_options()->request( 'GET', '/v1/privacy/export?wp_user_id=' . $user->ID, null, array(), false );
 		if ( is_wp_error( $result ) || 200 !== $result['status'] || ! is_array( $result['body'] ) ) {
-			$why = is_wp_error( $result ) ? $result->get_error_message() : ( $result['body']['detail'] ?? 'HTTP ' . $result['status'] );
-			/* translators: %s: why edgebot could not answer. */
-			return new WP_Error( 'edgebot_export_failed', sprintf( __( 'The chat conversations could not be exported: edgebot did not answer (%s). Try again when it is running.', 'edgebot' ), $why ) );
+			/* translators: %s: what went wrong (edgebot_privacy_problem). */
+			$message = sprintf( __( 'The chat conversations could not be exported: %s', 'edgebot' ), edgebot_privacy_problem( $result ) );
+			if ( wp_doing_ajax() ) {
+				// Tools > Export Personal Data shows a string it is sent; a WP_Error would show as "[object Object]".
+				wp_send_json_error( $message );
+			}
+			return new WP_Error( 'edgebot_export_failed', $message );
 		}
 		foreach ( $result['body']['sessions'] ?? array() as $session ) {
 			$lines = array();
 			foreach ( $session['messages'] as $message ) {
-				$lines[] = $message['role'] . ': ' . $message['content'];
+				$lines[] = esc_html( $message['role'] . ': ' . $message['content'] );
 			}
 			$data[] = array(
 				'group_id'    => 'edgebot',
@@ -70,7 +74,7 @@ function edgebot_privacy_export( string $email ) {
 					),
 					array(
 						'name'  => __( 'Messages', 'edgebot' ),
-						'value' => implode( "\n", $lines ),
+						'value' => implode( "<br />\n", $lines ), // one message a line in the export's index.html
 					),
 				),
 			);
@@ -83,19 +87,43 @@ function edgebot_privacy_export( string $email ) {
 }
 
 /**
- * Erase the conversations of the user with this email.
+ * Why edgebot did not do what the personal data tools asked, in words for the site owner.
+ *
+ * @param array|WP_Error $result The client's result.
+ * @return string
+ */
+function edgebot_privacy_problem( $result ): string {
+	if ( is_wp_error( $result ) ) {
+		/* translators: %s: the connection error. */
+		return sprintf( __( 'edgebot could not be reached (%s). Start it, or check the edgebot URL on Settings > edgebot, then try again.', 'edgebot' ), $result->get_error_message() );
+	}
+	$body = is_array( $result['body'] ) ? $result['body'] : array();
+	if ( in_array( $body['code'] ?? '', array( 'bad_signature', 'missing_signature', 'bridge_disabled' ), true ) ) {
+		return __( 'edgebot refused the request: the site secret on Settings > edgebot does not match its bridge.secret.', 'edgebot' );
+	}
+	/* translators: 1: HTTP status, 2: edgebot's explanation. */
+	return sprintf( __( 'edgebot refused the request (HTTP %1$d: %2$s).', 'edgebot' ), $result['status'], (string) ( $body['detail'] ?? '' ) );
+}
+
+/**
+ * Erase the conversations of the user with this email. When edgebot cannot be reached or refuses, nothing is
+ * erased: the result says so (WordPress lists the message) and the request is not marked completed
+ * (edgebot_privacy_keep_open).
  *
  * @param string $email The email address.
  * @return array
  */
 function edgebot_privacy_erase( string $email ): array {
+	global $edgebot_erase_failed;
 	$user    = get_user_by( 'email', $email );
 	$removed = false;
 	$message = array();
 	if ( $user ) {
 		$result = Edgebot_Client::from_options()->request( 'POST', '/v1/privacy/erase', array( 'wp_user_id' => $user->ID ), array(), false );
 		if ( is_wp_error( $result ) || $result['status'] >= 300 ) {
-			$message[] = __( 'edgebot could not be reached; its conversations were not erased.', 'edgebot' );
+			/* translators: %s: what went wrong (edgebot_privacy_problem). */
+			$message[]            = sprintf( __( 'The chat conversations were not erased: %s', 'edgebot' ), edgebot_privacy_problem( $result ) );
+			$edgebot_erase_failed = true;
 		} else {
 			$removed = ( $result['body']['sessions_erased'] ?? 0 ) > 0;
 		}
@@ -105,5 +133,27 @@ function edgebot_privacy_erase( string $email ): array {
 		'items_retained' => ! empty( $message ),
 		'messages'       => $message,
 		'done'           => true,
+	);
+}
+
+add_action( 'wp_privacy_personal_data_erased', 'edgebot_privacy_keep_open' );
+
+/**
+ * WordPress marks an erasure request completed after its last eraser; one whose edgebot conversations were not
+ * erased goes back to "confirmed", so it is run again rather than reported done.
+ *
+ * @param int $request_id The request.
+ */
+function edgebot_privacy_keep_open( int $request_id ): void {
+	global $edgebot_erase_failed;
+	if ( empty( $edgebot_erase_failed ) ) {
+		return;
+	}
+	delete_post_meta( $request_id, '_wp_user_request_completed_timestamp' );
+	wp_update_post(
+		array(
+			'ID'          => $request_id,
+			'post_status' => 'request-confirmed',
+		)
 	);
 }

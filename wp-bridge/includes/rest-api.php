@@ -130,7 +130,32 @@ function edgebot_rest_result( $result ) {
 	if ( is_wp_error( $result ) ) {
 		return new WP_Error( 'edgebot_unreachable', __( 'The assistant is not reachable right now.', 'edgebot' ), array( 'status' => 502 ) );
 	}
-	return new WP_REST_Response( $result['body'], $result['status'] );
+	return edgebot_rest_refusal( is_array( $result['body'] ) ? $result['body'] : array(), $result['status'] );
+}
+
+/**
+ * edgebot's answer for the widget. When edgebot refused the bridge itself (a wrong site secret, the clocks apart,
+ * signatures off) the visitor is told the assistant is misconfigured (503, nothing of the admin's detail) and the
+ * widget keeps their conversation; "no such session" stays a 404/401, which the widget reads as an erased one.
+ *
+ * @param array $body   edgebot's JSON.
+ * @param int   $status Its HTTP status.
+ * @return WP_REST_Response
+ */
+function edgebot_rest_refusal( array $body, int $status ): WP_REST_Response {
+	$bridge = array( 'missing_signature', 'bad_signature', 'clock_skew', 'bad_nonce', 'bad_claim', 'bridge_disabled' );
+	if ( $status >= 400 && in_array( $body['code'] ?? '', $bridge, true ) ) {
+		// phpcs:ignore WordPress.PHP.DevelopmentFunctions.error_log_error_log -- the owner's side of the story.
+		error_log( 'edgebot refused the WordPress bridge: ' . ( $body['detail'] ?? $body['code'] ) );
+		return new WP_REST_Response(
+			array(
+				'code'   => 'edgebot_misconfigured',
+				'detail' => __( "The site's assistant is not set up correctly right now; please try again later.", 'edgebot' ),
+			),
+			503
+		);
+	}
+	return new WP_REST_Response( $body, $status );
 }
 
 /**
@@ -195,7 +220,7 @@ function edgebot_rest_message( WP_REST_Request $request ) {
 		return edgebot_rest_result( new WP_Error( 'edgebot_unreachable', 'unreachable' ) );
 	}
 	$error = json_decode( $refusal, true );
-	return new WP_REST_Response( is_array( $error ) ? $error : array( 'code' => 'edgebot_error', 'detail' => $refusal ), $status );
+	return edgebot_rest_refusal( is_array( $error ) ? $error : array( 'code' => 'edgebot_error', 'detail' => $refusal ), $status );
 }
 
 /**

@@ -93,6 +93,29 @@ function edgebot_render_field( array $args ): void {
 			$type = 'accent' === $key ? 'color' : ( 'url' === $key ? 'url' : 'text' );
 			printf( '<input type="%1$s" id="%4$s" name="%2$s" value="%3$s" class="regular-text">', esc_attr( $type ), esc_attr( $name ), esc_attr( (string) $value ), esc_attr( $id ) );
 	}
+	$help = edgebot_field_help();
+	if ( isset( $help[ $key ] ) ) {
+		echo '<p class="description" id="' . esc_attr( $id . '_help' ) . '">' . esc_html( $help[ $key ] ) . '</p>';
+	}
+}
+
+/**
+ * What each setting means, shown under its field.
+ *
+ * @return array<string, string>
+ */
+function edgebot_field_help(): array {
+	return array(
+		'url'      => __( 'Where WordPress reaches edgebot, server to server, e.g. http://127.0.0.1:8000 (not a public address).', 'edgebot' ),
+		'secret'   => __( "The same value as edgebot's bridge.secret (EDGEBOT_BRIDGE_SECRET); it signs every request. Leave empty to keep the saved one.", 'edgebot' ),
+		'title'    => __( 'Shown at the top of the chat window.', 'edgebot' ),
+		'greeting' => __( "The first message a visitor sees when they open the chat.", 'edgebot' ),
+		'accent'   => __( "The launcher's and the visitor's messages' colour.", 'edgebot' ),
+		'position' => __( 'Which corner the chat button sits in.', 'edgebot' ),
+		'pages'    => __( 'Where the chat button appears; the [edgebot] shortcode and the chat block work anywhere.', 'edgebot' ),
+		'page_ids' => __( 'With "Only these pages": page or post IDs separated by commas, e.g. 12, 40, 41 (the ID is in the edit link: post=12).', 'edgebot' ),
+		'guests'   => __( 'Visitors who are not logged in may chat; off: only logged-in users.', 'edgebot' ),
+	);
 }
 
 /**
@@ -164,6 +187,9 @@ function edgebot_render_connection_test(): void {
 		} elseif ( '' !== $code ) {
 			/* translators: 1: HTTP status, 2: edgebot's error code, 3: its explanation. */
 			$message = sprintf( __( 'edgebot answered %1$d %2$s: %3$s', 'edgebot' ), $result['status'], $code, $detail );
+		} elseif ( ! isset( $body['ready'], $body['version'] ) ) {
+			/* translators: 1: the URL, 2: HTTP status. */
+			$message = sprintf( __( 'Something answers at %1$s (HTTP %2$d), but it is not edgebot: check the edgebot URL.', 'edgebot' ), (string) edgebot_option( 'url' ), $result['status'] );
 		} else {
 			/* translators: 1: "ready" or "not ready", 2: edgebot's version, 3: the model. */
 			$message = sprintf( __( 'edgebot is %1$s (version %2$s, model %3$s).', 'edgebot' ), $ready ? __( 'ready', 'edgebot' ) : __( 'not ready', 'edgebot' ), $body['version'] ?? '?', $body['model'] ?? '?' );

@@ -26,6 +26,25 @@ async function ask(page, text) {
     error: (await bubble.getAttribute("class")).includes("edgebot-error") };
 }
 
+/**
+ * Tools > Export and Erase Personal Data in WordPress's own screens, for the requests EXPORT_ID and ERASE_ID: the
+ * notices WordPress shows (text) and the erase request's status afterwards.
+ */
+async function privacyScreens(page, exportId, eraseId) {
+  const notice = async (screen, handle) => {
+    await page.goto(WP_URL + "/wp-admin/" + screen);
+    await page.locator(handle).first().dispatchEvent("click");  // the row action WordPress shows on hover
+    const result = page.locator("tr.request-results .notice").last();
+    await result.waitFor({ timeout: 30_000 });
+    return (await result.textContent()) || "";
+  };
+  const exported = await notice("export-personal-data.php",
+    `.export-personal-data[data-request-id="${exportId}"] .export-personal-data-handle`);
+  const erased = await notice("erase-personal-data.php",
+    `.remove-personal-data[data-request-id="${eraseId}"] .remove-personal-data-handle`);
+  return { exported, erased, status: php(WORK + "/request.php", "status", eraseId).trim() };
+}
+
 const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", headless: true,
   args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"] });
 try {
@@ -108,6 +127,24 @@ try {
   const restored = await page.locator(".edgebot-user").allTextContents();
   check(restored.includes("How long does shipping take?"), "the conversation is shown again after a page load");
 
+  // A wrong site secret: the visitor is told the assistant is not set up (no admin text) and keeps the
+  // conversation, which comes back once the secret is right again.
+  php(WORK + "/secret.php", "not-the-site-secret");
+  await page.reload();
+  await page.click(".edgebot-launcher");
+  const misconfigured = await ask(page, "Do you sell gloves?");
+  const keptThen = await page.evaluate(() => localStorage.getItem("edgebot.session"));
+  php(WORK + "/secret.php", SECRET);
+  check(misconfigured.error && misconfigured.answer.includes("not set up correctly")
+    && !/signature|secret/i.test(misconfigured.answer) && keptThen === kept,
+    "with a wrong site secret the visitor is told the assistant is not set up and keeps the conversation: "
+    + JSON.stringify(misconfigured.answer));
+  await page.reload();
+  await page.click(".edgebot-launcher");
+  await page.waitForSelector(".edgebot-msg[data-state=restored]", { timeout: 10_000 });
+  check((await page.locator(".edgebot-user").allTextContents()).includes("How long does shipping take?"),
+    "once the secret is right again the visitor's conversation is back");
+
   // The site owner's side: log in, "Test connection" on Settings > edgebot.
   await page.goto(WP_URL + "/wp-login.php");
   await page.fill("#user_login", "admin");
@@ -126,6 +163,23 @@ try {
   const labelled = await page.evaluate(() => [...document.querySelectorAll("input[name^='edgebot_options'], select[name^='edgebot_options']")]
     .every((i) => i.id && document.querySelector(`label[for='${i.id}']`)));
   check(labelled, "every settings input is tied to its label");
+  const helped = await page.evaluate(() => [...document.querySelectorAll("input[name^='edgebot_options'], select[name^='edgebot_options']")]
+    .every((i) => document.getElementById(i.id + "_help")?.textContent.trim().length > 10));
+  check(helped, "every setting has help text under it");
+  check((await page.textContent("#edgebot_page_ids_help")).includes("separated by commas"), "the Page IDs help says the format");
+
+  // Tools > Export / Erase Personal Data in WordPress's screens with a wrong site secret: the plugin's own
+  // message, and the erase request is not marked completed.
+  const exportId = php(WORK + "/request.php", "export").trim();
+  const eraseId = php(WORK + "/request.php", "erase").trim();
+  php(WORK + "/secret.php", "not-the-site-secret");
+  const refused = await privacyScreens(page, exportId, eraseId);
+  php(WORK + "/secret.php", SECRET);
+  check(refused.exported.includes("could not be exported") && refused.exported.includes("site secret")
+    && !refused.exported.includes("[object Object]"), "Export Personal Data names a wrong site secret: " + refused.exported.trim());
+  check(refused.erased.includes("were not erased") && refused.erased.includes("site secret") && refused.status === "request-confirmed",
+    "Erase Personal Data says the conversations were not erased and the request stays open: "
+    + refused.erased.trim() + " / " + refused.status);
 
   // A logged-in visitor: the user travels as a signed claim, so WordPress's exporter finds the conversation.
   await page.goto(WP_URL + "/");
@@ -134,8 +188,9 @@ try {
   await page.click(".edgebot-launcher");
   await ask(page, "Do you ship to Canada?");
   const exported = JSON.parse(php(WORK + "/export.php"));
-  check(exported.data.length === 1 && exported.data[0].data[1].value.includes("Do you ship to Canada?"),
-    "the personal data exporter returns the logged-in user's conversation");
+  check(exported.data.length === 1 && exported.data[0].data[1].value.includes("Do you ship to Canada?")
+    && exported.data[0].data[1].value.includes("<br />"),
+    "the personal data exporter returns the logged-in user's conversation, a message a line");
   // Tools > Erase Personal Data, then the visitor writes again: a clear note, a new session, an answer.
   const erased = JSON.parse(php(WORK + "/export.php", "erase"));
   check(erased.items_removed === true, "the personal data eraser removes the conversation");
@@ -169,6 +224,12 @@ try {
   check(down.error && down.answer.includes("not reachable") && kept2 === "Is the Ridgeline jacket waterproof?"
     && await page.locator(".edgebot-retry").isVisible(),
     "with edgebot down the visitor is told so, keeps the text and gets a retry: " + JSON.stringify(down.answer));
+  // ... and Tools > Export / Erase Personal Data say edgebot could not be reached; the erase request stays open.
+  const stopped = await privacyScreens(page, exportId, eraseId);
+  check(stopped.exported.includes("could not be reached") && !stopped.exported.includes("[object Object]"),
+    "with edgebot stopped Export Personal Data shows the plugin's message: " + stopped.exported.trim());
+  check(stopped.erased.includes("could not be reached") && stopped.status === "request-confirmed",
+    "with edgebot stopped Erase Personal Data says so and the request is not completed: " + stopped.erased.trim());
 } finally {
   await browser.close();
 }
