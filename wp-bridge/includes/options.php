@@ -52,6 +52,9 @@ function edgebot_sanitize_options( $input ): array {
 	$secret   = trim( (string) ( $input['secret'] ?? '' ) );
 	$accent   = sanitize_hex_color( (string) ( $input['accent'] ?? '' ) );
 	$ids      = array_filter( array_map( 'absint', explode( ',', (string) ( $input['page_ids'] ?? '' ) ) ) );
+	if ( ! empty( $_POST['edgebot_test_after_save'] ) && function_exists( 'edgebot_test_flag' ) ) { // phpcs:ignore WordPress.Security.NonceVerification -- options.php checked the settings nonce.
+		set_transient( edgebot_test_flag(), 1, 60 );
+	}
 	return array(
 		'url'      => '' !== $url ? untrailingslashit( $url ) : $defaults['url'],
 		'secret'   => '' !== $secret ? $secret : (string) ( $old['secret'] ?? '' ),

@@ -100,6 +100,13 @@ function edgebot_render_field( array $args ): void {
 }
 
 /**
+ * The transient that asks the settings page to test the connection once the form's values are saved.
+ */
+function edgebot_test_flag(): string {
+	return 'edgebot_test_after_save_' . get_current_user_id();
+}
+
+/**
  * What each setting means, shown under its field.
  *
  * @return array<string, string>
@@ -126,7 +133,8 @@ function edgebot_render_settings(): void {
 		return;
 	}
 	echo '<div class="wrap"><h1>' . esc_html__( 'edgebot', 'edgebot' ) . '</h1>';
-	if ( isset( $_GET['edgebot_test'] ) && check_admin_referer( 'edgebot_test' ) ) {
+	if ( get_transient( edgebot_test_flag() ) ) { // "Save and test connection" was pressed: the values are saved now.
+		delete_transient( edgebot_test_flag() );
 		edgebot_render_connection_test();
 	}
 	if ( isset( $_GET['edgebot_resynced'] ) ) { // phpcs:ignore WordPress.Security.NonceVerification -- a notice after our own redirect.
@@ -143,10 +151,11 @@ function edgebot_render_settings(): void {
 	echo '<form method="post" action="options.php">';
 	settings_fields( 'edgebot' );
 	do_settings_sections( 'edgebot' );
-	submit_button();
+	echo '<p class="submit">';
+	submit_button( '', 'primary', 'submit', false );
+	// Saves what is in the form (unsaved edits included), then tests the connection with it.
+	echo ' <button type="submit" class="button" id="edgebot-test" name="edgebot_test_after_save" value="1">' . esc_html__( 'Save and test connection', 'edgebot' ) . '</button></p>';
 	echo '</form>';
-	$test = wp_nonce_url( admin_url( 'options-general.php?page=edgebot&edgebot_test=1' ), 'edgebot_test' );
-	echo '<p><a class="button" id="edgebot-test" href="' . esc_url( $test ) . '">' . esc_html__( 'Test connection', 'edgebot' ) . '</a></p>';
 	echo '<form method="post" action="' . esc_url( admin_url( 'admin-post.php' ) ) . '">';
 	echo '<input type="hidden" name="action" value="edgebot_resync">';
 	wp_nonce_field( 'edgebot_resync' );

@@ -159,6 +159,14 @@ try {
   const wrong = (await page.textContent("#edgebot-test-result")) || "";
   php(WORK + "/secret.php", SECRET);
   check(wrong.includes("does not match"), "Test connection names a wrong site secret: " + wrong.trim());
+  await page.fill("#edgebot_url", "http://127.0.0.1:9");  // an edit not saved yet: the test uses it
+  await Promise.all([page.waitForNavigation(), page.click("#edgebot-test")]);
+  const unsaved = (await page.textContent("#edgebot-test-result")) || "";
+  await page.fill("#edgebot_url", EDGE_URL);
+  await Promise.all([page.waitForNavigation(), page.click("#edgebot-test")]);
+  const back = (await page.textContent("#edgebot-test-result")) || "";
+  check(unsaved.includes("Could not reach edgebot at http://127.0.0.1:9") && back.includes("edgebot is ready"),
+    "Save and test connection tests what is in the form: " + unsaved.trim());
   check((await page.inputValue("input[name='edgebot_options[secret]']")) === "", "the saved secret is never echoed back");
   const labelled = await page.evaluate(() => [...document.querySelectorAll("input[name^='edgebot_options'], select[name^='edgebot_options']")]
     .every((i) => i.id && document.querySelector(`label[for='${i.id}']`)));
