@@ -70,6 +70,9 @@ try {
   check(!first.error && first.answer.trim().length > 0, "a question gets an answer: " + JSON.stringify(first.answer.slice(0, 80)));
   check(new Set(lengths.filter((n) => n > 0 && n < first.answer.length)).size >= 2, "the answer streamed in pieces");
   check(first.sources.some((s) => s.startsWith("Shipping")), "the answer cites the Shipping page: " + first.sources);
+  const sourceLine = (await page.locator(".edgebot-sources").last().textContent()) || "";
+  check(first.sources.length < 2 || sourceLine.includes(first.sources[0] + "; " + first.sources[1]),
+    "the sources read as separate items: " + JSON.stringify(sourceLine));
   // The default model's answers are the pages' own sentences (answer.mode auto: extractive), marked as such.
   check(first.mode === "extractive" && /3 to 5 working days/.test(first.answer),
     "the answer is the page's verified sentence: " + first.mode);
