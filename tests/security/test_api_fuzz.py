@@ -56,3 +56,14 @@ def test_a_very_long_single_token_is_answered(target: Server) -> None:
     # Clarified, or answered from pages that match it: the schemathesis run above may have ingested documents of
     # its own through the knowledge-base API (on a fresh server this clarifies).
     assert body["decision"] == "clarify" or (body["decision"] == "answer" and body["citations"]), body
+
+
+@pytest.mark.parametrize(("text", "code"), [("\b\u00a4", "invalid_body"), ("<p>\u00a4</p>", "empty_document")])
+def test_a_document_with_nothing_to_index_is_a_clear_4xx_not_a_crash(target: Server, text: str, code: str) -> None:
+    """Found by schemathesis (--max-examples 150): a text the ingestor skips was a 500. Only symbols and control
+    characters: the schema refuses it (no letter or digit); HTML whose text is that: 422 empty_document."""
+    r = httpx.post(f"{target.url}/v1/kb/documents", json={"title": "Æ", "source": "wp:/posts/0", "text": text,
+                                                          "format": "text" if code == "invalid_body" else "html"},
+                   headers={"X-API-Key": "fuzz-key"}, timeout=60)
+    assert r.status_code in (400, 422) and r.json()["code"] == code, r.text
+

@@ -36,7 +36,9 @@ async def add_document(request: Request, data: DocumentCreate) -> DocumentStored
     report = await asyncio.to_thread(Ingestor(runtime.kb, runtime.searcher.encoder).ingest,
                                      [page])
     document = runtime.kb.find(source)
-    assert document is not None
+    if document is None:  # nothing in it to index (e.g. only control characters): the ingestor skipped it
+        why = f" ({report.skipped[0]})" if report.skipped else ""
+        raise ApiError(422, "empty_document", f"the document has no text that can be indexed{why}")
     status = "added" if report.added else "updated" if report.updated else "unchanged"
     return DocumentStored(id=document.id, status=status, chunks=document.chunks)
 

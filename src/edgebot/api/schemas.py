@@ -57,9 +57,13 @@ class Message(msgspec.Struct, frozen=True, kw_only=True):
 NonBlank = Annotated[str, msgspec.Meta(min_length=1, pattern=r"\S")]
 
 
+# A page's text has at least one letter or digit (a text of only symbols and control characters has nothing to index).
+PageText = Annotated[str, msgspec.Meta(min_length=1, pattern=r"\w")]
+
+
 class DocumentCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     title: NonBlank
-    text: NonBlank
+    text: PageText
     url: str | None = None
     source: str | None = None
     format: Literal["markdown", "text", "html"] = "markdown"
