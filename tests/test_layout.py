@@ -82,7 +82,8 @@ def test_what_tools_write_at_run_time_is_not_tracked() -> None:
     root = SRC.parents[1]
     if shutil.which("git") is None or not (root / ".git").exists():
         return
-    tracked = subprocess.run(["git", "ls-files", ".schemathesis"], cwd=root, capture_output=True, text=True).stdout
+    tracked = subprocess.run(["git", "ls-files", ".schemathesis"], cwd=root, capture_output=True, text=True,
+                             check=True).stdout
     ignored = subprocess.run(["git", "check-ignore", "-q", ".schemathesis/default/cache/crashes/manifest.json"],
-                             cwd=root).returncode == 0
+                             cwd=root, check=False).returncode == 0
     assert tracked == "" and ignored

@@ -4,6 +4,9 @@ headers), a missing query parameter, a string where an id belongs, and who an er
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 import socket
 import subprocess
@@ -16,6 +19,7 @@ import pytest
 
 from edgebot.api.ratelimit import SECURITY_HEADERS
 from edgebot.bridge import sign
+from edgebot.bridge.signing import canonical
 from tests.support import Server, cli_env
 
 SECRET = "edges-bridge-secret"
@@ -46,18 +50,17 @@ def json_error(r: httpx.Response, status: int | None = None) -> dict:
 
 
 @pytest.mark.parametrize("user_id", [10**20, 2**63, 1e400, -1, 0, "7"])
-def test_a_signed_user_id_out_of_range_is_a_clear_400(edge: tuple[Server, str], user_id: object) -> None:
+def test_a_signed_user_id_out_of_range_is_a_clear_401(edge: tuple[Server, str], user_id: object) -> None:
+    """A correctly signed X-Edgebot-User whose id is no WordPress user id (too big for the database, infinite,
+    not positive, a string) is refused as a bad claim (was a 500 OverflowError)."""
     srv, _ = edge
-    raw_user = json.dumps({"id": user_id}).replace("Infinity", "1e400")  # 1e400 as the PHP plugin would send it
-    headers = sign(SECRET, "POST", "/v1/sessions", user={"id": 1})
-    import base64
-    headers["X-Edgebot-User"] = base64.urlsafe_b64encode(raw_user.encode()).decode().rstrip("=")
-    from edgebot.bridge.signing import canonical
-    import hashlib
-    import hmac
+    claim = json.dumps({"id": user_id}).replace("Infinity", "1e400")  # 1e400 as a JSON number, as sent
+    user = base64.urlsafe_b64encode(claim.encode()).decode().rstrip("=")
+    headers = sign(SECRET, "POST", "/v1/sessions")
+    headers["X-Edgebot-User"] = user
     headers["X-Edgebot-Signature"] = hmac.new(SECRET.encode(), canonical(
-        "POST", "/v1/sessions", headers["X-Edgebot-Timestamp"], headers["X-Edgebot-Nonce"], headers["X-Edgebot-User"],
-        "", b""), hashlib.sha256).hexdigest()
+        "POST", "/v1/sessions", headers["X-Edgebot-Timestamp"], headers["X-Edgebot-Nonce"], user, "", b""),
+        hashlib.sha256).hexdigest()
     r = httpx.post(f"{srv.url}/v1/sessions", headers=headers, timeout=30)
     assert json_error(r, 401)["code"] == "bad_claim"
 
@@ -111,6 +114,7 @@ def test_an_erase_is_audited_as_the_key_that_asked(edge: tuple[Server, str], mod
     r = httpx.post(f"{srv.url}/v1/privacy/erase", json={"wp_user_id": 77}, headers={"X-API-Key": key})
     assert r.status_code == 200, r.text
     listed = subprocess.run([sys.executable, "-m", "edgebot", "audit", "list", "--json"],
-                            env=cli_env(srv.data_dir, models_dir), capture_output=True, text=True, timeout=60)
+                            env=cli_env(srv.data_dir, models_dir), capture_output=True, text=True, timeout=60,
+                            check=True)
     erases = [r for r in json.loads(listed.stdout) if r["action"] == "privacy.erase"]
     assert erases and erases[-1]["actor"] == "key:dpo-desk", listed.stdout[-500:]
