@@ -7,7 +7,10 @@ const { chromium } = require("playwright-core");
 const { WP_URL, EDGE_URL, WP_DIR, WORK, SCREENSHOTS, EDGE_PID, SECRET } = process.env;
 const php = (...args) => execFileSync("php", args, { env: { ...process.env, WP_DIR } }).toString();
 
+// E2E_KEEP_GOING=1: report every failed check and go on (to see all that an older plugin fails), exit 1 at the end
+let failures = 0;
 function check(ok, what) {
+  if (!ok && process.env.E2E_KEEP_GOING) { failures++; console.log("not ok - " + what); return; }
   if (!ok) throw new Error("FAILED: " + what);
   console.log("ok - " + what);
 }
@@ -244,3 +247,4 @@ try {
 } finally {
   await browser.close();
 }
+if (failures) throw new Error(`FAILED: ${failures} checks`);

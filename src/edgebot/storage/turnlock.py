@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import itertools
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
 from edgebot.errors import EdgebotError
@@ -65,29 +66,25 @@ class Waiting:
         raise NotImplementedError
 
     def hold(self, session_id: str) -> Release:
-        started = time.monotonic()
-        for attempt in range(1_000_000):
-            release = self.try_hold(session_id)
-            if release is not None:
-                return release
-            self._give_up_after(session_id, started)
-            time.sleep(POLL_S[min(attempt, len(POLL_S) - 1)])
-        raise AssertionError("unreachable")
+        pauses = self._pauses(session_id)
+        while (release := self.try_hold(session_id)) is None:
+            time.sleep(next(pauses))
+        return release
 
     async def wait(self, session_id: str) -> Release:
-        started = time.monotonic()
-        for attempt in range(1_000_000):
-            release = self.try_hold(session_id)
-            if release is not None:
-                return release
-            self._give_up_after(session_id, started)
-            await asyncio.sleep(POLL_S[min(attempt, len(POLL_S) - 1)])
-        raise AssertionError("unreachable")
+        pauses = self._pauses(session_id)
+        while (release := self.try_hold(session_id)) is None:
+            await asyncio.sleep(next(pauses))
+        return release
 
-    def _give_up_after(self, session_id: str, started: float) -> None:
-        waited = time.monotonic() - started
-        if waited >= self.wait_s:
-            raise SessionBusyError(session_id, waited)
+    def _pauses(self, session_id: str) -> Iterator[float]:
+        """How long to pause before each next try; SessionBusyError once wait_s has passed."""
+        started = time.monotonic()
+        for attempt in itertools.count():
+            waited = time.monotonic() - started
+            if waited >= self.wait_s:
+                raise SessionBusyError(session_id, waited)
+            yield POLL_S[min(attempt, len(POLL_S) - 1)]
 
 
 class TurnLocks(Waiting):
