@@ -145,10 +145,10 @@ def test_path_source_and_cli_add(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert main(["models", "add", "Bad Name", "--path", str(src)]) == 2
     err = capsys.readouterr().err
     assert "notes.txt: not a GGUF file" in err and "model name 'Bad Name'" in err and "hashing" not in err
-    assert main(["models", "add", "mine", "--path", str(src)]) == 0
-    assert "edgebot models pull mine" in capsys.readouterr().out
-    assert main(["models", "pull", "mine", "-q"]) == 0
+    assert main(["models", "add", "mine", "--path", str(src)]) == 0  # one step: added and installed
+    assert "added and installed mine" in capsys.readouterr().out
     assert (models / "mine" / "mine.gguf").read_bytes() == b"GGUF" + PAYLOAD
+    assert main(["models", "pull", "mine", "-q"]) == 0  # already there: nothing to do
     assert main(["models", "verify", "mine"]) == 0
     assert main(["models", "add", "mine", "--path", str(src)]) == 2  # duplicate name
     assert main(["models", "add", "other", "--url", "https://example.invalid/x.gguf"]) == 2  # no --sha256

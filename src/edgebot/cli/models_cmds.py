@@ -96,8 +96,14 @@ def cmd_models_add(args: argparse.Namespace, loaded: LoadedSettings) -> int:
         bytes=size, license=args.license, description=args.description or "",
     )
     path = add_user_model(loaded.settings.models_dir, entry)
-    print(f"added {args.name} to {path}; install it with `edgebot models pull {args.name}` and select it with "
-          f"llm.model = \"{args.name}\" (or EDGEBOT_LLM_MODEL={args.name})")
+    select = f"select it with llm.model = \"{args.name}\" (or EDGEBOT_LLM_MODEL={args.name})"
+    if args.url:
+        print(f"added {args.name} to {path}; install it with `edgebot models pull {args.name}` and {select}")
+        return 0
+    from edgebot.modelstore import ModelStore  # a local file: installed (copied and verified) at once
+
+    ModelStore(loaded.settings.models_dir).pull(args.name, progress=sys.stderr.isatty(), say=say)
+    print(f"added and installed {args.name} (catalog: {path}); {select}")
     return 0
 
 
@@ -169,7 +175,7 @@ def register(sub: Any, add: Add) -> None:
     p.add_argument("--type", required=True, type=str.upper, choices=QUANT_TYPES, metavar="TYPE",
                    help=f"target type: {', '.join(QUANT_TYPES)}")
     p.add_argument("--threads", type=int, default=0, help="threads (default: all cores)")
-    p = add(msub, "add", cmd_models_add, "Add your own GGUF model to the catalog, by URL or local path.")
+    p = add(msub, "add", cmd_models_add, "Add your own GGUF model: by URL (then `models pull`), or a local file (added and installed at once).")
     p.add_argument("name", help="a name for it (lowercase letters, digits, . _ -)")
     p.add_argument("--url", help="https URL of the file")
     p.add_argument("--path", help="a local file")
