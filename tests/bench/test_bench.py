@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from edgebot.bench.report import answers_table as table_lines
 from edgebot.bench.report import table
 from edgebot.bench.run import alternate, median_of, ratios, unequal_replies
 from edgebot.cli import main
@@ -138,3 +139,41 @@ def test_a_sweep_says_why_requests_failed_or_generated_nothing(models_dir: Path,
            "decode_tokens_per_s": 1, "ttft_ms_cold": 1, "api": {"1": sweep}}
     printed = table({"rows": [row]})
     assert "requests that failed or generated nothing" in printed and "1 x new session: HTTP 429" in printed
+
+
+@pytest.mark.model
+def test_an_answer_set_is_graded_per_model_and_answer_mode(models_dir: Path, tmp_path: Path, monkeypatch,
+                                                         capsys) -> None:
+    """`edgebot bench --answers FILE --kb DIR`: the set through `edgebot eval answers` for each answer mode,
+    in the JSON, the table and the chart, beside the speed figures."""
+    monkeypatch.setenv("EDGEBOT_PATHS_MODELS_DIR", str(models_dir))
+    monkeypatch.setenv("EDGEBOT_PATHS_DATA_DIR", str(tmp_path / "data"))
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "delivery.md").write_text("# Delivery\n\nParcels arrive within 3 to 5 working days. Delivery costs 4 euros.\n")
+    answers = tmp_path / "set.jsonl"
+    answers.write_text('{"q": "how long until my parcel arrives?", "any": ["3 to 5"], "not": []}\n'
+                       '{"q": "what does delivery cost?", "any": ["4 euros"], "not": []}\n')
+    out, png = tmp_path / "bench.json", tmp_path / "bench.png"
+    assert main(["bench", "--visitors", "1", "--tokens", "8", "--requests", "1", "--no-quality",
+                 "--answers", str(answers), "--kb", str(site), "--out", str(out), "--chart", str(png)]) == 0
+    printed = capsys.readouterr().out
+    result = json.loads(out.read_text())
+    graded = result["rows"][0]["answers"]
+    assert set(graded) == {"extractive", "generative"} and result["plan"]["answers_kb"] == str(site.resolve())
+    for mode in graded.values():
+        assert mode["questions"] == 2 and 0 <= mode["correct_rate"] <= 1 and mode["latency_ms_p95"] > 0
+    assert graded["extractive"]["correct"] == 2  # the pages say both in so many words
+    assert "answers:" in printed and "extractive" in printed and "generative" in printed
+    assert png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_the_answers_table_says_why_a_mode_could_not_run() -> None:
+    row = {"model": "m", "threads": 2, "answers": {"extractive": {"error": "no such knowledge base"}}}
+    lines = "\n".join(table_lines({"plan": {"answers": "set.jsonl", "answers_kb": "site"}, "rows": [row]}))
+    assert "answers: set.jsonl on site" in lines and "could not run: no such knowledge base" in lines
+
+
+def test_bench_refuses_a_missing_answer_set(tmp_path: Path, capsys) -> None:
+    assert main(["bench", "--answers", str(tmp_path / "nope.jsonl")]) == 2
+    assert "no such file" in capsys.readouterr().err

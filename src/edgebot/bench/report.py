@@ -30,6 +30,7 @@ def table(result: dict[str, Any]) -> str:
                          f"{r['pipeline_api_turns']} turns generated)")
         elif "pipeline_api_error" in r:
             lines.append(f"  {r['model']}: the full-pipeline API turns failed: {r['pipeline_api_error']}")
+    lines += answers_table(result)
     lines.append("")
     lines.append(f"{'model':<30} {'thr':>3} {'visitors':>8} {'req':>4} {'err':>4} {'agg t/s':>8} {'ttft p95':>9} "
                  f"{'lat p95':>9}   {'llama-server agg t/s':>20} {'ttft p95':>9}")
@@ -62,6 +63,26 @@ def table(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def answers_table(result: dict[str, Any]) -> list[str]:
+    """The answer set's quality per model and answer mode (`edgebot bench --answers`), beside the speed."""
+    rows = [r for r in result["rows"] if "answers" in r]
+    if not rows:
+        return []
+    plan = result.get("plan", {})
+    head = (f"{'model':<30} {'thr':>3} {'mode':<10} {'correct':>9} {'rate':>6} {'contra':>6} {'markup':>6} "
+            f"{'>80 w':>5} {'turn p50':>9} {'p95 ms':>7}")
+    lines = ["", f"answers: {plan.get('answers', '')} on {plan.get('answers_kb', '')}", head]
+    for r in rows:
+        for mode, a in r["answers"].items():
+            if "error" in a:
+                lines.append(f"{r['model']:<30} {r['threads']:>3} {mode:<10} could not run: {a['error']}")
+                continue
+            lines.append(f"{r['model']:<30} {r['threads']:>3} {mode:<10} {a['correct']:>4}/{a['questions']:<4} "
+                         f"{_f(a['correct_rate']):>6} {a['contradictions']:>6} {a['with_markup']:>6} "
+                         f"{a['over_80_words']:>5} {_f(a['latency_ms_p50']):>9} {_f(a['latency_ms_p95']):>7}")
+    return lines
+
+
 def chart(result: dict[str, Any], path: Path) -> None:
     """Aggregate decode tokens/s and p95 time to first token against visitors, per model (and llama-server)."""
     try:
@@ -71,7 +92,9 @@ def chart(result: dict[str, Any], path: Path) -> None:
         import matplotlib.pyplot as plt
     except ImportError:
         raise UsageError("--chart needs matplotlib: pip install 'edgebot[bench]'") from None
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+    graded = [r for r in result["rows"] if "answers" in r]
+    fig, axes = plt.subplots(1, 3 if graded else 2, figsize=(16 if graded else 11, 4.2))
+    left, right = axes[0], axes[1]
     for r in result["rows"]:
         label = f"{r['model']} ({r['threads']}t)"
         xs = [int(v) for v in r["api"]]
@@ -89,6 +112,12 @@ def chart(result: dict[str, Any], path: Path) -> None:
         ax.grid(alpha=0.3)
         ax.set_xticks(sorted({int(v) for r in result["rows"] for v in r["api"]}))
     left.legend(fontsize=7)
+    if graded:  # the answer set's correct rate per model and mode, beside the speed
+        bars = [(f"{r['model']}\n{mode}", a.get("correct_rate") or 0) for r in graded for mode, a in r["answers"].items()]
+        axes[2].bar(range(len(bars)), [rate for _, rate in bars])
+        axes[2].set_xticks(range(len(bars)), [label for label, _ in bars], fontsize=6, rotation=30, ha="right")
+        axes[2].set(title="Answer set: correct rate", ylabel="share correct", ylim=(0, 1))
+        axes[2].grid(alpha=0.3, axis="y")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

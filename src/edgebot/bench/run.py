@@ -42,6 +42,10 @@ class Plan:
     rounds: int = 1
     kv_cache: str = "f16"  # or q8_0 (edgebot's llm.kv_cache_8bit); both sides use the same
     gpu_layers: int = 0  # edgebot's llm.n_gpu_layers and llama.cpp's -ngl alike; -1: all
+    answers: str = ""  # an answer set (JSONL, as `edgebot eval answers` reads) run for each model in each mode
+    answers_kb: str = "demo"  # the site it is asked against: a folder of pages, or "demo"
+
+ANSWER_MODES = ("extractive", "generative")
 
 
 PLAIN_PROMPT = "Once upon a time, in a small town by the sea,"
@@ -229,6 +233,27 @@ def _stories(name: str, threads: int, work: Path, models_dir: Path, gpu_layers: 
             "pipeline_turn_ms_p95": report.get("latency_ms_p95")}
 
 
+def _answers(plan: Plan, name: str, threads: int, work: Path, models_dir: Path) -> dict[str, Any]:
+    """The answer set through `edgebot eval answers` with this model, once per answer mode: correct rate,
+    contradictions, replies with markup or over 80 words, turn p50/p95 (or why it could not run)."""
+    out: dict[str, Any] = {}
+    for mode in ANSWER_MODES:
+        env = servers.edgebot_env({"paths_models_dir": str(models_dir), "llm_model": name, "llm_n_threads": str(threads),
+                                   "llm_n_gpu_layers": str(plan.gpu_layers), "answer_mode": mode}, work,
+                                   f"answers-{name}-{mode}")
+        done = subprocess.run([sys.executable, "-m", "edgebot", "eval", "answers", plan.answers, "--kb", plan.answers_kb,
+                               "--catalog", "", "--json"], env=env, capture_output=True, text=True, timeout=3600,
+                              check=False)
+        try:
+            report = json.loads(done.stdout)
+        except json.JSONDecodeError:
+            out[mode] = {"error": (done.stderr.strip() or done.stdout.strip())[-300:]}
+            continue
+        out[mode] = {k: report.get(k) for k in ("questions", "correct", "correct_rate", "contradictions", "with_markup",
+                                                "over_80_words", "latency_ms_p50", "latency_ms_p95")}
+    return out
+
+
 def bench_model(plan: Plan, name: str, threads: int, models_dir: Path, work: Path, say: Say) -> dict[str, Any]:
     store = ModelStore(models_dir)
     path = store.require_verified(name)
@@ -266,6 +291,9 @@ def bench_model(plan: Plan, name: str, threads: int, models_dir: Path, work: Pat
         row |= _stories(name, threads, work, models_dir, plan.gpu_layers)
         say(f"{name}, {threads} threads: the demo shop's questions through the API and the full pipeline")
         row |= _pipeline_api(name, threads, work, models_dir, plan.tokens, plan.gpu_layers)
+    if plan.answers:
+        say(f"{name}, {threads} threads: the answer set {plan.answers} in each answer mode")
+        row["answers"] = _answers(plan, name, threads, work, models_dir)
     if plan.compare:
         bench = median_of(bench_rounds)
         row["llama_cpp"] = {"llama_bench": bench, "llama_server": theirs}
@@ -352,5 +380,6 @@ def run(plan: Plan, models_dir: Path, work: Path, say: Say) -> dict[str, Any]:
             "plan": {"models": list(plan.models), "threads": list(plan.threads), "visitors": list(plan.visitors),
                      "tokens": plan.tokens, "requests_per_visitor": plan.requests_per_visitor,
                      "time_limit_s": plan.time_limit_s, "compare": plan.compare, "rounds": plan.rounds,
-                     "kv_cache": plan.kv_cache, "gpu_layers": plan.gpu_layers},
+                     "kv_cache": plan.kv_cache, "gpu_layers": plan.gpu_layers, "answers": plan.answers,
+                     "answers_kb": plan.answers_kb},
             "rows": rows}

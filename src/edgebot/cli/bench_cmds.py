@@ -36,6 +36,15 @@ def cmd_bench(args: argparse.Namespace, loaded: LoadedSettings) -> int:
         raise UsageError(f"--rounds {args.rounds}: give 1 or more")
     if args.gpu_layers < -1:
         raise UsageError(f"--gpu-layers {args.gpu_layers}: give 0 (CPU), a number of layers, or -1 (all)")
+    answers = ""
+    if args.answers:
+        if not Path(args.answers).is_file():
+            raise UsageError(f"--answers {args.answers}: no such file (an answer set, one JSON question a line, as "
+                             "`edgebot eval answers` reads)")
+        if args.kb != "demo" and not Path(args.kb).is_dir():
+            raise UsageError(f"--kb {args.kb}: give the folder of the site's pages, or demo")
+        answers = str(Path(args.answers).resolve())
+        args.kb = args.kb if args.kb == "demo" else str(Path(args.kb).resolve())
     out, chart_path = output_file(args.out, "--out"), output_file(args.chart, "--chart")
     settings = loaded.settings
     models = args.model or [settings.llm.model]
@@ -54,7 +63,8 @@ def cmd_bench(args: argparse.Namespace, loaded: LoadedSettings) -> int:
         raise UsageError("--visitors: at most 16 simulated visitors on one box")
     plan = Plan(models=models, threads=_ints(args.threads, "--threads"), visitors=visitors, tokens=args.tokens,
                 requests_per_visitor=args.requests, time_limit_s=args.time_limit, compare=bool(args.compare),
-                quality=not args.no_quality, rounds=args.rounds, kv_cache=args.kv_cache, gpu_layers=args.gpu_layers)
+                quality=not args.no_quality, rounds=args.rounds, kv_cache=args.kv_cache, gpu_layers=args.gpu_layers,
+                answers=answers, answers_kb=args.kb)
     with tempfile.TemporaryDirectory(prefix="edgebot-bench-") as tmp:
         result = run(plan, settings.models_dir, Path(tmp), say)
     result["command"] = "edgebot bench " + " ".join(args.argv_tail)
@@ -94,6 +104,11 @@ def register(sub: Any, add: Add) -> None:
                    help="layers offloaded to the GPU, for edgebot (llm.n_gpu_layers) and llama.cpp (-ngl) alike; "
                         "-1: all (default 0, the CPU: recent llama.cpp tools offload everything unless told)")
     p.add_argument("--no-quality", action="store_true", help="skip the demo stories (speed only)")
+    p.add_argument("--answers", metavar="FILE.jsonl",
+                   help="also run this answer set (as `edgebot eval answers`) for each model in each answer mode "
+                        "(extractive, generative): correct rate, contradictions, turn p95 beside the speed")
+    p.add_argument("--kb", default="demo", metavar="DIR",
+                   help="with --answers: the folder of the site's pages the questions are asked against (default demo)")
     p.add_argument("--out", metavar="FILE", help="write the results as JSON to FILE")
     p.add_argument("--chart", metavar="PNG", help="draw aggregate tokens/s and p95 TTFT against visitors")
     p.add_argument("--json", action="store_true", help="print JSON instead of the table")
