@@ -24,12 +24,13 @@ def cmd_models_list(args: argparse.Namespace, loaded: LoadedSettings) -> int:
              "path": str(r.path), "license": r.entry.license, "default": r.entry.default} for r in rows
         ], indent=2))
         return 0
-    print(f"{'NAME':<28} {'KIND':<10} {'STATE':<10} {'SIZE':>10}  PATH")
+    width = max([28, *(len(r.entry.name) for r in rows)])
+    print(f"{'NAME':<{width}} {'KIND':<10} {'STATE':<10} {'SIZE':>10}  PATH")
     for r in rows:
         size = r.size if r.size is not None else r.entry.bytes
         size_text = f"{size / 1e6:.1f} MB" if size else "?"
         state = "installed" if r.installed else "missing"
-        print(f"{r.entry.name:<28} {r.entry.kind:<10} {state:<10} {size_text:>10}  {r.path}")
+        print(f"{r.entry.name:<{width}} {r.entry.kind:<10} {state:<10} {size_text:>10}  {r.path}")
     return 0
 
 
