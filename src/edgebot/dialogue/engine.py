@@ -30,6 +30,8 @@ from edgebot.settings import KbSettings, LlmSettings
 from edgebot.storage import SessionStore
 from edgebot.storage.turnlock import TurnLock
 from edgebot.telemetry import tracing
+from edgebot.variants.router import Route
+from edgebot.variants.store import DEFAULT
 
 log = logging.getLogger("edgebot.dialogue.engine")
 
@@ -237,11 +239,12 @@ class Engine:
         shown = ctx.redacted if ctx.question == ctx.text else self.redact(ctx.question)
         return self.dialogue.for_model(shown) if self.dialogue is not None else shown
 
-    def route(self, ctx: TurnContext) -> Any:
-        """The session's prompt/model variant (variants/), None without variants; named in the reply's meta."""
+    def route(self, ctx: TurnContext) -> Route:
+        """What answers the turn: the session's prompt/model variant (variants/, named in the reply's meta), or
+        without variants the engine's own instructions, guard and scheduler."""
         if self.variants is None:
-            return None
-        route = self.variants.route(ctx.session_id, ctx.later)
+            return Route(DEFAULT, self.instructions, self.guard, self.scheduler)
+        route: Route = self.variants.route(ctx.session_id, ctx.later)
         ctx.meta["variant"] = route.name
         return route
 

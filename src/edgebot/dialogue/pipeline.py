@@ -151,16 +151,13 @@ class FromPages:
         assert ctx.hits
         shown = engine.shown(ctx)
         route = engine.route(ctx)
-        scheduler = route.scheduler if route is not None else engine.scheduler
-        composing = tracing.start("compose", variant=route.name if route is not None else "default")
+        composing = tracing.start("compose", variant=route.name)
         answer = engine.composer.compose(
             ctx.question, shown, ctx.hits, vector=ctx.plan.vector if ctx.plan is not None else None,
-            instructions=route.instructions if route is not None else engine.instructions, meta=ctx.meta,
-            focus=ctx.text if ctx.question != ctx.text else "",
-            submit=lambda messages, options: scheduler.submit(messages, options, ctx.loop))
+            instructions=route.instructions, meta=ctx.meta, focus=ctx.text if ctx.question != ctx.text else "",
+            submit=lambda messages, options: route.scheduler.submit(messages, options, ctx.loop))
         engine.store_user(ctx)
-        return engine.turn(ctx, answer.source, answer.citations, guard=route.guard if route is not None else engine.guard,
-                           observer=engine.ending(composing))
+        return engine.turn(ctx, answer.source, answer.citations, guard=route.guard, observer=engine.ending(composing))
 
 
 class FreeConversation:
@@ -172,19 +169,17 @@ class FreeConversation:
     def reply(self, engine: Engine, ctx: TurnContext) -> Turn:
         shown = engine.shown(ctx)
         route = engine.route(ctx)
-        scheduler = route.scheduler if route is not None else engine.scheduler
-        messages = engine.build_prompt(ctx.session_id, shown, instructions=route.instructions if route else None,
-                                       scheduler=scheduler)
-        generating = tracing.start("generate", variant=route.name if route is not None else "default")
-        job = scheduler.submit(messages, engine.options, ctx.loop)
+        messages = engine.build_prompt(ctx.session_id, shown, instructions=route.instructions, scheduler=route.scheduler)
+        generating = tracing.start("generate", variant=route.name)
+        job = route.scheduler.submit(messages, engine.options, ctx.loop)
         engine.store_user(ctx)
         ended = engine.ending(generating)
 
         def observer(done: TurnDone) -> None:
             ended(done)
             if engine.shadow is not None and done.finish_reason in ("stop", "length"):
-                engine.shadow.after(ctx.session_id, shown, messages, done.text, lambda instructions: instructions)
-        return engine.turn(ctx, job, guard=route.guard if route is not None else engine.guard, observer=observer)
+                engine.shadow.after(ctx.session_id, shown, messages, done.text)
+        return engine.turn(ctx, job, guard=route.guard, observer=observer)
 
 
 STAGES: tuple[Stage, ...] = (Understand(), Planning(), Retrieval(), Composing())

@@ -117,16 +117,15 @@ class ShadowRunner:
         self.rng = rng or random.Random()
         self.skipped = 0  # shadow runs dropped because the model was busy with visitors
 
-    def after(self, session_id: str, user_text: str, messages: Sequence[ChatMessage], live_text: str,
-              system: Callable[[str], str]) -> int:
-        """Start shadow runs for this turn (MESSAGES: the live prompt; SYSTEM: builds a variant's system
-        prompt from its instructions); how many started."""
+    def after(self, session_id: str, user_text: str, messages: Sequence[ChatMessage], live_text: str) -> int:
+        """Start shadow runs for this turn (MESSAGES: the live prompt, whose system message is replaced by each
+        variant's instructions); how many started."""
         started = 0
         for variant in self.router.shadows():
             if self.rng.random() >= variant.weight:
                 continue
             route = self.router.route_for(variant)
-            prompt = [ChatMessage("system", system(route.instructions)), *[m for m in messages if m.role != "system"]]
+            prompt = [ChatMessage("system", route.instructions), *[m for m in messages if m.role != "system"]]
             threading.Thread(target=self._run, args=(session_id, variant.name, route, prompt, user_text, live_text),
                              daemon=True, name="edgebot-shadow").start()
             started += 1
