@@ -87,3 +87,14 @@ def test_what_tools_write_at_run_time_is_not_tracked() -> None:
     ignored = subprocess.run(["git", "check-ignore", "-q", ".schemathesis/default/cache/crashes/manifest.json"],
                              cwd=root, check=False).returncode == 0
     assert tracked == "" and ignored
+
+
+def test_serving_loads_no_training_library() -> None:
+    """`edgebot serve`'s modules do not import scipy (training's: about 50 MB of an idle server's memory)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, edgebot.runtime, edgebot.api.server, edgebot.cli; "
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'scipy', 'sklearn', 'torch', 'spacy'}))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]", done.stdout

@@ -117,12 +117,13 @@ def model_bytes(settings: Settings, *, given: bool) -> int | None:
 def open_composer(settings: Settings, encoder: SentenceEncoder, size: int | None, kb: KnowledgeStore
                   ) -> AnswerComposer:
     """The compose stage: answer.mode, with auto decided by the chat model's file size (SIZE None, a provider
-    given by the caller: extractive); the evidence units' vectors come from KB (embedded at ingest)."""
+    given by the caller: extractive); the evidence units' vectors come from KB (embedded at ingest). Generative
+    answers are decoded greedily (temperature 0) with prompt-lookup drafting (answer.draft_tokens)."""
     answer = settings.answer
     mode = answer.mode if answer.mode != "auto" else ("extractive" if size is None else auto_mode(size))
-    options = GenerationOptions(max_tokens=min(answer.max_tokens, settings.llm.max_tokens),
-                                temperature=settings.llm.temperature, stop=tuple(settings.llm.stop),
-                                repeat_penalty=answer.repeat_penalty)
+    options = GenerationOptions(max_tokens=min(answer.max_tokens, settings.llm.max_tokens), temperature=0,
+                                stop=tuple(settings.llm.stop), repeat_penalty=answer.repeat_penalty,
+                                lookup=answer.draft_tokens)  # greedy: answers from pages are not made up
     return AnswerComposer(EvidenceSelector(encoder, stored=kb.unit_vectors), mode, options)
 
 

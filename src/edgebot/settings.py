@@ -129,8 +129,14 @@ class AnswerSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
         "How answers from the pages are written: extractive (the pages' own sentences), generative (the model "
         "phrases them; each sentence checked against them) or auto (generative for models of 1 GB or more).")] = "auto"
     max_tokens: Annotated[int, _doc("Most tokens of a generative answer.", ge=8)] = 96
-    repeat_penalty: Annotated[float, _doc("Penalty on repeated tokens in generative answers; 1 is none.", ge=1.0,
-                                          le=2.0)] = 1.15
+    repeat_penalty: Annotated[float, _doc(
+        "Penalty on repeated tokens in generative answers; 1 is none (greedy decoding: the same question gets the "
+        "same answer, and drafting applies; a repeated sentence ends the reply anyway).", ge=1.0, le=2.0)] = 1.0
+    draft_tokens: Annotated[int, _doc(
+        "Generative answers: tokens guessed a step from the evidence in the prompt (prompt-lookup drafting, "
+        "checked by the model in the same step); 0 turns it off. Pays where a step of several tokens costs about "
+        "what one does (a GPU); on a few CPU cores it costs more than it saves (benchmarks/README.md).", ge=0,
+        le=32)] = 0
 
 
 class DialogueSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

@@ -17,7 +17,10 @@ from edgebot.dialogue.answer import (
     auto_mode,
     choose,
     disagrees,
+    drops_condition,
+    owed,
     shorten,
+    stated,
     unsupported,
 )
 from edgebot.dialogue.answer import text as tx
@@ -250,3 +253,45 @@ def test_a_question_the_pages_answer_counts_as_relevance(encoder: Any) -> None:
     assert selector.asked(question, [faq]) > max(e.cosine for e in selector.rank(question, [faq])) + 0.1
     comp = AnswerComposer(selector, "extractive", GenerationOptions())
     assert comp.relevance(question, [faq], None) == selector.asked(question, [faq])
+
+
+def test_a_yes_that_drops_the_evidences_condition_is_not_sent() -> None:
+    evidence = ["A pitch costs 25 EUR a night plus tourist tax.", "Showers are free."]
+    assert drops_condition("is tax included?", "Yes, tax is included.", evidence) == ["plus"]
+    assert drops_condition("is tax included?", "Yes, 25 EUR plus tourist tax.", evidence) == []
+    assert drops_condition("is tax included?", "No, tourist tax comes on top.", evidence) == []  # a no: disagrees'
+    assert drops_condition("how much is a pitch?", "It costs 25 EUR.", evidence) == []  # not a yes/no question
+    cancel = ["You can cancel free of charge up to 48 hours before arrival."]
+    assert drops_condition("can I cancel for free?", "Yes, you can cancel free of charge.", cancel) == ["up to"]
+    answer = composer("generative").compose(
+        "is tax included?", "is tax included?", [hit(" ".join(evidence))], vector=None, instructions="",
+        submit=lambda m, o: FakeJob(["Yes, tax is included. Showers are free."]), meta=(meta := {}))
+    items = list(answer.source)
+    assert "tax is included" not in items[-1].text  # the extractive answer instead
+    assert meta["answer_mode"] == "fallback" and answer.source.problems == ["drops the evidence's condition: plus"]
+
+
+def test_a_reply_that_leaves_out_the_fact_asked_for_is_not_sent() -> None:
+    assert owed("how much is express delivery?", SHIPPING) == {"price", "number"}
+    assert owed("do you deliver abroad?", SHIPPING) == {"detail"}  # a yes/no: something the question did not say
+    assert stated("do you deliver abroad?", "Yes, we deliver abroad.") == set()
+    assert stated("do you deliver abroad?", "Yes, within the EU.") == {"detail"}
+    assert owed("is there a fee for express?", SHIPPING) == {"detail", "price"}
+    assert owed("how much is it?", "Ask us for a quote.") == set()  # the evidence has no amount to carry
+
+    def reply(question: str, pieces: list[str]) -> tuple[list[str], str, dict[str, Any], Any]:
+        answer = composer("generative").compose(question, question, [hit(SHIPPING)], vector=None, instructions="",
+                                                submit=lambda m, o: FakeJob(pieces), meta=(meta := {}))
+        items = list(answer.source)
+        return [i.text for i in items if isinstance(i, Token)], items[-1].text, meta, answer.source
+
+    tokens, text, meta, source = reply("how much is the express delivery?", ["Yes, there is an express delivery."])
+    assert "9.90 EUR" in text and meta["answer_mode"] == "fallback"
+    assert source.problems == ["leaves out the number and price asked for"]
+    # held back until the amount comes, then sent together
+    tokens, text, meta, _ = reply("how much is the express delivery?",
+                                  ["There is an express delivery. ", "It costs 9.90 EUR."])
+    assert tokens == ["There is an express delivery. It costs 9.90 EUR."] and meta["answer_mode"] == "generative"
+    tokens, _, _, _ = reply("when do orders leave?", ["Orders placed before 14:00 leave the same day. Express is",
+                                                      " fast."])
+    assert tokens == ["Orders placed before 14:00 leave the same day.", " Express is fast."]

@@ -257,3 +257,39 @@ def test_greedy_reads_llama_cpps_logits_and_remembers_pieces(batched) -> None:
 
 def collect_text(stream) -> str:
     return next(i for i in stream if isinstance(i, Completion)).text
+
+
+def test_prompt_lookup_drafting_gives_the_same_tokens_in_fewer_steps(batched) -> None:
+    """A reply that quotes its prompt: the drafted tokens the model agrees with are kept (several tokens a step),
+    the others leave the cache, and the text is what greedy decoding gives without drafting."""
+    text = ("Repeat this sentence exactly: Express delivery takes one to two working days and costs nine euros "
+            "ninety within the European Union.")
+    options = GenerationOptions(max_tokens=40, temperature=0)
+    plain = _ask(batched, text, options)
+    steps, drafted, accepted = (batched.stats[k] for k in ("steps", "drafted", "draft_accepted"))
+    drafting = _ask(batched, text, GenerationOptions(max_tokens=40, temperature=0, lookup=8))
+    assert drafting.text == plain.text and drafting.completion_tokens == plain.completion_tokens
+    assert batched.stats["drafted"] > drafted and batched.stats["draft_accepted"] > accepted
+    assert batched.stats["steps"] - steps < drafting.completion_tokens - 4  # several tokens a step
+    again = _ask(batched, text, options)  # the cache holds no rejected guess: the same reply again
+    assert again.text == plain.text
+    # concurrent: drafting and plain sequences in one batch
+    together: dict[int, Completion] = {}
+    threads = [threading.Thread(target=lambda i=i, o=o: together.__setitem__(i, _ask(batched, text, o)))
+               for i, o in enumerate([options, GenerationOptions(max_tokens=40, temperature=0, lookup=8), options])]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert [together[i].text for i in range(3)] == [plain.text] * 3
+
+
+def test_lookup_guesses_what_followed_the_tail_earlier() -> None:
+    from edgebot.llm.lookup import draft
+
+    assert draft([5, 6, 7, 8, 9, 1, 6, 7], 3) == [8, 9, 1]  # "6 7" followed by 8 9 1
+    # the longest tail found wins (1 2 3 at the start) over a later shorter one (2 3 5)
+    assert draft([1, 2, 3, 9, 8, 4, 2, 3, 5, 1, 2, 3], 2) == [9, 8]
+    assert draft([2, 3, 5, 1, 2, 3, 6, 2, 3], 1) == [6]  # the latest occurrence
+    assert draft([1, 2, 3, 4], 5) == []  # the tail never occurred before
+    assert draft([4, 5, 4, 5], 0) == []

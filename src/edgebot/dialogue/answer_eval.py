@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
@@ -65,6 +66,10 @@ class AnswerReport(msgspec.Struct, frozen=True, kw_only=True):
     latency_ms_p50: float
     latency_ms_p95: float
     misses: list[Miss]
+    answer_modes: dict[str, int] = msgspec.field(default_factory=dict)  # judged replies by answer mode
+    # the chat model's work over the set (the batched engine's counters): prompt tokens and those reused from
+    # the cache, tokens drafted from the prompt and accepted, decode steps
+    generation: dict[str, int] = msgspec.field(default_factory=dict)
 
 
 def load_questions(path: Path) -> list[Question]:
@@ -108,12 +113,15 @@ def run_questions(engine: Engine, questions: list[Question], progress: Callable[
                   ) -> AnswerReport:
     misses: list[Miss] = []
     latencies: list[float] = []
+    modes: Counter[str] = Counter()
     contradictions = long = correct = marked = 0
+    before = counters(engine)
     for question in questions:
         session_id, _ = engine.sessions.create()
         for message in question.messages:  # the last turn is judged and timed
             done, ms = timed_turn(engine, session_id, message)
         latencies.append(ms)
+        modes[done.answer_mode or "none"] += 1
         problems = judge(question, done.text)
         correct += not problems
         contradictions += any(p.startswith("contradicts") for p in problems)
@@ -133,7 +141,17 @@ def run_questions(engine: Engine, questions: list[Question], progress: Callable[
         questions=len(questions), correct=correct, correct_rate=round(correct / len(questions), 4),
         contradictions=contradictions, over_80_words=long, with_markup=marked,
         latency_ms_p50=round(float(np.percentile(latencies, 50)), 1),
-        latency_ms_p95=round(float(np.percentile(latencies, 95)), 1), misses=misses)
+        latency_ms_p95=round(float(np.percentile(latencies, 95)), 1), misses=misses, answer_modes=dict(modes),
+        generation={k: v - before.get(k, 0) for k, v in counters(engine).items()})
+
+
+GENERATION_COUNTERS = ("prompt_tokens", "prompt_tokens_reused", "drafted", "draft_accepted", "steps")
+
+
+def counters(engine: Engine) -> dict[str, int]:
+    """The chat model's counters (GENERATION_COUNTERS) that its provider reports in health()."""
+    health = engine.scheduler.provider.health()
+    return {k: int(health[k]) for k in GENERATION_COUNTERS if isinstance(health.get(k), int)}
 
 
 def render(report: AnswerReport) -> str:
@@ -142,6 +160,10 @@ def render(report: AnswerReport) -> str:
         lines.append(f"MISS {m.q!r} ({m.decision}; cites {m.citations})")
         lines += [f"     {p}" for p in m.problems]
         lines.append(f"     reply: {m.reply[:200]!r}")
+    if report.generation.get("drafted"):
+        g = report.generation
+        lines.append(f"drafting: {g['draft_accepted']}/{g['drafted']} drafted tokens accepted "
+                     f"({g['draft_accepted'] / g['drafted']:.0%})")
     lines.append(f"{report.correct}/{report.questions} correct ({report.correct_rate:.1%}), {report.contradictions} "
                  f"contradictions, {report.over_80_words} over {LONG_WORDS} words, {report.with_markup} with markup; turn p50 {report.latency_ms_p50:.0f} "
                  f"ms, p95 {report.latency_ms_p95:.0f} ms")

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from edgebot.llm import lookup
 from edgebot.llm.compute import COMPUTE
 from edgebot.llm.native import LogitsView, NativeModel, attach_threadpool, free_threadpool, grammar_text
 from edgebot.llm.provider import (
@@ -172,7 +173,8 @@ class BatchedProvider(ProviderDefaults):
         self._closed = False
         self._stopped = threading.Event()
         self._grammars: dict[str, str] = {}
-        self.stats = {"prompt_tokens": 0, "prompt_tokens_reused": 0, "steps": 0, "copies": 0}
+        self.stats = {"prompt_tokens": 0, "prompt_tokens_reused": 0, "steps": 0, "copies": 0, "drafted": 0,
+                      "draft_accepted": 0}
         self.load_seconds = time.perf_counter() - started
         COMPUTE.add(self)
 
@@ -337,14 +339,21 @@ class BatchedProvider(ProviderDefaults):
                 self._finish(req, "cancelled")
         b = self.batch
         n = 0
-        outputs: list[tuple[_Request, int]] = []
+        outputs: list[tuple[_Request, int]] = []  # each logits row's request and batch index, in batch order
         fed: list[tuple[_Request, list[int]]] = []
-        for req in self._active():  # one token for every generating sequence first
-            if not req.pending and req.next_token is not None:
-                self._put(n, req.next_token, len(req.slot.tokens), req.slot.seq, True)  # type: ignore[union-attr]
+        drafts: dict[_Request, list[int]] = {}
+        generating = [r for r in self._active() if not r.pending and r.next_token is not None]
+        for i, req in enumerate(generating):  # the next token of every generating sequence first (and its draft)
+            slot = req.slot
+            assert slot is not None
+            guess = self._draft(req, room=self.n_batch - n - (len(generating) - i))
+            for j, tok in enumerate([req.next_token, *guess]):
+                self._put(n, tok, len(slot.tokens) + j, slot.seq, True)
                 outputs.append((req, n))
-                fed.append((req, [req.next_token]))
                 n += 1
+            fed.append((req, [req.next_token]))  # type: ignore[list-item]
+            if guess:
+                drafts[req] = guess
         for req in self._active():  # then as much prompt as fits
             if not req.pending or n >= self.n_batch:
                 continue
@@ -371,12 +380,52 @@ class BatchedProvider(ProviderDefaults):
         # Greedy sequences: one argmax in numpy over every output row at once (the rows follow the batch's
         # order, as `outputs` does); a tenth of the sampler chain's cost per token. Others: their sampler.
         best = self.logits.rows(len(outputs)).argmax(axis=1) if any(req.greedy for req, _ in outputs) else None
-        for row, (req, index) in enumerate(outputs):
-            if req.greedy:
-                assert best is not None
-                self._accept(req, int(best[row]))
-            else:
+        row = 0
+        while row < len(outputs):
+            req, index = outputs[row]
+            if not req.greedy:
                 self._accept(req, int(llama_cpp.llama_sampler_sample(req.sampler, self.ctx, index)))
+                row += 1
+                continue
+            assert best is not None
+            guess = drafts.get(req, [])
+            chosen = self._check_draft(req, guess, [int(t) for t in best[row:row + 1 + len(guess)]])
+            row += 1 + len(guess)
+            for token in chosen:
+                self._accept(req, token)
+                if req.slot is None:  # finished
+                    break
+
+    def _draft(self, req: _Request, room: int) -> list[int]:
+        """Tokens guessed to follow REQ's next token (prompt lookup, when its options ask for it and it is
+        greedy), at most ROOM and never past its context or its token limit."""
+        slot = req.slot
+        if not req.options.lookup or not req.greedy or slot is None or req.next_token is None:
+            return []
+        most = min(req.options.lookup, room, self.n_ctx - len(slot.tokens) - 2,
+                   req.options.max_tokens - req.generated - 1)
+        return lookup.draft([*slot.tokens, req.next_token], most)
+
+    def _check_draft(self, req: _Request, guess: list[int], best: list[int]) -> list[int]:
+        """The tokens REQ generated this step: the model's choice after its next token (BEST[0]), then after each
+        guessed token as long as the guess was what the model chose. The guessed tokens it did not choose
+        leave the KV cache."""
+        import llama_cpp
+
+        chosen = best[:1]
+        for i, token in enumerate(guess):
+            if token != chosen[-1]:
+                break
+            chosen.append(best[i + 1])
+        if guess:
+            slot = req.slot
+            assert slot is not None
+            kept = len(chosen) - 1
+            slot.tokens.extend(guess[:kept])
+            llama_cpp.llama_memory_seq_rm(self.mem, slot.seq, len(slot.tokens), -1)
+            self.stats["drafted"] += len(guess)
+            self.stats["draft_accepted"] += kept
+        return chosen
 
     def _put(self, i: int, token: int, pos: int, seq: int, logits: bool) -> None:
         tokens, positions, n_seq_id, seq_id, outputs = self._arrays

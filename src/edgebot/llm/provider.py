@@ -27,6 +27,8 @@ class GenerationOptions(msgspec.Struct, frozen=True, kw_only=True):
     seed: int | None = None
     repeat_penalty: float = 1.0  # > 1 makes tokens seen in the last REPEAT_WINDOW tokens less likely
     json_schema: str | None = None  # constrain the output to JSON matching this schema (a grammar in llama.cpp)
+    lookup: int = 0  # prompt-lookup drafting (llm/lookup.py): up to this many tokens a step guessed from the prompt
+    # and checked in the same step; greedy generations in the batched engine only, others ignore it
 
 
 class Token(msgspec.Struct, frozen=True):

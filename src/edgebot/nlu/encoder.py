@@ -42,6 +42,10 @@ class Encoder:
         if n_threads:
             options.intra_op_num_threads = n_threads
         options.inter_op_num_threads = 1
+        # no memory arena: onnxruntime's arena keeps the largest batch's activations for good (185 MB after one
+        # 16 x 128-token batch, held by an idle `edgebot serve`); without it an utterance takes as long and a
+        # batch 25% longer (benchmarks/README.md, "Idle memory")
+        options.enable_cpu_mem_arena = False
         if not spin:  # onnxruntime's threads otherwise spin after each call, on the cores llama.cpp decodes on:
             # 4 sequences decoded 35% fewer tokens/s while a message was encoded every 100 ms (encoder_spin.py)
             options.add_session_config_entry("session.intra_op.allow_spinning", "0")

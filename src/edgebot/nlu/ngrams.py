@@ -10,9 +10,12 @@ import math
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-import scipy.sparse as sp
+
+if TYPE_CHECKING:  # scipy is for training only: serving (the ONNX head reads `padded`) does not load it
+    import scipy.sparse as sp
 
 _SPACE = re.compile(r"\s+")
 
@@ -51,6 +54,8 @@ class CharNgrams:
 
     def matrix(self, texts: Sequence[str]) -> sp.csr_matrix:
         """TF-IDF rows (sublinear tf, L2-normalised) as a sparse [len(texts), len(vocab)] matrix."""
+        import scipy.sparse as sp
+
         rows = [self._row(t) for t in texts]
         indptr = np.cumsum([0] + [len(ids) for ids, _ in rows])
         ids = np.concatenate([r[0] for r in rows]) if rows else np.zeros(0, np.int64)

@@ -12,13 +12,15 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from edgebot.errors import UsageError
 from edgebot.nlu.ngrams import CharNgrams
-from edgebot.nlu.softmax import LinearModel
+
+if TYPE_CHECKING:  # training's (scipy): serving only reads the exported file
+    from edgebot.nlu.softmax import LinearModel
 
 FORMAT = "edgebot-intents/2"
 READABLE = ("edgebot-intents/1", FORMAT)  # /1: no neighbours

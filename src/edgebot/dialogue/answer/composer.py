@@ -3,9 +3,12 @@
 It ranks the chunks' sentences as evidence (evidence.py), then answers in one of two modes:
 - extractive: the best sentences (those within MARGIN of the best, at most MAX_EVIDENCE, each with the sentence
   before it when it leans on it: "It costs ..."), as the pages say them, cited;
-- generative: the model is given only the evidence and asked for one or two sentences; each sentence it writes
-  is checked before it is sent (verify.py: facts in the evidence, yes/no agreeing, no repeats, short). When the
-  first sentence fails, the extractive answer goes out instead; when a later one fails, the reply ends there.
+- generative: the model is given only the evidence (the extractive answer's sentences and the next
+  GENERATIVE_EVIDENCE best, after the fixed instructions so that their cached prefix is reused) and asked for one
+  or two sentences, decoded greedily; each sentence it writes is checked before it is sent (verify.py: facts in
+  the evidence, a yes/no agreeing and keeping its conditions, the fact asked for carried, no repeats, short).
+  When the first sentence fails, or the reply never states what was asked, the extractive answer goes out
+  instead; when a later one fails, the reply ends there.
 `answer.mode = auto` picks generative for models of AUTO_GENERATIVE_BYTES or more, extractive below (the
 135M default model cannot be trusted to paraphrase: benchmarks/README.md, "Answers").
 """
@@ -21,7 +24,17 @@ import msgspec
 
 from edgebot.dialogue.answer import text as tx
 from edgebot.dialogue.answer.evidence import Evidence, EvidenceSelector
-from edgebot.dialogue.answer.verify import MAX_SENTENCES, MAX_WORDS, disagrees, repeated, shorten, unsupported
+from edgebot.dialogue.answer.verify import (
+    MAX_SENTENCES,
+    MAX_WORDS,
+    disagrees,
+    drops_condition,
+    owed,
+    repeated,
+    shorten,
+    stated,
+    unsupported,
+)
 from edgebot.dialogue.turn import FixedReply, ReplySource
 from edgebot.events import Citation
 from edgebot.kb import Hit
@@ -32,7 +45,7 @@ MARGIN = 0.1  # sentences this close to the best one's score come along
 MAX_EVIDENCE = 3  # sentences chosen as the answer (each may bring the sentence before it)
 # an extractive answer streams 4 words every 20 ms, and all of it within 0.1 s (a 60-word answer: 7 ms apart)
 PIECE_WORDS, PACE_S, WITHIN_S = 4, 0.02, 0.1
-GENERATIVE_EVIDENCE = 4  # sentences the model is shown
+GENERATIVE_EVIDENCE = 2  # best sentences shown besides the chosen ones (4: +30% prompt, not better: benchmarks/README.md)
 AUTO_GENERATIVE_BYTES = 1_000_000_000  # model files of this size (about 1.5B parameters at 4 bits) or more
 
 GENERATIVE_PROMPT = (
@@ -145,7 +158,7 @@ class AnswerComposer:
         messages = [ChatMessage("system", f"{instructions}\n\n{system}"), ChatMessage("user", shown)]
         meta["answer_mode"] = "generative"
         job = submit(messages, self.options)
-        source = VerifiedReply(job, question, " ".join(shown_evidence), extractive, meta)
+        source = VerifiedReply(job, question, shown_evidence, extractive, meta)
         return Answer(source, citations, "generative", ranked, messages)
 
 
@@ -154,15 +167,21 @@ class VerifiedReply:
 
     A sentence is complete when the next one starts (or the generation ends). The first failing sentence stops
     the generation: with nothing sent yet, FALLBACK (the extractive answer) is sent instead and META's
-    answer_mode becomes "fallback"."""
+    answer_mode becomes "fallback". While the reply has not yet stated the kind of fact its question asks for
+    (verify.owed: the amount of a "how much"), its checked sentences are held back; a reply that ends without
+    it is replaced by FALLBACK too."""
 
-    def __init__(self, job: ReplySource, question: str, evidence: str, fallback: str, meta: dict[str, Any]) -> None:
+    def __init__(self, job: ReplySource, question: str, evidence: list[str], fallback: str, meta: dict[str, Any]
+                 ) -> None:
         self.job = job
         self.question = question
-        self.evidence = evidence
+        self.sentences = evidence
+        self.evidence = " ".join(evidence)
         self.fallback = fallback
         self.meta = meta
-        self.sent: list[str] = []
+        self.owed = owed(question, self.evidence)
+        self.sent: list[str] = []  # checked sentences (sent, or held back while something is owed)
+        self.held = 0  # how many of `sent` are not sent yet
         self.buffer = ""
         self.stopped = False
         self.problems: list[str] = []
@@ -184,6 +203,8 @@ class VerifiedReply:
     def _feed(self, item: Any) -> list[Any]:
         if isinstance(item, Completion):
             out = [] if self.stopped else self._check(tx.split_sentences(self.buffer))
+            if self.sent and self.owed:
+                self._drop_held()
             if not self.sent and self.fallback:
                 out += self._fall_back()
             text = " ".join(self.sent)
@@ -206,6 +227,9 @@ class VerifiedReply:
             problems = [f"not in the evidence: {v}" for v in unsupported(sentence, self.evidence)]
             if not self.sent and disagrees(self.question, sentence, self.evidence):
                 problems.append("yes/no disagrees with the evidence")
+            if not self.sent:
+                problems += [f"drops the evidence's condition: {c}"
+                             for c in drops_condition(self.question, sentence, self.sentences)]
             if repeated(sentence, self.sent):
                 problems.append("repeats itself")
             words = sum(len(s.split()) for s in self.sent) + len(sentence.split())
@@ -213,14 +237,28 @@ class VerifiedReply:
                 self.problems += problems
                 self.stopped = True
                 self.job.cancel()
+                if self.owed and self.sent:  # what was held back never states what was asked
+                    self._drop_held()
                 return [*out, *(self._fall_back() if not self.sent else [])]
-            out.append(self._token(("" if not self.sent else " ") + sentence))
             self.sent.append(sentence)
+            self.owed -= stated(self.question, sentence)
+            if not self.owed:  # send this sentence, with what was held back before it
+                fresh = self.sent[-1 - self.held:]
+                already = len(self.sent) - len(fresh)
+                out.append(self._token((" " if already else "") + " ".join(fresh)))
+                self.held = 0
+            else:
+                self.held += 1
         return out
+
+    def _drop_held(self) -> None:
+        """The reply ended without the fact it owes: nothing of it goes out (it was all held back)."""
+        self.problems.append(f"leaves out the {' and '.join(sorted(self.owed))} asked for")
+        self.sent = []
 
     def _fall_back(self) -> list[Any]:
         self.meta["answer_mode"] = "fallback"
-        self.sent = [self.fallback]
+        self.sent, self.owed, self.held = [self.fallback], set(), 0
         return [self._token(self.fallback)]
 
     def _token(self, text: str) -> Token:

@@ -1,5 +1,6 @@
 """Checks on a reply before it leaves: every fact it states must be in the evidence, a yes/no must agree with
-it, and the reply stays short (at most MAX_SENTENCES sentences and MAX_WORDS words, no sentence twice)."""
+it and keep the evidence's conditions, a reply carries the kind of fact its question asks for when the evidence
+states one, and the reply stays short (at most MAX_SENTENCES sentences and MAX_WORDS words, no sentence twice)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import re
 from collections.abc import Sequence
 
 from edgebot.dialogue.answer import text as tx
+from edgebot.dialogue.answer.evidence import content_words
 
 MAX_SENTENCES = 3
 MAX_WORDS = 60
@@ -45,6 +47,49 @@ def disagrees(question: str, reply: str, evidence: str) -> bool:
     basis = (tx.split_sentences(evidence) or [evidence])[0]
     said_no = re.match(r"\s*no\b", first, re.IGNORECASE) is not None or tx.negated(first)
     return said_no != tx.negated(basis)
+
+
+# Words by which a sentence limits what it states: a "yes" that leaves them out claims more than the page does
+# ("Yes, tax is included." against "EUR 80 a night plus tourist tax.").
+CONDITION = re.compile(r"\b(?:plus|excl(?:uding|udes?|usive)?|extra|additional(?:ly)?|surcharge|except|unless|only|"
+                       r"on top|separately|subject to|provided|if|up to|until|within|at least|at most|minimum|"
+                       r"maximum|not|no|never|without)\b|n't\b", re.IGNORECASE)
+# The kinds of fact a reply must carry when its question asks for one and the evidence states it
+CARRIED = ("price", "time", "number", "contact")
+
+
+def conditions(text: str) -> set[str]:
+    """The condition words of TEXT, lower case ("n't" counted as "not")."""
+    return {("not" if c.lower() == "n't" else c.lower()) for c in CONDITION.findall(text)}
+
+
+def drops_condition(question: str, reply: str, evidence: Sequence[str]) -> list[str]:
+    """For a yes/no QUESTION answered yes: the condition words of the EVIDENCE sentence REPLY rests on (the one
+    sharing the most words with it) that the reply leaves out. A reply that says no is `disagrees`'s matter."""
+    if "yes_no" not in tx.question_kinds(question) or re.match(r"\s*no\b", reply, re.IGNORECASE) or tx.negated(reply):
+        return []
+    said = set(tx.words(reply))
+    basis = max(evidence, key=lambda e: len(said & set(tx.words(e))), default="")
+    return sorted(conditions(basis) - conditions(reply))
+
+
+ASSENT = frozenset(["yes", "no", "sure", "course", "indeed", "certainly", "absolutely", "correct", "right"])
+
+
+def owed(question: str, evidence: str) -> set[str]:
+    """What a reply to QUESTION must state: the kinds of fact (price, time, number, contact) it asks for that
+    EVIDENCE states; a yes/no question its "detail" (something the question did not say: "Yes, you can get there
+    by public transport." tells nothing the visitor can act on), and the amount if it asks for a price."""
+    asked = tx.question_kinds(question)
+    if "yes_no" in asked:
+        return {"detail"} | ({"price"} & asked & tx.sentence_kinds(evidence))
+    return set(CARRIED) & asked & tx.sentence_kinds(evidence)
+
+
+def stated(question: str, sentence: str) -> set[str]:
+    """What SENTENCE gives of what a reply to QUESTION owes (see `owed`)."""
+    new = content_words(sentence) - content_words(question) - ASSENT
+    return tx.sentence_kinds(sentence) | ({"detail"} if new else set())
 
 
 def repeated(sentence: str, earlier: Sequence[str]) -> bool:
