@@ -29,20 +29,27 @@ from edgebot.telemetry.alerts import Alerts, webhook_sender
 log = logging.getLogger("edgebot")
 
 
-def open_encoder(settings: Settings) -> Encoder:
-    """The configured sentence encoder (model and tokenizer from the model store)."""
+SERVING_ENCODER_THREADS = 1  # encoder.n_threads = 0 while serving (see open_encoder)
+
+
+def open_encoder(settings: Settings, *, serving: bool = False) -> Encoder:
+    """The configured sentence encoder (model and tokenizer from the model store). With encoder.n_threads = 0 a
+    SERVING encoder runs on one thread: it encodes one message at a time while replies decode on every core, and
+    a second onnxruntime thread there takes more from decoding than it saves (4 visitors: 6-9% more tokens/s on
+    one thread, benchmarks/README.md); batch commands (ingest, training) use onnxruntime's default."""
     store = ModelStore(settings.models_dir)
     enc = settings.encoder
     model = store.require_verified(enc.model)
-    return Encoder(model, store.require_verified(enc.tokenizer), n_threads=enc.n_threads, sha256=store.entry(enc.model).sha256)
+    threads = enc.n_threads or (SERVING_ENCODER_THREADS if serving else 0)
+    return Encoder(model, store.require_verified(enc.tokenizer), n_threads=threads, sha256=store.entry(enc.model).sha256)
 
 
 def lazy_encoder(settings: Settings) -> LazyEncoder:
-    """The configured encoder, checked to be installed now but loaded on first use."""
+    """The serving runtime's encoder, checked to be installed now but loaded on first use."""
     store = ModelStore(settings.models_dir)
     store.require(settings.encoder.model)
     store.require(settings.encoder.tokenizer)
-    return LazyEncoder(lambda: open_encoder(settings), store.entry(settings.encoder.model).sha256)
+    return LazyEncoder(lambda: open_encoder(settings, serving=True), store.entry(settings.encoder.model).sha256)
 
 
 def catalog_path(spec: str) -> Path:

@@ -107,7 +107,9 @@ class LlmSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
 class EncoderSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     model: Annotated[str, _doc("Catalog name of the ONNX sentence encoder.")] = "minilm-l6-v2-int8-dynamic"
     tokenizer: Annotated[str, _doc("Catalog name of the encoder's tokenizer.")] = "minilm-l6-v2-tokenizer"
-    n_threads: Annotated[int, _doc("CPU threads for onnxruntime; 0 means its default.", ge=0)] = 0
+    n_threads: Annotated[int, _doc(
+        "CPU threads for onnxruntime; 0: one while serving (replies decode on every core), its default for batch "
+        "commands (ingest, intents training).", ge=0)] = 0
 
 
 class KbSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

@@ -140,3 +140,12 @@ def test_extraction_attacks_never_yield_the_canary_or_the_instructions(guarded: 
         assert not leaked_span(text, instructions), (attack, text)
         guarded_count += finish == "guarded"
     print(f"{len(ATTACKS)} attacks, {guarded_count} replies cut off by the guard")
+
+
+def test_hold_keeps_back_the_longest_tail_that_could_start_a_secret() -> None:
+    guard = OutputGuard(f"Use the code SUMMER25X only for staff.\n{canary_line('eb-0a1b2c3d4e5f')}", "eb-0a1b2c3d4e5f")
+    assert guard.hold("Our reference is eb-0a") == len("eb-0a")
+    assert guard.hold("The code is Summer 2") == len("Summer 2")  # the secret spaced out: both words held
+    assert guard.hold("Hello there, how can I help?") == 0
+    long_reply = "word " * 120 + "SUMM"
+    assert guard.hold(long_reply) == len("SUMM")

@@ -26,6 +26,9 @@ SPAN_WORDS = 20  # the leak to prevent: this many consecutive words of the instr
 TAIL_CHARS = 400  # each check reads only the end of the reply (19 words + the canary fit in it)
 
 
+WORD_START = re.compile(r"(?<![A-Za-z0-9])[A-Za-z0-9]")
+
+
 def new_canary() -> str:
     return "eb-" + secrets.token_hex(6)
 
@@ -59,6 +62,7 @@ class OutputGuard:
         n = SPAN_WORDS - 1
         self.grams = {tuple(words[i:i + n]) for i in range(len(words) - n + 1)}
         self.n = n
+        self.longest = max(map(len, self.secrets), default=0)
 
     def leaks(self, text: str) -> bool:
         """Whether TEXT (all that would have been sent) shows the canary or SPAN_WORDS - 1 consecutive words
@@ -83,8 +87,12 @@ class OutputGuard:
         """How many characters at the end of TEXT must wait: the longest tail, starting at a word, that is the
         beginning of a secret or the canary (0 when none could be)."""
         tail = text[-TAIL_CHARS:]
-        for start in (m.start() for m in re.finditer(r"(?<![A-Za-z0-9])[A-Za-z0-9]", tail)):
+        held = 0
+        # from the last word back: a tail longer (squeezed) than the longest secret cannot be the start of one
+        for start in reversed([m.start() for m in WORD_START.finditer(tail)]):
             squeezed = _norm(tail[start:])
+            if len(squeezed) >= self.longest:
+                break
             if squeezed and any(s.startswith(squeezed) and s != squeezed for s in self.secrets):
-                return len(tail) - start
-        return 0
+                held = len(tail) - start
+        return held
