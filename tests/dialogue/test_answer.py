@@ -21,6 +21,7 @@ from edgebot.dialogue.answer import (
     owed,
     shorten,
     stated,
+    ungrounded,
     unsupported,
 )
 from edgebot.dialogue.answer import text as tx
@@ -185,7 +186,7 @@ def test_a_generative_reply_with_a_number_not_in_the_evidence_is_replaced_by_the
     tokens = [i.text for i in items if isinstance(i, Token)]
     assert tokens == [extractive] and items[-1].text == extractive and "12.50" not in items[-1].text
     assert meta["answer_mode"] == "fallback" and isinstance(answer.source, VerifiedReply)
-    assert answer.source.problems == ["not in the evidence: 12.50 EUR"]
+    assert answer.source.problems == ["not in the evidence: 12.50 EUR", "a word not in the evidence: fast"]
 
 
 def test_a_checked_generative_reply_streams_sentence_by_sentence_and_stops_at_a_bad_one() -> None:
@@ -255,6 +256,15 @@ def test_a_question_the_pages_answer_counts_as_relevance(encoder: Any) -> None:
     assert comp.relevance(question, [faq], None) == selector.asked(question, [faq])
 
 
+def test_a_reply_may_only_use_the_evidences_and_the_questions_words() -> None:
+    evidence = "Military IDs are not accepted for identity verification. We accept a state driver's license."
+    question = "is a military ID ok for verification?"
+    assert ungrounded("Yes, a military ID is generally considered acceptable for verification purposes.", evidence,
+                      question) == ["generally", "considered", "acceptable", "purposes"]
+    assert ungrounded("No, military IDs are not accepted; we accept a license.", evidence, question) == []
+    assert ungrounded("It takes one to two working days.", SHIPPING, "how long?") == []  # numbers: unsupported's
+
+
 def test_a_yes_that_drops_the_evidences_condition_is_not_sent() -> None:
     evidence = ["A pitch costs 25 EUR a night plus tourist tax.", "Showers are free."]
     assert drops_condition("is tax included?", "Yes, tax is included.", evidence) == ["plus"]
@@ -292,6 +302,14 @@ def test_a_reply_that_leaves_out_the_fact_asked_for_is_not_sent() -> None:
     tokens, text, meta, _ = reply("how much is the express delivery?",
                                   ["There is an express delivery. ", "It costs 9.90 EUR."])
     assert tokens == ["There is an express delivery. It costs 9.90 EUR."] and meta["answer_mode"] == "generative"
-    tokens, _, _, _ = reply("when do orders leave?", ["Orders placed before 14:00 leave the same day. Express is",
-                                                      " fast."])
-    assert tokens == ["Orders placed before 14:00 leave the same day.", " Express is fast."]
+    tokens, _, _, _ = reply("when do orders leave?", ["Orders placed before 14:00 leave the same day. They leave",
+                                                      " our warehouse."])
+    assert tokens == ["Orders placed before 14:00 leave the same day.", " They leave our warehouse."]
+
+
+def test_a_typographic_apostrophe_negates_too() -> None:
+    evidence = ["You won\u2019t lose your information at the agencies if you delete your account."]
+    question = "will I lose my information at the agencies if I delete my account?"
+    assert tx.negated(evidence[0])
+    assert "not" in drops_condition(question, "Yes, you will lose your information at the agencies.", evidence)
+    assert disagrees(question, "Yes, you will lose your information.", evidence[0])

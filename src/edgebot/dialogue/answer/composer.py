@@ -33,6 +33,7 @@ from edgebot.dialogue.answer.verify import (
     repeated,
     shorten,
     stated,
+    ungrounded,
     unsupported,
 )
 from edgebot.dialogue.turn import FixedReply, ReplySource
@@ -225,6 +226,7 @@ class VerifiedReply:
         out: list[Any] = []
         for sentence in sentences:
             problems = [f"not in the evidence: {v}" for v in unsupported(sentence, self.evidence)]
+            problems += [f"a word not in the evidence: {w}" for w in ungrounded(sentence, self.evidence, self.question)]
             if not self.sent and disagrees(self.question, sentence, self.evidence):
                 problems.append("yes/no disagrees with the evidence")
             if not self.sent:

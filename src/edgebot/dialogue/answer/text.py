@@ -22,7 +22,7 @@ DURATION = re.compile(rf"\b(?:\d+|one|two|three|four|five|six|seven|eight|nine|t
                       re.IGNORECASE)
 WEEKDAY = re.compile(r"\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|weekdays?|weekends?)s?\b",
                      re.IGNORECASE)
-NEGATION = re.compile(r"\b(?:not|no|never|cannot|none|nothing|nowhere|without)\b|n't\b", re.IGNORECASE)
+NEGATION = re.compile(r"\b(?:not|no|never|cannot|none|nothing|nowhere|without)\b|n['\u2019]t\b", re.IGNORECASE)
 NUMBER_WORDS = {"one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7",
                 "eight": "8", "nine": "9", "ten": "10", "eleven": "11", "twelve": "12", "twenty": "20",
                 "thirty": "30", "sixty": "60", "hundred": "100"}

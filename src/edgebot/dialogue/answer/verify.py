@@ -8,7 +8,8 @@ import re
 from collections.abc import Sequence
 
 from edgebot.dialogue.answer import text as tx
-from edgebot.dialogue.answer.evidence import content_words
+from edgebot.dialogue.answer.evidence import content_words, stem
+from edgebot.kb import STOPWORDS
 
 MAX_SENTENCES = 3
 MAX_WORDS = 60
@@ -53,14 +54,14 @@ def disagrees(question: str, reply: str, evidence: str) -> bool:
 # ("Yes, tax is included." against "EUR 80 a night plus tourist tax.").
 CONDITION = re.compile(r"\b(?:plus|excl(?:uding|udes?|usive)?|extra|additional(?:ly)?|surcharge|except|unless|only|"
                        r"on top|separately|subject to|provided|if|up to|until|within|at least|at most|minimum|"
-                       r"maximum|not|no|never|without)\b|n't\b", re.IGNORECASE)
+                       r"maximum|not|no|never|without)\b|n['\u2019]t\b", re.IGNORECASE)
 # The kinds of fact a reply must carry when its question asks for one and the evidence states it
 CARRIED = ("price", "time", "number", "contact")
 
 
 def conditions(text: str) -> set[str]:
     """The condition words of TEXT, lower case ("n't" counted as "not")."""
-    return {("not" if c.lower() == "n't" else c.lower()) for c in CONDITION.findall(text)}
+    return {("not" if c.lower() in ("n't", "n\u2019t") else c.lower()) for c in CONDITION.findall(text)}
 
 
 def drops_condition(question: str, reply: str, evidence: Sequence[str]) -> list[str]:
@@ -90,6 +91,38 @@ def stated(question: str, sentence: str) -> set[str]:
     """What SENTENCE gives of what a reply to QUESTION owes (see `owed`)."""
     new = content_words(sentence) - content_words(question) - ASSENT
     return tx.sentence_kinds(sentence) | ({"detail"} if new else set())
+
+
+# English's closed word classes (pronouns, determiners, prepositions, conjunctions, auxiliaries, common adverbs
+# and particles): a reply may use them freely; every other word must come from the evidence or the question.
+FUNCTION_WORDS = frozenset("""
+a about above across after again against all almost also although always am among an and another any anyone
+anything are around as at be because been before being below between both but by can cannot could did do does
+doing done down during each either else enough even ever every everyone everything for from further had has
+have having he her here hers herself him himself his how however i if in into is it its itself just least less
+let like may me might more most much must my myself near neither never no nobody none nor not nothing now of
+off often on once one only onto or other others otherwise our ours ourselves out over own per perhaps please
+quite rather really same shall she should since so some someone something sometimes soon still such than that
+the their theirs them themselves then there therefore these they this those though through thus to together too
+toward towards under unless until up upon us very via was we well were what whatever when whenever where
+whether which while who whom whose why will with within without would yes yet you your yours yourself
+yourselves sure certainly indeed course s t ll ve re d don doesn didn isn aren wasn weren won wouldn shouldn
+couldn can't haven hasn
+""".split())
+
+
+def ungrounded(sentence: str, evidence: str, question: str) -> list[str]:
+    """The words of SENTENCE that are neither function words nor (stemmed) words of EVIDENCE or QUESTION: what
+    the model added from its own knowledge ("generally considered acceptable", a definition the pages do not
+    give). Numbers and names are `unsupported`'s."""
+    known = content_words(evidence) | content_words(question)
+    out = []
+    for word in tx.words(sentence):
+        if word in FUNCTION_WORDS or word in STOPWORDS or word in tx.NUMBER_WORDS or not word.isalpha() or len(word) < 2:
+            continue
+        if stem(word) not in known and word not in known:
+            out.append(word)
+    return list(dict.fromkeys(out))
 
 
 def repeated(sentence: str, earlier: Sequence[str]) -> bool:
