@@ -344,14 +344,14 @@ class BatchedProvider(ProviderDefaults):
         drafts: dict[_Request, list[int]] = {}
         generating = [r for r in self._active() if not r.pending and r.next_token is not None]
         for i, req in enumerate(generating):  # the next token of every generating sequence first (and its draft)
-            slot = req.slot
-            assert slot is not None
+            slot, token = req.slot, req.next_token
+            assert slot is not None and token is not None
             guess = self._draft(req, room=self.n_batch - n - (len(generating) - i))
-            for j, tok in enumerate([req.next_token, *guess]):
+            for j, tok in enumerate([token, *guess]):
                 self._put(n, tok, len(slot.tokens) + j, slot.seq, True)
                 outputs.append((req, n))
                 n += 1
-            fed.append((req, [req.next_token]))  # type: ignore[list-item]
+            fed.append((req, [token]))
             if guess:
                 drafts[req] = guess
         for req in self._active():  # then as much prompt as fits

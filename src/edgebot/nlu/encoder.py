@@ -42,9 +42,9 @@ class Encoder:
         if n_threads:
             options.intra_op_num_threads = n_threads
         options.inter_op_num_threads = 1
-        # no memory arena: onnxruntime's arena keeps the largest batch's activations for good (185 MB after one
-        # 16 x 128-token batch, held by an idle `edgebot serve`); without it an utterance takes as long and a
-        # batch 25% longer (benchmarks/README.md, "Idle memory")
+        # no memory arena: onnxruntime's arena keeps the largest batch's activations for good (+246 MB after one
+        # 16 x 128-token batch, held by an idle `edgebot serve`, against +70-94 MB without); an utterance takes as
+        # long, a batch up to a third longer (benchmarks/README.md, "Idle memory")
         options.enable_cpu_mem_arena = False
         if not spin:  # onnxruntime's threads otherwise spin after each call, on the cores llama.cpp decodes on:
             # 4 sequences decoded 35% fewer tokens/s while a message was encoded every 100 ms (encoder_spin.py)

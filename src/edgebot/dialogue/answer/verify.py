@@ -95,7 +95,7 @@ def stated(question: str, sentence: str) -> set[str]:
 
 # English's closed word classes (pronouns, determiners, prepositions, conjunctions, auxiliaries, common adverbs
 # and particles): a reply may use them freely; every other word must come from the evidence or the question.
-FUNCTION_WORDS = frozenset("""
+_FUNCTION_WORDS = """
 a about above across after again against all almost also although always am among an and another any anyone
 anything are around as at be because been before being below between both but by can cannot could did do does
 doing done down during each either else enough even ever every everyone everything for from further had has
@@ -108,7 +108,8 @@ toward towards under unless until up upon us very via was we well were what what
 whether which while who whom whose why will with within without would yes yet you your yours yourself
 yourselves sure certainly indeed course s t ll ve re d don doesn didn isn aren wasn weren won wouldn shouldn
 couldn can't haven hasn
-""".split())
+"""
+FUNCTION_WORDS = frozenset(_FUNCTION_WORDS.split())
 
 
 def ungrounded(sentence: str, evidence: str, question: str) -> list[str]:
