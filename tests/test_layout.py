@@ -89,12 +89,13 @@ def test_what_tools_write_at_run_time_is_not_tracked() -> None:
     assert tracked == "" and ignored
 
 
-def test_serving_loads_no_training_library() -> None:
-    """`edgebot serve`'s modules do not import scipy (training's: about 50 MB of an idle server's memory)."""
+def test_serving_loads_no_library_it_does_not_use() -> None:
+    """`edgebot serve`'s modules do not import scipy (training's: about 50 MB of an idle server's memory) nor
+    httpx (the pool of inference servers' client: 6 MB, loaded only with llm.provider = "openai")."""
     import subprocess
     import sys
 
     code = ("import sys, edgebot.runtime, edgebot.api.server, edgebot.cli; "
-            "print(sorted({m.split('.')[0] for m in sys.modules} & {'scipy', 'sklearn', 'torch', 'spacy'}))")
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'scipy', 'sklearn', 'torch', 'spacy', 'httpx'}))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]", done.stdout

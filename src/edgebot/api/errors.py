@@ -15,7 +15,7 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from edgebot.api.schemas import ErrorBody
 from edgebot.dialogue import InvalidMessageError
 from edgebot.llm import MessageTooLongError, QueueFullError
-from edgebot.llm.openai_pool import NoWorkerError
+from edgebot.llm.scheduler import NoWorkerError
 from edgebot.storage import BadTokenError, SessionNotFoundError
 from edgebot.storage.turnlock import SessionBusyError
 

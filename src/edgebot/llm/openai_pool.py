@@ -39,16 +39,9 @@ from edgebot.llm.provider import (
     Token,
     collect,
 )
+from edgebot.llm.scheduler import NoWorkerError
 
 log = logging.getLogger("edgebot.llm.pool")
-
-
-class NoWorkerError(EdgebotError):
-    """No inference server answered."""
-
-    def __init__(self, detail: str) -> None:
-        super().__init__(f"no inference server is available ({detail}); retry shortly")
-        self.retry_after = 2
 
 
 class _WorkerFailed(Exception):

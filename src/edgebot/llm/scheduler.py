@@ -26,6 +26,15 @@ class QueueFullError(EdgebotError):
         self.retry_after = retry_after
 
 
+class NoWorkerError(EdgebotError):
+    """No inference server answered (the pool of OpenAI-compatible servers, openai_pool.py; here so that the API
+    can name it without loading the pool's HTTP client)."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(f"no inference server is available ({detail}); retry shortly")
+        self.retry_after = 2
+
+
 class GenerationError(EdgebotError):
     """The provider failed while generating."""
 
