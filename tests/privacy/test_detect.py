@@ -96,6 +96,10 @@ def test_cli_detect_redact_and_eval(tmp_path: Path, cli_home: Path) -> None:
                         + "\n")
     result = json.loads(cli("eval", str(labelled), "--json", stdin="").stdout)
     assert result["precision"] == result["recall"] == 1.0 and result["per_type"]["EMAIL"]["gold"] == 1
+    negatives = tmp_path / "everyday.jsonl"  # a precision set: no personal data, every find is a false one
+    negatives.write_text(json.dumps({"text": "mail jo@example.com", "spans": []}) + "\n"
+                         + json.dumps({"text": "a short story about a cat", "spans": []}) + "\n")
+    assert "no labelled spans: 1 false finds in 2 texts" in cli("eval", str(negatives), stdin="").stdout
     (tmp_path / "broken.jsonl").write_text('{"text": 1, "spans": [{"start": "a"}]}\n')
     broken = cli("eval", str(tmp_path / "broken.jsonl"), stdin="")
     assert broken.returncode == 2 and "line 1" in broken.stderr
