@@ -69,3 +69,9 @@ def test_names_and_addresses_in_other_formats_are_found(detector: Detector, text
 ])
 def test_products_places_and_days_are_not_people_or_addresses(detector: Detector, text: str) -> None:
     assert [s for s in detector.detect(text) if s.type in ("PERSON", "STREET_ADDRESS")] == []
+
+
+@pytest.mark.parametrize("text", ["can u check order 88213", "My order (ref t2n7) has not arrived.",
+                                  "The SKU on the box is BX-2231-L."])
+def test_a_number_or_reference_alone_is_no_address(detector: Detector, text: str) -> None:
+    assert [s for s in detector.detect(text) if s.type == "STREET_ADDRESS"] == []

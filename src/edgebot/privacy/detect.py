@@ -196,14 +196,16 @@ def _paragraphs(text: str, start: int, end: int) -> list[tuple[int, int]]:
 
 
 def _locatable(address: str) -> bool:
-    """A street address has a number (house, postcode), or a street word with the street's name beside it;
-    "Alpine" or "Ring" alone is none, nor is a street word alone ("a secure way to reset")."""
+    """A street address has a number (house, postcode) with a word beside it, a compound street name
+    ("Heronstraat"), or a street word with the street's name beside it; "Alpine" or "Ring" alone is none, nor is a
+    street word alone ("a secure way to reset") or a number or reference alone ("order 88213", "ref t2n7")."""
     from edgebot.privacy.tagger import STREET_ENDINGS, STREET_WORDS
 
     words = [w.strip(".,;:").lower() for w in address.split()]
     compound = any(w.endswith(STREET_ENDINGS) and w not in STREET_WORDS for w in words)  # "Heronstraat"
     named_street = len(words) >= 2 and any(w in STREET_WORDS for w in words)  # "Juniper Close"
-    return any(c.isdigit() for c in address) or compound or named_street
+    numbered = len(words) >= 2 and any(c.isdigit() for c in address)  # "14 Juniper", not "88213" or "t2n7" alone
+    return numbered or compound or named_street
 
 
 def _nameable(name: str) -> bool:
