@@ -125,7 +125,7 @@ def open_composer(settings: Settings, encoder: SentenceEncoder, size: int | None
                   ) -> AnswerComposer:
     """The compose stage: answer.mode, with auto decided by the chat model's file size (SIZE None, a provider
     given by the caller: extractive); the evidence units' vectors come from KB (embedded at ingest). Generative
-    answers are decoded greedily (temperature 0) with prompt-lookup drafting (answer.draft_tokens)."""
+    answers are decoded greedily (temperature 0), with prompt-lookup drafting when answer.draft_tokens > 0."""
     answer = settings.answer
     mode = answer.mode if answer.mode != "auto" else ("extractive" if size is None else auto_mode(size))
     options = GenerationOptions(max_tokens=min(answer.max_tokens, settings.llm.max_tokens), temperature=0,

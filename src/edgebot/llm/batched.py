@@ -388,9 +388,13 @@ class BatchedProvider(ProviderDefaults):
                 row += 1
                 continue
             assert best is not None
-            guess = drafts.get(req, [])
-            chosen = self._check_draft(req, guess, [int(t) for t in best[row:row + 1 + len(guess)]])
-            row += 1 + len(guess)
+            drafted = drafts.get(req)
+            if drafted is None:  # one token, as without drafting
+                self._accept(req, int(best[row]))
+                row += 1
+                continue
+            chosen = self._check_draft(req, drafted, [int(t) for t in best[row:row + 1 + len(drafted)]])
+            row += 1 + len(drafted)
             for token in chosen:
                 self._accept(req, token)
                 if req.slot is None:  # finished
@@ -399,17 +403,18 @@ class BatchedProvider(ProviderDefaults):
     def _draft(self, req: _Request, room: int) -> list[int]:
         """Tokens guessed to follow REQ's next token (prompt lookup, when its options ask for it and it is
         greedy), at most ROOM and never past its context or its token limit."""
-        slot = req.slot
-        if not req.options.lookup or not req.greedy or slot is None or req.next_token is None:
+        if not req.options.lookup or not req.greedy:
             return []
+        slot = req.slot
+        assert slot is not None and req.next_token is not None  # a generating sequence (see _step)
         most = min(req.options.lookup, room, self.n_ctx - len(slot.tokens) - 2,
                    req.options.max_tokens - req.generated - 1)
         return lookup.draft([*slot.tokens, req.next_token], most)
 
     def _check_draft(self, req: _Request, guess: list[int], best: list[int]) -> list[int]:
-        """The tokens REQ generated this step: the model's choice after its next token (BEST[0]), then after each
-        guessed token as long as the guess was what the model chose. The guessed tokens it did not choose
-        leave the KV cache."""
+        """The tokens REQ generated this step (GUESS non-empty): the model's choice after its next token (BEST[0]),
+        then after each guessed token as long as the guess was what the model chose. The guessed tokens it did
+        not choose leave the KV cache."""
         import llama_cpp
 
         chosen = best[:1]
@@ -417,14 +422,13 @@ class BatchedProvider(ProviderDefaults):
             if token != chosen[-1]:
                 break
             chosen.append(best[i + 1])
-        if guess:
-            slot = req.slot
-            assert slot is not None
-            kept = len(chosen) - 1
-            slot.tokens.extend(guess[:kept])
-            llama_cpp.llama_memory_seq_rm(self.mem, slot.seq, len(slot.tokens), -1)
-            self.stats["drafted"] += len(guess)
-            self.stats["draft_accepted"] += kept
+        slot = req.slot
+        assert slot is not None
+        kept = len(chosen) - 1
+        slot.tokens.extend(guess[:kept])
+        llama_cpp.llama_memory_seq_rm(self.mem, slot.seq, len(slot.tokens), -1)
+        self.stats["drafted"] += len(guess)
+        self.stats["draft_accepted"] += kept
         return chosen
 
     def _put(self, i: int, token: int, pos: int, seq: int, logits: bool) -> None:

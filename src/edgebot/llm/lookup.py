@@ -3,7 +3,7 @@ that followed the reply's last few tokens in the prompt are a good guess at what
 feeds such a guess along with the next token, checks it against the model's own greedy choice at every position
 in the same decode step, and keeps the agreeing part: the same tokens as without drafting, several per step.
 
-The n-gram sizes (3, then 2) and the draft length (8) are the usual ones of prompt-lookup decoding
+The n-gram sizes (3, then 2) and a draft length of 8 (benchmarks/generative_answers.py) are the usual ones of prompt-lookup decoding
 (llama.cpp's lookup example and transformers' prompt_lookup_num_tokens use the same range); not tuned here."""
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from collections.abc import Sequence
 import numpy as np
 
 NGRAMS = (3, 2)  # the longest tail of the sequence found earlier in it wins
-DRAFT = 8  # tokens guessed a step (GenerationOptions.lookup)
 
 
 def draft(history: Sequence[int], most: int, ngrams: Sequence[int] = NGRAMS) -> list[int]:
@@ -28,9 +27,7 @@ def draft(history: Sequence[int], most: int, ngrams: Sequence[int] = NGRAMS) -> 
         tail = seq[-n:]
         # starts of earlier occurrences of the tail (not the tail itself), latest first
         starts = np.flatnonzero(seq[:len(seq) - n] == tail[0])
-        for start in starts[::-1]:
-            if start + n < len(seq) and np.array_equal(seq[start:start + n], tail):
-                guess = seq[start + n:start + n + most]
-                if len(guess):
-                    return [int(t) for t in guess]
+        for start in starts[::-1]:  # each is followed by at least one token: the tail starts after it
+            if np.array_equal(seq[start:start + n], tail):
+                return [int(t) for t in seq[start + n:start + n + most]]
     return []
